@@ -1,0 +1,31 @@
+/** Every on-disk name of a local store (DESIGN §4), in one place. */
+
+export const STORE_DESCRIPTOR = 'holdfast.json';
+export const STAGING_DIR = '.staging';
+export const QUARANTINE_DIR = '.quarantine';
+export const AUDIT_LOG = 'audit.log';
+export const MANIFEST_FILE = 'manifest.json';
+export const SHA256SUMS_FILE = 'SHA256SUMS';
+export const CHECKPOINT_PREFIX = 'ckpt-';
+/** Steps are zero-padded to 12 digits so lexical order is numeric order. */
+export const STEP_DIGITS = 12;
+
+export function checkpointDirName(step: number): string {
+  return CHECKPOINT_PREFIX + String(step).padStart(STEP_DIGITS, '0');
+}
+
+/** The step of a `ckpt-<digits>` directory name, or undefined for anything else. */
+export function parseCheckpointDirName(name: string): number | undefined {
+  const m = /^ckpt-(\d{12,16})$/.exec(name);
+  if (!m) return undefined;
+  const step = Number(m[1]);
+  return Number.isSafeInteger(step) ? step : undefined;
+}
+
+export function stagingDirName(step: number, nonce: string): string {
+  return `${String(step).padStart(STEP_DIGITS, '0')}-${nonce}`;
+}
+
+export function shardFileName(rank: number, part: number): string {
+  return `r${String(rank).padStart(4, '0')}-p${String(part).padStart(3, '0')}.safetensors`;
+}

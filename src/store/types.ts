@@ -1,0 +1,99 @@
+/** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
+import type { Tensor } from '../format/dtype.js';
+import type { JsonValue, Manifest } from '../format/manifest-types.js';
+import type { FileSystem } from '../fs/file-system.js';
+
+export type DurabilityMode = 'unsafe' | 'atomic_nodirsync' | 'atomic_dirsync';
+export const DURABILITY_MODES: readonly DurabilityMode[] = ['unsafe', 'atomic_nodirsync', 'atomic_dirsync'];
+export type VerifyLevel = 'full' | 'sizes';
+
+export interface StoreOptions {
+  /** Default: the real disk (`PosixFileSystem`). */
+  fs?: FileSystem;
+  /** Default `atomic_dirsync`. */
+  durability?: DurabilityMode;
+  /** Default `full`: every byte hashed on restore. */
+  verify?: VerifyLevel;
+  /** Create the store directory if missing (default true). */
+  create?: boolean;
+  /** Target size of one shard file before a new one is started (default 1 GiB). */
+  shardSizeBytes?: number;
+  /** Called with human-readable progress and warnings (rollback, quarantine). */
+  onEvent?: (event: StoreEvent) => void;
+}
+
+export type StoreEvent =
+  | { type: 'quarantined'; step: number; reason: string; movedTo: string }
+  | { type: 'rolled-back'; fromStep: number; toStep: number | null; reason: string }
+  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number };
+
+export interface SaveInput {
+  tensors?: Record<string, Tensor>;
+  /** JSON training state: optimizer scalars, RNG state, data position, scheduler, … */
+  state?: JsonValue;
+}
+
+export interface SaveOptions {
+  durability?: DurabilityMode;
+  /** Recorded in provenance. */
+  gitCommit?: string;
+  configHash?: string;
+}
+
+export interface SaveResult {
+  step: number;
+  /** Final checkpoint directory. */
+  path: string;
+  bytes: number;
+  files: number;
+  durability: DurabilityMode;
+}
+
+export interface CheckpointInfo {
+  step: number;
+  path: string;
+  bytes: number;
+  files: number;
+  createdAt: string;
+}
+
+export interface FileProblem {
+  /** Manifest path of the file (or `manifest.json`). */
+  file: string;
+  reason: 'missing' | 'size' | 'hash' | 'bad-manifest' | 'bad-header' | 'not-a-file' | 'foreign-shard';
+  message: string;
+  expected?: string | number;
+  actual?: string | number;
+}
+
+export interface VerifyReport {
+  step: number;
+  path: string;
+  ok: boolean;
+  problems: FileProblem[];
+}
+
+export interface RestoreResult {
+  step: number;
+  path: string;
+  manifest: Manifest;
+  tensors: Record<string, Tensor>;
+  state: JsonValue;
+  /** Newer checkpoints that failed verification and were quarantined on the way. */
+  skipped: { step: number; reason: string }[];
+}
+
+export interface LatestResult {
+  step: number;
+  path: string;
+  skipped: { step: number; reason: string }[];
+}
+
+export interface GcOptions {
+  keepLast: number;
+}
+
+export interface GcResult {
+  removedSteps: number[];
+  removedStaging: string[];
+}
