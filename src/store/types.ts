@@ -97,3 +97,29 @@ export interface GcResult {
   removedSteps: number[];
   removedStaging: string[];
 }
+
+/** A checkpoint store. Create with `openStore(root, options)` from `src/store/open-store.ts`. */
+export interface Store {
+  readonly root: string;
+  readonly fs: FileSystem;
+  /** Saves tensors + JSON state as checkpoint `step`; throws HF_STEP_EXISTS if it is already committed. */
+  save(step: number, input: SaveInput, options?: SaveOptions): Promise<SaveResult>;
+  /** Commits arbitrary files (e.g. a `.pt`) as checkpoint `step`, hashed and verified like shards. */
+  commitFiles(step: number, paths: string[], options?: SaveOptions): Promise<SaveResult>;
+  /**
+   * Loads checkpoint `step`, or the newest one that passes verification. Newer ones that fail are
+   * quarantined and skipped (reported in `skipped`). Throws HF_NO_VALID_CHECKPOINT when none passes.
+   */
+  restore(step?: number): Promise<RestoreResult>;
+  /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
+  latest(): Promise<LatestResult | null>;
+  /** Committed checkpoints, oldest first (staging and quarantine are not listed). */
+  list(): Promise<CheckpointInfo[]>;
+  /** Verifies one or all checkpoints; changes nothing on disk. */
+  verify(step?: number): Promise<VerifyReport[]>;
+  /** Copies a verified checkpoint's files into `toDir` (created if missing). */
+  restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }>;
+  /** Reads and validates the manifest of `step` (no data hashing). */
+  inspect(step: number): Promise<Manifest>;
+  gc(options: GcOptions): Promise<GcResult>;
+}

@@ -1,0 +1,54 @@
+/**
+ * The body of one hashing worker thread (loaded by `HashWorkerPool` from
+ * `dist/src/io/hash-worker.js`). Contract: it owns any number of SHA-256
+ * streams by id; `update` hashes a range of a SharedArrayBuffer in place (no
+ * copy: the main thread keeps the memory alive and untouched until the reply),
+ * `digest` ends a stream. Messages of one stream are handled in the order
+ * they were posted, which is what makes a file's hash equal to a one-pass
+ * hash of its bytes. Every request gets exactly one reply with its `seq`.
+ */
+import { createHash, type Hash } from 'node:crypto';
+import { parentPort } from 'node:worker_threads';
+
+export type HashRequest =
+  | { op: 'open'; seq: number; stream: number }
+  | { op: 'update'; seq: number; stream: number; buffer: SharedArrayBuffer | ArrayBuffer; byteOffset: number; byteLength: number }
+  | { op: 'digest'; seq: number; stream: number }
+  | { op: 'abort'; seq: number; stream: number };
+
+export type HashReply = { seq: number; ok: true; hex?: string } | { seq: number; ok: false; message: string };
+
+const streams = new Map<number, Hash>();
+
+function handle(req: HashRequest): HashReply {
+  switch (req.op) {
+    case 'open':
+      streams.set(req.stream, createHash('sha256'));
+      return { seq: req.seq, ok: true };
+    case 'update': {
+      const h = streams.get(req.stream);
+      if (h === undefined) return { seq: req.seq, ok: false, message: `hash stream ${req.stream} is not open` };
+      h.update(new Uint8Array(req.buffer, req.byteOffset, req.byteLength));
+      return { seq: req.seq, ok: true };
+    }
+    case 'digest': {
+      const h = streams.get(req.stream);
+      if (h === undefined) return { seq: req.seq, ok: false, message: `hash stream ${req.stream} is not open` };
+      streams.delete(req.stream);
+      return { seq: req.seq, ok: true, hex: h.digest('hex') };
+    }
+    case 'abort':
+      streams.delete(req.stream);
+      return { seq: req.seq, ok: true };
+  }
+}
+
+parentPort?.on('message', (req: HashRequest) => {
+  let reply: HashReply;
+  try {
+    reply = handle(req);
+  } catch (e) {
+    reply = { seq: req.seq, ok: false, message: (e as Error)?.message ?? String(e) };
+  }
+  parentPort!.postMessage(reply);
+});

@@ -1,0 +1,148 @@
+/**
+ * Integrity check of one checkpoint (DESIGN §8.2). A failed check is a value
+ * (`FileProblem`), not an exception: callers decide whether to report,
+ * quarantine or roll back. Order of checks per file: exists and is a regular
+ * file (lstat, so a symlink cannot redirect us), size equals the manifest's
+ * (before any byte is hashed), SHA-256 (level `full`), then the shard's own
+ * header must agree with the manifest and carry this checkpoint's step,
+ * rank and nonce (catches a shard copied in from another checkpoint).
+ */
+import { posix as path } from 'node:path';
+import { isHoldfastError } from '../errors.js';
+import type { Manifest, ManifestFile } from '../format/manifest-types.js';
+import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import { parseManifest } from '../format/manifest.js';
+import { MANIFEST_FILE } from '../format/names.js';
+import { parseHash } from '../format/sha256.js';
+import { parseShardHeader, readShardHeader, type ShardHeader } from '../format/safetensors.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
+import { readFileHashed } from '../io/read-file-hashed.js';
+import type { FileProblem, VerifyLevel } from '../store/types.js';
+
+const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
+
+export interface VerifyOptions {
+  level: VerifyLevel;
+  /** Keep every file's bytes (restore reads and verifies in one pass). */
+  keepBytes: boolean;
+  /** Stop at the first problem (restore) instead of listing them all (verify). */
+  stopAtFirst: boolean;
+}
+
+export interface CheckpointCheck {
+  ok: boolean;
+  problems: FileProblem[];
+  manifest?: Manifest;
+  bytesByFile: Map<string, Uint8Array>;
+}
+
+export async function verifyCheckpoint(fs: FileSystem, dir: string, step: number, options: VerifyOptions): Promise<CheckpointCheck> {
+  const bytesByFile = new Map<string, Uint8Array>();
+  const manifestOrProblem = await loadManifest(fs, dir, step);
+  if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
+  const manifest = manifestOrProblem;
+  const problems: FileProblem[] = [];
+  for (const file of manifest.files) {
+    const problem = await checkFile(fs, dir, manifest, file, options, bytesByFile);
+    if (problem === undefined) continue;
+    problems.push(problem);
+    if (options.stopAtFirst) break;
+  }
+  return { ok: problems.length === 0, problems, manifest, bytesByFile };
+}
+
+async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {
+  const p = path.join(dir, MANIFEST_FILE);
+  const st = await statOrUndefined(fs, p);
+  if (st === undefined) return { file: MANIFEST_FILE, reason: 'missing', message: `${p}: manifest is missing` };
+  if (st.type !== 'file') return { file: MANIFEST_FILE, reason: 'not-a-file', message: `${p}: manifest is a ${st.type}, expected a regular file` };
+  if (st.sizeBytes > MANIFEST_MAX_BYTES) {
+    return { file: MANIFEST_FILE, reason: 'bad-manifest', message: `${p}: manifest is ${st.sizeBytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap` };
+  }
+  try {
+    const manifest = parseManifest(await readWholeFile(fs, p, MANIFEST_MAX_BYTES), p);
+    if (manifest.step !== step) {
+      return { file: MANIFEST_FILE, reason: 'bad-manifest', message: `${p}: manifest says step ${manifest.step}, its directory says ${step}`, expected: step, actual: manifest.step };
+    }
+    return manifest;
+  } catch (e) {
+    if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
+    return { file: MANIFEST_FILE, reason: 'bad-manifest', message: e.message };
+  }
+}
+
+async function checkFile(
+  fs: FileSystem,
+  dir: string,
+  manifest: Manifest,
+  file: ManifestFile,
+  options: VerifyOptions,
+  bytesByFile: Map<string, Uint8Array>,
+): Promise<FileProblem | undefined> {
+  const p = path.join(dir, file.path);
+  const st = await statOrUndefined(fs, p);
+  if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
+  if (st.type !== 'file') return { file: file.path, reason: 'not-a-file', message: `${p}: is a ${st.type}, expected a regular file` };
+  if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
+  let bytes: Uint8Array | undefined;
+  if (options.level === 'full') {
+    const read = await readFileHashed(fs, p, file.size, { keep: options.keepBytes });
+    if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
+    const expected = parseHash(file.hash, p).hex;
+    if (read.sha256Hex !== expected) {
+      return { file: file.path, reason: 'hash', message: `${p}: SHA-256 mismatch: recorded ${expected}, computed ${read.sha256Hex}`, expected, actual: read.sha256Hex };
+    }
+    bytes = read.bytes;
+    if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
+  }
+  return file.kind === 'shard' ? checkShardHeader(fs, p, manifest, file, bytes) : undefined;
+}
+
+function sizeProblem(p: string, file: ManifestFile, actual: number): FileProblem {
+  return { file: file.path, reason: 'size', message: `${p}: size is ${actual} bytes, manifest records ${file.size}`, expected: file.size, actual };
+}
+
+async function checkShardHeader(
+  fs: FileSystem,
+  p: string,
+  manifest: Manifest,
+  file: ManifestFile,
+  bytes: Uint8Array | undefined,
+): Promise<FileProblem | undefined> {
+  let header: ShardHeader;
+  try {
+    header = bytes !== undefined ? parseShardHeader(bytes, bytes.byteLength, p) : await readShardHeader(fs, p);
+  } catch (e) {
+    if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
+    return { file: file.path, reason: 'bad-header', message: e.message };
+  }
+  const expectedMeta: [string, string][] = [[META_STEP, String(manifest.step)], [META_RANK, String(file.rank)], [META_NONCE, manifest.nonce]];
+  for (const [key, want] of expectedMeta) {
+    const got = header.metadata.get(key);
+    if (got !== want) {
+      return { file: file.path, reason: 'foreign-shard', message: `${p}: shard metadata ${key} is ${JSON.stringify(got)}, this checkpoint's is ${JSON.stringify(want)} (a shard from another checkpoint?)`, expected: want, actual: got ?? 'absent' };
+    }
+  }
+  return compareHeaderWithManifest(p, manifest, file, header);
+}
+
+function compareHeaderWithManifest(p: string, manifest: Manifest, file: ManifestFile, header: ShardHeader): FileProblem | undefined {
+  const expected = new Map<string, { dtype: string; shape: number[]; begin: number; end: number }>();
+  for (const [name, t] of Object.entries(manifest.tensors)) {
+    for (const slab of t.slabs) {
+      if (slab.file === file.path) expected.set(name, { dtype: t.dtype, shape: slab.shape, begin: slab.byteRange[0], end: slab.byteRange[1] });
+    }
+  }
+  const bad = (message: string): FileProblem => ({ file: file.path, reason: 'bad-header', message: `${p}: ${message}` });
+  if (header.tensors.size !== expected.size) return bad(`header lists ${header.tensors.size} tensors, manifest expects ${expected.size}`);
+  for (const [name, want] of expected) {
+    const got = header.tensors.get(name);
+    if (got === undefined) return bad(`tensor "${name}" is in the manifest but not in the shard header`);
+    const same = got.dtype === want.dtype && got.begin === want.begin && got.end === want.end && got.shape.length === want.shape.length && got.shape.every((d, i) => d === want.shape[i]);
+    if (!same) {
+      return bad(`tensor "${name}": header says ${got.dtype}[${got.shape.join(',')}] at ${got.begin}..${got.end}, manifest says ${want.dtype}[${want.shape.join(',')}] at ${want.begin}..${want.end}`);
+    }
+  }
+  return undefined;
+}
