@@ -6,6 +6,11 @@
 export interface CliIo {
   stdout: (line: string) => void;
   stderr: (line: string) => void;
+  /**
+   * Transient progress text (overwritten in place). Present only when stderr
+   * is a terminal, so logs and pipes never see it.
+   */
+  progress?: (text: string) => void;
 }
 
 export interface Command {

@@ -17,6 +17,7 @@ import { encodeShardHeader } from '../format/safetensors.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { writeNewFile } from '../fs/file-utils.js';
+import { defineEntry } from '../format/define-entry.js';
 import { copyFileHashed } from '../io/copy-file-hashed.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { DurabilityMode, SaveResult } from '../store/types.js';
@@ -24,6 +25,8 @@ import { prepareTarget } from './checkpoint-target.js';
 import { newNonce } from './nonce.js';
 import type { PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
+
+const RESERVED_NAMES = new Set([MANIFEST_FILE, SHA256SUMS_FILE]);
 
 export interface CheckpointContent {
   shards: PlannedShard[];
@@ -48,7 +51,10 @@ export function assertValidStep(step: unknown): asserts step is number {
 
 export async function commitCheckpoint(ctx: CommitContext, step: number, content: CheckpointContent): Promise<SaveResult> {
   assertValidStep(step);
-  for (const f of content.files) assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
+  for (const f of content.files) {
+    assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
+    if (RESERVED_NAMES.has(f.name)) throw invalidArg(`${f.sourcePath}: the name ${f.name} is reserved inside a checkpoint`, { path: f.sourcePath });
+  }
   const nonce = newNonce();
   const target = await prepareTarget(ctx.fs, ctx.root, step, nonce, ctx.mode);
   try {
@@ -99,11 +105,11 @@ async function writeShard(
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
   const written = await writeFileParts(fs, path.join(dir, shard.fileName), parts, { sync });
   shard.tensors.forEach((t, i) => {
-    tensors[t.name] = {
+    defineEntry(tensors, t.name, {
       dtype: t.tensor.dtype,
       shape: [...t.tensor.shape],
       slabs: [{ file: shard.fileName, byteRange: header.ranges[i]!, offset: t.tensor.shape.map(() => 0), shape: [...t.tensor.shape] }],
-    };
+    });
   });
   return manifestFile(shard.fileName, written, shard.rank, 'shard');
 }

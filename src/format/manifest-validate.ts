@@ -19,7 +19,7 @@ import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
 import { tilingProblem } from './slab-tiling.js';
 
-export const SUPPORTED_MAJOR_VERSION = 1;
+export const SUPPORTED_MAJOR_VERSION = Number(MANIFEST_VERSION.split('.')[0]);
 const TOP_FIELDS = ['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'];
 const FILE_FIELDS = ['path', 'size', 'hash', 'rank', 'kind'];
 const FILE_KINDS = ['shard', 'file'] as const;
@@ -48,7 +48,9 @@ export function assertReadableManifestVersion(doc: unknown, path: string): void 
   const m = VERSION.exec(version);
   if (m === null) c.expected('version', 'a version "<major>.<minor>" such as "1.0"', version);
   const major = Number(m![1]);
-  if (major > SUPPORTED_MAJOR_VERSION) c.fail('version', `manifest version ${version} is newer than this build reads (${SUPPORTED_MAJOR_VERSION}.x); upgrade Holdfast to read it`);
+  if (major > SUPPORTED_MAJOR_VERSION) {
+    c.fail('version', `manifest version ${version} is newer than this build reads (${SUPPORTED_MAJOR_VERSION}.x); upgrade Holdfast to read it`);
+  }
   if (major < SUPPORTED_MAJOR_VERSION) c.fail('version', `manifest version ${version} is older than this build reads (${SUPPORTED_MAJOR_VERSION}.x)`);
 }
 
@@ -130,7 +132,9 @@ function checkSlab(c: FieldChecker, v: unknown, where: string, dtype: DType, glo
   const shape = c.shape(s.shape, `${where}.shape`);
   const offset = c.array(s.offset, `${where}.offset`).map((d, i) => c.safeInt(d, `${where}.offset[${i}]`));
   const rank = globalShape.length;
-  if (shape.length !== rank || offset.length !== rank) c.fail(where, `offset and shape must have the tensor's rank ${rank}, found ${offset.length} and ${shape.length}`);
+  if (shape.length !== rank || offset.length !== rank) {
+    c.fail(where, `offset and shape must have the tensor's rank ${rank}, found ${offset.length} and ${shape.length}`);
+  }
   shape.forEach((d, i) => {
     if (offset[i]! + d > globalShape[i]!) {
       c.fail(where, `dimension ${i}: offset ${offset[i]} + shape ${d} exceeds the global size ${globalShape[i]}`);

@@ -77,7 +77,9 @@ export function encodeShardHeader(entries: ShardEntry[], metadata: Record<string
   parts.push('}');
   const json = new TextEncoder().encode(parts.join(''));
   const dataStart = Math.ceil((LENGTH_PREFIX_BYTES + json.byteLength) / alignBytes) * alignBytes;
-  if (dataStart - LENGTH_PREFIX_BYTES > MAX_HEADER_BYTES) throw invalidArg(`shard header would be ${dataStart - 8} bytes, over the ${MAX_HEADER_BYTES}-byte cap readers enforce`);
+  if (dataStart - LENGTH_PREFIX_BYTES > MAX_HEADER_BYTES) {
+    throw invalidArg(`shard header would be ${dataStart - 8} bytes, over the ${MAX_HEADER_BYTES}-byte cap readers enforce`);
+  }
   const bytes = new Uint8Array(dataStart).fill(0x20, LENGTH_PREFIX_BYTES);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(dataStart - LENGTH_PREFIX_BYTES), true);
   bytes.set(json, LENGTH_PREFIX_BYTES);
@@ -92,7 +94,9 @@ function checkEntries(entries: ShardEntry[]): void {
     if (e.name === METADATA_KEY) throw invalidArg(`shard entry name ${METADATA_KEY} is reserved by safetensors`);
     if (seen.has(e.name)) throw invalidArg(`shard entry ${JSON.stringify(e.name)} appears twice`);
     seen.add(e.name);
-    if (!isDType(e.dtype)) throw invalidArg(`shard entry ${JSON.stringify(e.name)}: unsupported dtype ${JSON.stringify(e.dtype)}; expected one of ${DTYPES.join(', ')}`);
+    if (!isDType(e.dtype)) {
+      throw invalidArg(`shard entry ${JSON.stringify(e.name)}: unsupported dtype ${JSON.stringify(e.dtype)}; expected one of ${DTYPES.join(', ')}`);
+    }
     const expected = byteLengthOf(e.dtype, e.shape);
     if (e.byteLength !== expected) {
       throw invalidArg(`shard entry ${JSON.stringify(e.name)}: byteLength ${e.byteLength}, but ${e.dtype} × [${e.shape.join(', ')}] is ${expected} bytes`);
@@ -119,7 +123,8 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, path: str
   const data = { headerBytes: length.toString(), fileSize };
   if (length > BigInt(MAX_HEADER_BYTES)) throw formatError(`${subject}: header length ${length} bytes is over the ${MAX_HEADER_BYTES}-byte cap`, { path, data });
   if (length > BigInt(fileSize - LENGTH_PREFIX_BYTES)) {
-    throw corrupt(`${subject}: header length ${length} bytes runs past the end of the file (${fileSize} bytes leave ${fileSize - LENGTH_PREFIX_BYTES} after the length)`, { path, data });
+    const after = fileSize - LENGTH_PREFIX_BYTES;
+    throw corrupt(`${subject}: header length ${length} bytes runs past the end of the file (${fileSize} bytes leave ${after} after the length)`, { path, data });
   }
   return Number(length);
 }
@@ -180,8 +185,8 @@ function layOut(c: FieldChecker, raw: RawTensor[], dataStart: number, fileSize: 
   let cursor = 0;
   let previous: RawTensor | undefined;
   for (const t of sorted) {
-    if (t.begin < cursor) c.fail('data_offsets', `tensors ${JSON.stringify(previous?.name)} [${previous?.begin}, ${previous?.end}] and ${JSON.stringify(t.name)} [${t.begin}, ${t.end}] overlap`);
-    if (t.begin > cursor) c.fail('data_offsets', `hole: data bytes [${cursor}, ${t.begin}) belong to no tensor (expected ${JSON.stringify(t.name)} to begin at ${cursor})`);
+    if (t.begin < cursor) c.fail('data_offsets', `tensors ${describeRange(previous!)} and ${describeRange(t)} overlap`);
+    if (t.begin > cursor) c.fail('data_offsets', `hole: data bytes [${cursor}, ${t.begin}) belong to no tensor (expected ${describeRange(t)} to begin at ${cursor})`);
     tensors.set(t.name, { dtype: t.dtype, shape: t.shape, begin: dataStart + t.begin, end: dataStart + t.end });
     cursor = t.end;
     previous = t;
@@ -189,12 +194,14 @@ function layOut(c: FieldChecker, raw: RawTensor[], dataStart: number, fileSize: 
   const dataBytes = fileSize - dataStart;
   if (cursor !== dataBytes) {
     const problem = cursor > dataBytes ? 'runs past the end of the file' : 'stops before the end of the file';
-    throw corrupt(`safetensors file ${c.path}: tensor data ${problem}: header covers ${cursor} data bytes (to byte ${dataStart + cursor}), file has ${dataBytes} after the header (${fileSize} bytes)`, {
-      path: c.path,
-      data: { expectedFileSize: dataStart + cursor, fileSize },
-    });
+    const found = `header covers ${cursor} data bytes (to byte ${dataStart + cursor}), file has ${dataBytes} after the header (${fileSize} bytes)`;
+    throw corrupt(`safetensors file ${c.path}: tensor data ${problem}: ${found}`, { path: c.path, data: { expectedFileSize: dataStart + cursor, fileSize } });
   }
   return tensors;
+}
+
+function describeRange(t: RawTensor): string {
+  return `${JSON.stringify(t.name)} [${t.begin}, ${t.end}]`;
 }
 
 /** Reads only the header: the length prefix, then exactly N bytes (never the data). */

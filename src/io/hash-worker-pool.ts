@@ -35,6 +35,9 @@ export interface HashWorkerPoolOptions {
   workers?: number;
 }
 
+/** `Omit` that keeps a union a union. */
+type WithoutSeq<T> = T extends unknown ? Omit<T, 'seq'> : never;
+
 interface Pending {
   resolve: (reply: HashReply & { ok: true }) => void;
   reject: (e: Error) => void;
@@ -59,7 +62,7 @@ class HashWorker {
     return this.pending.size;
   }
 
-  request(req: Omit<HashRequest, 'seq'>, transfer?: ArrayBuffer[]): Promise<HashReply & { ok: true }> {
+  request(req: WithoutSeq<HashRequest>, transfer?: ArrayBuffer[]): Promise<HashReply & { ok: true }> {
     if (this.dead) return Promise.reject(this.dead);
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {

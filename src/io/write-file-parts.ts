@@ -1,27 +1,65 @@
 /**
  * Writes a new file from a sequence of byte parts (a shard's header then its
- * tensors), hashing the bytes as they go out so no second read pass is
- * needed. The simple buffered path; `io/` may route large saves through the
- * aligned O_DIRECT writer instead, with the same result shape.
+ * tensors) and returns its size and SHA-256. Contract, whatever the I/O
+ * method: the file holds exactly the concatenation of `parts`, its hash is
+ * SHA-256 of those bytes, it is created with O_EXCL, fsynced before close when
+ * `sync` is set, and nothing is left open on error (the caller owns removing
+ * the partial file, which only ever lives in staging or an `unsafe` target).
+ *
+ * The fast path (DESIGN §6): the bytes are cut into segments that each start
+ * at a block-aligned file offset. A segment is either a run of memory that is
+ * already aligned and shared (a staged snapshot, see `snapshot.ts`) and goes
+ * to the kernel as is, or a pool buffer the parts are copied into (the
+ * coalescing copy). Each segment is one pwrite and, at the same time, one
+ * `update` of the file's hash stream on a worker; up to `depth` segments are
+ * in flight per file. With O_DIRECT the last segment is zero-padded to the
+ * block size and the file then truncated to its true length.
+ *
+ * Why: buffered write+fsync from Node runs ≈0.35–0.45 GB/s on the dev VM
+ * (64 MiB writes of 1 GiB then fsync, /tmp/probe/p.mjs) against 3.2 GB/s for
+ * O_DIRECT from aligned memory; small parts are gathered because the kernel
+ * copes badly with many tiny pwrites.
  */
-import { createHash } from 'node:crypto';
-import type { FileSystem } from '../fs/file-system.js';
+import { HoldfastError } from '../errors.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { AlignedBufferPool, isDirectCapable, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
+import { isDirectRefusal, openForWrite, recordDirectRefusal } from './direct-io-support.js';
+import { HashWorkerPool, sharedHashWorkerPool } from './hash-worker-pool.js';
+import { posix as pathPosix } from 'node:path';
 
 export type IoMethod = 'direct' | 'buffered';
+/** `auto`: O_DIRECT where the directory accepts it and the file is large enough to gain, else buffered. */
+export type IoMethodChoice = IoMethod | 'auto';
 
 export interface WrittenFile {
   sizeBytes: number;
   sha256Hex: string;
   ioMethod: IoMethod;
+  /** Why `direct` was wanted but `buffered` was used (O_DIRECT refused by the file system). */
+  fallbackReason?: string;
 }
 
 export interface WriteFilePartsOptions {
   /** fsync before close: required by the atomic modes, skipped by `unsafe`. */
   sync: boolean;
+  /** Default `auto`. `direct` still falls back when refused, and says so in `fallbackReason`. */
+  ioMethod?: IoMethodChoice;
+  /** With `auto`, files smaller than this are written buffered (default 1 MiB): O_DIRECT gains nothing there. */
+  directMinBytes?: number;
+  /** Aligned buffers to coalesce into; default the process-wide pool. */
+  pool?: AlignedBufferPool;
+  /** Where hashing runs; default the process-wide worker pool. */
+  hashers?: HashWorkerPool;
+  /** Segments in flight per file (pwrite + hash), default 4. */
+  depth?: number;
+  /** Called after each segment is written and hashed. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-/** Small parts are gathered into one write; the kernel copes badly with many tiny pwrites. */
-const COALESCE_BYTES = 8 * 1024 * 1024;
+export const DEFAULT_DIRECT_MIN_BYTES = 1024 * 1024;
+const DEFAULT_DEPTH = 4;
+/** A run of aligned staged memory shorter than this is copied rather than split into its own pwrite. */
+const ZERO_COPY_MIN_BYTES = 1024 * 1024;
 
 export async function writeFileParts(
   fs: FileSystem,
@@ -29,36 +67,134 @@ export async function writeFileParts(
   parts: readonly Uint8Array[],
   options: WriteFilePartsOptions,
 ): Promise<WrittenFile> {
-  const hash = createHash('sha256');
-  const fh = await fs.open(path, 'create');
-  let position = 0;
-  const pending: Uint8Array[] = [];
-  let pendingBytes = 0;
-  const flush = async (): Promise<void> => {
-    if (pendingBytes === 0) return;
-    const chunk = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    await fh.pwrite(chunk, position);
-    position += pendingBytes;
-    pending.length = 0;
-    pendingBytes = 0;
-  };
+  const merged = mergeContiguous(parts);
+  const totalBytes = merged.reduce((n, p) => n + p.byteLength, 0);
+  const choice = options.ioMethod ?? 'auto';
+  const wantDirect = choice === 'direct' || (choice === 'auto' && totalBytes >= (options.directMinBytes ?? DEFAULT_DIRECT_MIN_BYTES));
+  const mayFallBack = choice !== 'buffered';
+  const opened = await openForWrite(fs, path, wantDirect, mayFallBack);
   try {
-    for (const part of parts) {
-      hash.update(part);
-      if (part.byteLength >= COALESCE_BYTES) {
-        await flush();
-        await fh.pwrite(part, position);
-        position += part.byteLength;
+    return await writeOpened(fs, opened.fh, merged, totalBytes, opened.direct, options, opened.fallbackReason);
+  } catch (e) {
+    // A file system that accepts O_DIRECT at open but refuses the I/O itself (some FUSE and
+    // network file systems): start again buffered, once, and remember the directory.
+    if (!(opened.direct && mayFallBack && isDirectRefusal(e))) throw e;
+    const reason = `O_DIRECT write refused in ${pathPosix.dirname(path)} (${String((e as HoldfastError).data.errno)})`;
+    recordDirectRefusal(fs, pathPosix.dirname(path), reason);
+    await fs.unlink(path);
+    const fh = await fs.open(path, 'create');
+    return await writeOpened(fs, fh, merged, totalBytes, false, options, reason);
+  }
+}
+
+/** Joins neighbouring parts that are adjacent views of one buffer, so staged memory is written in long runs. */
+function mergeContiguous(parts: readonly Uint8Array[]): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  for (const p of parts) {
+    if (p.byteLength === 0) continue;
+    const last = out[out.length - 1];
+    if (last !== undefined && last.buffer === p.buffer && last.byteOffset + last.byteLength === p.byteOffset) {
+      out[out.length - 1] = new Uint8Array(p.buffer, last.byteOffset, last.byteLength + p.byteLength);
+    } else {
+      out.push(p);
+    }
+  }
+  return out;
+}
+
+/** Writes every byte through `fh` (which this function closes), hashing as it goes. */
+async function writeOpened(
+  fs: FileSystem,
+  fh: FileHandle,
+  parts: Uint8Array[],
+  totalBytes: number,
+  direct: boolean,
+  options: WriteFilePartsOptions,
+  fallbackReason: string | undefined,
+): Promise<WrittenFile> {
+  const pool = options.pool ?? sharedAlignedBufferPool();
+  const hashers = options.hashers ?? sharedHashWorkerPool();
+  const depth = Math.max(1, options.depth ?? DEFAULT_DEPTH);
+  const align = direct ? fs.directIoAlignBytes : 1;
+  if (direct && pool.bufferBytes % align !== 0) {
+    throw new HoldfastError('HF_INVALID_ARG', `pool buffers of ${pool.bufferBytes} bytes are not a multiple of the ${align}-byte O_DIRECT alignment`);
+  }
+  const hash = hashers.open();
+  const inflight: Promise<void>[] = [];
+  let failure: unknown;
+  let doneBytes = 0;
+  const submit = (bytes: Uint8Array, writeLength: number, position: number, release: (() => void) | undefined): void => {
+    const write = writeLength === bytes.byteLength ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, writeLength);
+    const p = Promise.all([fh.pwrite(write, position), hash.update(bytes)])
+      .then(() => {
+        doneBytes += bytes.byteLength;
+        options.onProgress?.(doneBytes, totalBytes);
+      })
+      .catch((e: unknown) => {
+        failure ??= e;
+      })
+      .finally(() => release?.());
+    inflight.push(p);
+  };
+  const drainTo = async (n: number): Promise<void> => {
+    while (inflight.length > n) await inflight.shift();
+  };
+
+  let closed = false;
+  try {
+    let position = 0; // file offset of the next segment; block-aligned except after the last one
+    let pi = 0; // current part
+    let off = 0; // offset inside it
+    while (position < totalBytes && failure === undefined) {
+      const part = parts[pi]!;
+      const rem = part.byteLength - off;
+      if (canZeroCopy(part, off, align, direct) && rem >= align) {
+        const n = Math.min(rem - (rem % align), pool.bufferBytes);
+        await drainTo(depth - 1);
+        submit(part.subarray(off, off + n), n, position, undefined);
+        position += n;
+        off += n;
+        if (off === part.byteLength) (pi++, (off = 0));
         continue;
       }
-      pending.push(part);
-      pendingBytes += part.byteLength;
-      if (pendingBytes >= COALESCE_BYTES) await flush();
+      await drainTo(depth - 1);
+      const buf = await pool.acquire();
+      let fill = 0;
+      while (fill < buf.byteLength && pi < parts.length) {
+        const p = parts[pi]!;
+        const r = p.byteLength - off;
+        if (fill > 0 && fill % align === 0 && r >= ZERO_COPY_MIN_BYTES && canZeroCopy(p, off, align, direct)) break;
+        const k = Math.min(r, buf.byteLength - fill);
+        buf.set(p.subarray(off, off + k), fill);
+        fill += k;
+        off += k;
+        if (off === p.byteLength) (pi++, (off = 0));
+      }
+      const padded = roundUp(fill, align);
+      if (padded > fill) buf.fill(0, fill, padded);
+      submit(buf.subarray(0, fill), padded, position, () => pool.release(buf));
+      position += fill;
     }
-    await flush();
+    await drainTo(0);
+    if (failure !== undefined) throw failure;
+    if (direct && totalBytes % align !== 0) await fh.truncate(totalBytes);
     if (options.sync) await fh.sync();
-  } finally {
+    const sha256Hex = await hash.digest();
+    closed = true;
     await fh.close();
+    return fallbackReason === undefined
+      ? { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' }
+      : { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered', fallbackReason };
+  } catch (e) {
+    await Promise.allSettled(inflight);
+    hash.abort();
+    throw e;
+  } finally {
+    if (!closed) await fh.close().catch(() => undefined);
   }
-  return { sizeBytes: position, sha256Hex: hash.digest('hex'), ioMethod: 'buffered' };
+}
+
+/** Memory the kernel can take as is: aligned staged memory for O_DIRECT; any shared memory when buffered. */
+function canZeroCopy(part: Uint8Array, off: number, align: number, direct: boolean): boolean {
+  return direct ? isDirectCapable(part, off, align) : part.buffer instanceof SharedArrayBuffer;
 }

@@ -6,6 +6,7 @@
 import { typedArrayFor, type Tensor } from '../format/dtype.js';
 import { HoldfastError } from '../errors.js';
 import type { Manifest } from '../format/manifest-types.js';
+import { defineEntry } from '../format/define-entry.js';
 
 export function decodeTensors(manifest: Manifest, bytesByFile: ReadonlyMap<string, Uint8Array>, checkpointDir: string): Record<string, Tensor> {
   const tensors: Record<string, Tensor> = {};
@@ -16,7 +17,7 @@ export function decodeTensors(manifest: Manifest, bytesByFile: ReadonlyMap<strin
     const slab = t.slabs[0]!;
     const bytes = bytesByFile.get(slab.file);
     if (bytes === undefined) throw new HoldfastError('HF_NOT_FOUND', `${checkpointDir}: bytes of ${slab.file} were not loaded`, { path: checkpointDir });
-    tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: typedArrayFor(t.dtype, bytes.subarray(slab.byteRange[0], slab.byteRange[1])) };
+    defineEntry(tensors, name, { dtype: t.dtype, shape: [...t.shape], data: typedArrayFor(t.dtype, bytes.subarray(slab.byteRange[0], slab.byteRange[1])) });
   }
   return tensors;
 }

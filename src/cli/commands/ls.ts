@@ -1,0 +1,48 @@
+/**
+ * `holdfast ls <store> [--json]`: the committed checkpoints, oldest first
+ * (store.list). Staging leftovers and quarantined checkpoints are not
+ * listed; nothing is hashed, so a listed checkpoint is not yet a trusted one.
+ */
+import { parseCommandArgs } from '../args.js';
+import type { Command } from '../command.js';
+import { openExistingStore } from '../open.js';
+import { HELP_OPTION, JSON_OPTION, formatBytes, formatHelp, formatTable, printJson } from '../output.js';
+
+const OPTIONS = { json: { type: 'boolean' } } as const;
+
+export const lsCommand: Command = {
+  name: 'ls',
+  summary: 'list committed checkpoints: step, size, files, created',
+  help: formatHelp({
+    usage: 'holdfast ls <store> [--json]',
+    description: [
+      'Lists the committed checkpoints of a store, oldest first: step, total size of',
+      'its files, number of files, creation time. In-progress saves (.staging/) and',
+      'quarantined checkpoints (.quarantine/) are not listed. Reads manifests only;',
+      'use `holdfast verify` to check the data. Never creates or changes anything.',
+      'JSON: an array of {step, path, bytes, files, createdAt}.',
+    ].join('\n'),
+    options: [JSON_OPTION, HELP_OPTION],
+    exitCodes: [
+      [0, 'listed (possibly nothing)'],
+      [1, 'no store at <store>, or an I/O error'],
+      [2, 'usage error'],
+    ],
+  }),
+  async run(argv, io) {
+    const args = parseCommandArgs('ls', argv, OPTIONS, { required: ['store'] });
+    const store = await openExistingStore('ls', args.positionals[0]!, io);
+    const list = await store.list();
+    if (args.flag('json')) {
+      printJson(io, list);
+      return 0;
+    }
+    if (list.length === 0) {
+      io.stderr(`holdfast ls: no committed checkpoints in ${store.root}`);
+      return 0;
+    }
+    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)']);
+    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED'], rows, [true, true, true, false])) io.stdout(line);
+    return 0;
+  },
+};

@@ -1,0 +1,60 @@
+/**
+ * Reading and writing `manifest.json`, the document that binds the files of
+ * one checkpoint (DESIGN §7). `manifestHash` is sha256 over the canonical JSON
+ * (canonical-json.ts) of every other field, so re-indenting or re-ordering
+ * keys never breaks it while any change of value does. `encodeManifest`
+ * writes pretty JSON for humans; `parseManifest` refuses, in order: more than
+ * `maxBytes` (64 MiB), invalid UTF-8, invalid or duplicate-key JSON (HF_FORMAT);
+ * another format or an unknown major version (HF_FORMAT); a recorded hash that
+ * disagrees with the content (HF_CORRUPT); then any schema violation
+ * (HF_FORMAT, see manifest-validate.ts). The hash is compared before the full
+ * schema check on purpose: a flipped bit that happens to break a field is
+ * then reported as what it is, corruption, not as a malformed field.
+ * `sealManifest` validates what it seals, so a writer bug fails the save
+ * instead of producing a checkpoint that every later restore refuses.
+ */
+import { corrupt, formatError } from '../errors.js';
+import { canonicalJson } from './canonical-json.js';
+import { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
+import type { Manifest } from './manifest-types.js';
+import { formatHash, hashProblem, sha256Hex } from './sha256.js';
+import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
+
+export { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
+
+export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+
+export function computeManifestHash(m: Omit<Manifest, 'manifestHash'> | Manifest): string {
+  // Object.fromEntries defines properties, so no key is ever treated as a prototype.
+  const hashed = Object.fromEntries(Object.entries(m).filter(([key]) => key !== 'manifestHash'));
+  return formatHash(sha256Hex(canonicalJson(hashed)));
+}
+
+export function sealManifest(m: Omit<Manifest, 'manifestHash'>): Manifest {
+  const sealed: Manifest = { ...m, manifestHash: computeManifestHash(m) };
+  return validateManifest(sealed, '(being sealed)');
+}
+
+export function encodeManifest(m: Manifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(m, null, 2)}\n`);
+}
+
+export function parseManifest(bytes: Uint8Array, path: string, maxBytes = MAX_MANIFEST_BYTES): Manifest {
+  if (bytes.byteLength > maxBytes) {
+    throw formatError(`manifest ${path}: ${bytes.byteLength} bytes, over the ${maxBytes}-byte cap`, { path, data: { sizeBytes: bytes.byteLength, maxBytes } });
+  }
+  const doc = parseStrictJson(decodeUtf8Strict(bytes, 'manifest', path), 'manifest', path);
+  assertReadableManifestVersion(doc, path);
+  assertRecordedHash(doc as Record<string, unknown>, path);
+  return validateManifest(doc, path);
+}
+
+/** When `manifestHash` is well-formed, it must match; a malformed one is left to the schema check. */
+function assertRecordedHash(doc: Record<string, unknown>, path: string): void {
+  const recorded = doc.manifestHash;
+  if (typeof recorded !== 'string' || hashProblem(recorded) !== undefined) return;
+  const computed = computeManifestHash(doc as unknown as Manifest);
+  if (computed !== recorded) {
+    throw corrupt(`manifest ${path}: manifest hash mismatch: recorded ${recorded} computed ${computed}`, { path, data: { recorded, computed } });
+  }
+}

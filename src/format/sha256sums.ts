@@ -1,0 +1,27 @@
+/**
+ * The `SHA256SUMS` file written beside each manifest, in the coreutils
+ * format (`<64 hex><space><space><path>\n`; two spaces mean text mode, which
+ * is the same as binary on POSIX), so `sha256sum -c SHA256SUMS` verifies a
+ * checkpoint without Holdfast. Paths must be safe relative paths: coreutils
+ * escapes names holding a newline or backslash with a leading `\`, and a safe
+ * path has neither, so no escaping is ever needed. Lines follow input order.
+ * Bad input (a malformed hash or unsafe path) is `HF_INVALID_ARG`: this
+ * writes what the caller already validated.
+ */
+import { assertSafeRelativePath } from './relative-path.js';
+import { parseHash } from './sha256.js';
+
+export interface Sha256SumsEntry {
+  path: string;
+  /** `sha256:<hex>`, as recorded in the manifest. */
+  hash: string;
+}
+
+export function encodeSha256Sums(files: readonly Sha256SumsEntry[]): Uint8Array {
+  const lines = files.map(({ path, hash }) => {
+    assertSafeRelativePath(path, 'SHA256SUMS entry', 'HF_INVALID_ARG');
+    const { hex } = parseHash(hash, path, 'SHA256SUMS hash', 'HF_INVALID_ARG');
+    return `${hex}  ${path}\n`;
+  });
+  return new TextEncoder().encode(lines.join(''));
+}

@@ -1,0 +1,71 @@
+/**
+ * Composes snapshot, in-flight limiter and a save function into the two
+ * promises of an asynchronous save. Contract:
+ * - `snapshotted` resolves once the input has been copied; from then on the
+ *   caller may change its tensors. When a slot is free the copy happens inside
+ *   the call itself, so the promise is already settled on return; with
+ *   `ifBusy: 'wait'` the copy waits for the slot (the caller must not touch its
+ *   tensors until `snapshotted`), with `'refuse'` both promises reject HF_BUSY.
+ * - `committed` settles with the save's own result or error. The save function
+ *   is the ordinary, crash-safe save, so a failure in the background leaves
+ *   exactly what a failed synchronous save leaves: no committed checkpoint.
+ * - The staging memory and the slot are released when the save settles.
+ * Rejections of `snapshotted` are pre-observed so a caller that awaits only
+ * `committed` never sees an unhandled-rejection crash.
+ */
+import type { SaveInput } from '../store/types.js';
+import { InFlightLimiter, type IfBusy } from './in-flight-limiter.js';
+import { snapshotSaveInput, type SaveSnapshot, type SnapshotOptions } from './snapshot.js';
+
+export interface AsyncSave<R> {
+  snapshotted: Promise<void>;
+  committed: Promise<R>;
+}
+
+export interface AsyncSaveOptions extends SnapshotOptions {
+  limiter: InFlightLimiter;
+  /** Default `wait`. */
+  ifBusy?: IfBusy;
+  /** Told the copy's duration (the training pause) once the snapshot is taken. */
+  onSnapshot?: (snapshot: { bytes: number; copyMs: number }) => void;
+}
+
+export function startAsyncSave<R>(
+  input: SaveInput,
+  save: (snapshotInput: SaveInput) => Promise<R>,
+  options: AsyncSaveOptions,
+): AsyncSave<R> {
+  const take = (release: () => void): { snapshot: SaveSnapshot; release: () => void } => {
+    try {
+      const snapshot = snapshotSaveInput(input, options);
+      options.onSnapshot?.({ bytes: snapshot.bytes, copyMs: snapshot.copyMs });
+      return { snapshot, release };
+    } catch (e) {
+      release();
+      throw e;
+    }
+  };
+  // A free slot is taken synchronously, so the copy happens now, inside the caller's pause.
+  const slot = options.limiter.tryAcquire();
+  let taken: Promise<{ snapshot: SaveSnapshot; release: () => void }>;
+  if (slot !== undefined) {
+    try {
+      taken = Promise.resolve(take(slot));
+    } catch (e) {
+      taken = Promise.reject(e);
+    }
+  } else {
+    taken = options.limiter.acquire(options.ifBusy ?? 'wait').then(take);
+  }
+  const snapshotted = taken.then(() => undefined);
+  snapshotted.catch(() => undefined);
+  const committed = taken.then(async ({ snapshot, release }) => {
+    try {
+      return await save(snapshot.input);
+    } finally {
+      snapshot.release();
+      release();
+    }
+  });
+  return { snapshotted, committed };
+}

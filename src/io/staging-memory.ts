@@ -1,0 +1,52 @@
+/**
+ * Reusable page-aligned shared regions that snapshots copy a training state
+ * into. Contract: `take(n)` returns a zeroed-or-reused region of exactly `n`
+ * bytes (page-aligned start, shared memory, recognised by the O_DIRECT writer
+ * as zero-copy capable); the region is the caller's alone until `give` hands
+ * it back; regions are kept for the next snapshot instead of freed, because
+ * first-touch of fresh memory costs page faults inside the training pause.
+ * Old contents of a reused region are not cleared: snapshots overwrite every
+ * byte they hand out.
+ */
+import { HoldfastError } from '../errors.js';
+import { MAX_ALIGNED_BYTES, allocAligned } from './aligned-memory.js';
+
+export class StagingMemory {
+  private readonly free: Uint8Array[] = [];
+  private readonly lent = new Set<Uint8Array>();
+
+  /** A region of `n` bytes; one allocation when `n` fits one WebAssembly.Memory (4 GiB). */
+  take(n: number): Uint8Array {
+    if (n > MAX_ALIGNED_BYTES) throw new HoldfastError('HF_INVALID_ARG', `staging region of ${n} bytes exceeds ${MAX_ALIGNED_BYTES}`);
+    let best = -1;
+    for (let i = 0; i < this.free.length; i++) {
+      const cap = this.free[i]!.buffer.byteLength;
+      if (cap >= n && (best < 0 || cap < this.free[best]!.buffer.byteLength)) best = i;
+    }
+    const region = best >= 0 ? new Uint8Array(this.free.splice(best, 1)[0]!.buffer, 0, n) : allocAligned(n);
+    this.lent.add(region);
+    return region;
+  }
+
+  give(region: Uint8Array): void {
+    if (!this.lent.delete(region)) return;
+    this.free.push(region);
+  }
+
+  /** Bytes held for reuse (not lent out). */
+  get retainedBytes(): number {
+    return this.free.reduce((n, r) => n + r.buffer.byteLength, 0);
+  }
+
+  /** Forgets the regions kept for reuse, so the garbage collector can return them. */
+  trim(): void {
+    this.free.length = 0;
+  }
+}
+
+let shared: StagingMemory | undefined;
+
+export function sharedStagingMemory(): StagingMemory {
+  shared ??= new StagingMemory();
+  return shared;
+}
