@@ -67,5 +67,8 @@ export function startAsyncSave<R>(
       release();
     }
   });
+  // When the snapshot itself fails, the error is reported through `snapshotted`; a caller that
+  // stops there must not crash on the (same) rejection of `committed`.
+  taken.catch(() => committed.catch(() => undefined));
   return { snapshotted, committed };
 }

@@ -34,6 +34,7 @@ import {
   type SaveOptions,
   type SaveResult,
   type Store,
+  type StoreEvent,
   type StoreOptions,
   type VerifyReport,
 } from './types.js';
@@ -55,7 +56,7 @@ export async function openStore(root: string, options: StoreOptions = {}): Promi
     await ensureDirTree(fs, absRoot);
     if (durability === 'atomic_dirsync') await fs.syncDir(path.dirname(absRoot));
   }
-  await readOrCreateDescriptor(fs, absRoot, durability !== 'unsafe');
+  await readOrCreateDescriptor(fs, absRoot, { durable: durability !== 'unsafe', create: options.create !== false });
   return new LocalStore(fs, absRoot, durability, options);
 }
 
@@ -152,9 +153,17 @@ class LocalStore implements Store {
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.find(step, false);
     const dest = path.resolve(toDir);
+    const manifestFiles = found.check.manifest!.files;
+    // Refuse before copying anything, so a refused restore leaves no partial copy behind.
+    for (const f of manifestFiles) {
+      if ((await statOrUndefined(this.fs, path.join(dest, f.path))) !== undefined) {
+        const target = path.join(dest, f.path);
+        throw new HoldfastError('HF_IO', `${target} already exists; restore never overwrites files`, { path: target, data: { errno: 'EEXIST' } });
+      }
+    }
     await ensureDirTree(this.fs, dest);
     const files: string[] = [];
-    for (const f of found.check.manifest!.files) {
+    for (const f of manifestFiles) {
       const to = path.join(dest, f.path);
       await ensureDirTree(this.fs, path.dirname(to));
       // Copy then re-check: the copy must carry exactly the verified bytes.
@@ -222,7 +231,11 @@ class LocalStore implements Store {
   }
 
   private rollbackContext(): RollbackContext {
-    return { fs: this.fs, root: this.root, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
+    const onEvent = (event: StoreEvent): void => {
+      if (event.type === 'quarantined') void appendAudit(this.fs, this.root, 'quarantine', { step: event.step, reason: event.reason, movedTo: event.movedTo });
+      this.options.onEvent?.(event);
+    };
+    return { fs: this.fs, root: this.root, level: this.options.verify ?? 'full', onEvent };
   }
 
   private commitContext(options: SaveOptions): CommitContext {

@@ -4,7 +4,7 @@
  * newer store refuses clearly instead of misreading it.
  */
 import { posix as path } from 'node:path';
-import { formatError } from '../errors.js';
+import { HoldfastError, formatError } from '../errors.js';
 import { parseStrictJson, decodeUtf8Strict } from '../format/strict-json.js';
 import { STORE_DESCRIPTOR } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -14,9 +14,12 @@ const STORE_FORMAT = 'holdfast-store';
 const STORE_VERSION = '1.0';
 const HASH_ALGORITHM = 'sha256';
 
-export async function readOrCreateDescriptor(fs: FileSystem, root: string, durable: boolean): Promise<void> {
+export async function readOrCreateDescriptor(fs: FileSystem, root: string, options: { durable: boolean; create: boolean }): Promise<void> {
+  const { durable } = options;
   const p = path.join(root, STORE_DESCRIPTOR);
   if ((await statOrUndefined(fs, p)) === undefined) {
+    // Opening for reading must never turn an arbitrary directory into a store.
+    if (!options.create) throw new HoldfastError('HF_NOT_FOUND', `no store at ${root} (no ${STORE_DESCRIPTOR})`, { path: root });
     const body = JSON.stringify({ format: STORE_FORMAT, version: STORE_VERSION, hash: HASH_ALGORITHM }, null, 2) + '\n';
     await writeNewFile(fs, p, new TextEncoder().encode(body), { sync: durable });
     if (durable) await fs.syncDir(root);

@@ -299,3 +299,24 @@ export function diffJson(saved: JsonValue, current: JsonValue, path = '$'): stri
   }
   return canonicalJson(saved) === canonicalJson(current) ? [] : [`${path}: ${JSON.stringify(saved)} → ${JSON.stringify(current)}`];
 }
+
+/**
+ * `sha256:<hex>` over tensors in name order: each name, dtype, shape and raw
+ * bytes, length-delimited. Equal digests mean bit-identical tensors.
+ */
+export function tensorMapSha256(tensors: TensorMap): string {
+  const h = createHash('sha256');
+  for (const name of Object.keys(tensors).sort()) {
+    const t = tensors[name]!;
+    const header = JSON.stringify([name, t.dtype, t.shape]);
+    h.update(`${header.length}:${header}`);
+    h.update(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+  }
+  return 'sha256:' + h.digest('hex');
+}
+
+/** Digest of the whole state: every tensor of every slot plus the JSON state (what resume must reproduce). */
+export function trainStateSha256(ts: TrainState): string {
+  const { tensors, state } = trainStateToSaveInput(ts);
+  return 'sha256:' + createHash('sha256').update(tensorMapSha256(tensors)).update(canonicalJson(state)).digest('hex');
+}

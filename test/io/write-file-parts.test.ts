@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
+import type { FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
 import { PosixFileSystem } from '../../src/fs/posix-file-system.js';
 import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
 import { HashWorkerPool } from '../../src/io/hash-worker-pool.js';
@@ -79,9 +80,23 @@ test('tensors staged by a snapshot are written zero-copy and still byte-identica
           const p = join(dir, `${JSON.stringify(fileGroups)}-${names.join('')}-${ioMethod}`.replace(/[^\w-]/g, '_'));
           const parts = [header, ...views(names)];
           const expected = Buffer.concat([header, ...names.map((n) => tensors[n as keyof typeof tensors].data)]);
-          const w = await writeFileParts(fs, p, parts, { sync: false, ioMethod, hashers, pool: smallPool });
+          const sources: ArrayBufferLike[] = [];
+          const watching: FileSystem = Object.create(fs, {
+            open: {
+              value: async (path: string, mode: OpenMode, o?: OpenOptions) => {
+                const fh = await fs.open(path, mode, o);
+                const pwrite = fh.pwrite.bind(fh);
+                fh.pwrite = (data, position) => (sources.push(data.buffer), pwrite(data, position));
+                return fh;
+              },
+            },
+          });
+          const w = await writeFileParts(watching, p, parts, { sync: false, ioMethod, hashers, pool: smallPool });
           assert.equal(w.sha256Hex, sha256(expected));
           assert.ok(fileBytes(p).equals(expected), p);
+          if (fileGroups === undefined && names.length === 4) {
+            assert.ok(sources.includes(parts[1]!.buffer), `staged memory went to the kernel without a copy (${ioMethod})`);
+          }
         }
       }
     } finally {

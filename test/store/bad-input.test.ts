@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
@@ -157,4 +157,10 @@ test('tensors with a wrong typed array, unknown dtype or wrong length are refuse
     await assert.rejects(store.save(1, { tensors: tensors as never }), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
   }
   assert.deepEqual(await store.list(), []);
+});
+
+test('opening for reading never turns an ordinary directory into a store', async (t) => {
+  const dir = tempDir(t);
+  await assert.rejects(openStore(dir, { create: false }), (e) => isHoldfastError(e, 'HF_NOT_FOUND') && e.message.includes(dir));
+  assert.deepEqual(readdirSync(dir), []);
 });

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
@@ -45,6 +45,7 @@ for (const [where, offsetOf] of [
     assert.match(quarantined[0]!, /^ckpt-000000000002-/);
     assert.ok(existsSync(join(root, '.quarantine', quarantined[0]!, 'r0000-p000.safetensors')), 'moved, not deleted');
     assert.deepEqual(events.map((e) => e.type), ['quarantined', 'rolled-back']);
+    assert.match(readFileSync(join(root, 'audit.log'), 'utf8'), /"action":"quarantine","user":"[^"]*","pid":\d+,"step":2/);
     assert.deepEqual((await store.restore()).state, { step: 1 });
   });
 }

@@ -1,0 +1,64 @@
+/**
+ * `saveAsync` (DESIGN §6): the training loop pauses only for a copy of its
+ * state; the write, hashing and commit of that copy run in the background
+ * through the store's ordinary `save`, so the background work has exactly the
+ * crash-safety of a synchronous save (a failure leaves no committed
+ * checkpoint; `committed` rejects with the error).
+ *
+ * Contract: `snapshotted` settles once the input is copied (already settled
+ * on return when no other save is in flight); `committed` settles with the
+ * save's result. At most one save per store is in flight; a second waits
+ * (`ifBusy: 'wait'`, default; its copy happens when the first finishes, so
+ * the caller must not touch its tensors until `snapshotted`) or is refused
+ * with HF_BUSY (`'refuse'`). The tensors are staged grouped the way the
+ * planner will cut them into shard files, so each file's bytes reach the disk
+ * straight from the staged copy (no second copy).
+ */
+import { planShards } from '../commit/plan-shards.js';
+import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
+import { InFlightLimiter, type IfBusy } from '../io/in-flight-limiter.js';
+import type { StagingMemory } from '../io/staging-memory.js';
+import type { SaveInput, SaveOptions, SaveResult, Store } from './types.js';
+
+export interface SaveAsyncOptions extends SaveOptions {
+  /** Default `wait`. */
+  ifBusy?: IfBusy;
+  /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default 1 GiB, the store's default). */
+  shardSizeBytes?: number;
+  /** Staging memory to copy into (default: the process-wide one, reused across saves). */
+  staging?: StagingMemory;
+  /** Told how many bytes were copied and how long the copy (the pause) took. */
+  onSnapshot?: (snapshot: { bytes: number; copyMs: number }) => void;
+}
+
+const DEFAULT_SHARD_BYTES = 1024 * 1024 * 1024;
+const limiters = new WeakMap<Store, InFlightLimiter>();
+
+/** The in-flight limiter of `store` (one save at a time), shared by every `saveAsync` on it. */
+export function saveLimiterOf(store: Store): InFlightLimiter {
+  let l = limiters.get(store);
+  if (l === undefined) limiters.set(store, (l = new InFlightLimiter(1)));
+  return l;
+}
+
+export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSave<SaveResult> {
+  const { ifBusy, shardSizeBytes, staging, onSnapshot, ...saveOptions } = options;
+  let fileGroups: string[][] | undefined;
+  try {
+    fileGroups = planShards(input?.tensors ?? {}, shardSizeBytes ?? DEFAULT_SHARD_BYTES).map((s) => s.tensors.map((t) => t.name));
+  } catch (e) {
+    // Invalid input: let the ordinary validation report it through both promises.
+    const snapshotted = Promise.reject(e);
+    const committed = Promise.reject(e);
+    snapshotted.catch(() => undefined);
+    committed.catch(() => undefined);
+    return { snapshotted, committed };
+  }
+  return startAsyncSave(input, (snap) => store.save(step, snap, saveOptions), {
+    limiter: saveLimiterOf(store),
+    ifBusy: ifBusy ?? 'wait',
+    fileGroups,
+    ...(staging === undefined ? {} : { staging }),
+    ...(onSnapshot === undefined ? {} : { onSnapshot }),
+  });
+}

@@ -1,0 +1,53 @@
+/** Hashing on worker threads gives exactly node:crypto's SHA-256 of the same bytes, in update order. */
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { allocAligned } from '../../src/io/aligned-memory.js';
+import { HashWorkerPool } from '../../src/io/hash-worker-pool.js';
+import { bytes, sha256 } from './io-fixtures.js';
+
+test('worker hashes equal node:crypto for shared and ordinary memory, empty to several MiB', async (t) => {
+  const pool = new HashWorkerPool({ workers: 2 });
+  t.after(() => pool.close());
+  for (const n of [0, 1, 63, 64, 65, 4096, 3 * 1024 * 1024 + 7]) {
+    const plain = bytes(n, n + 1);
+    const shared = allocAligned(n);
+    shared.set(plain);
+    for (const b of [plain, shared]) {
+      const s = pool.open();
+      await s.update(b);
+      assert.equal(await s.digest(), sha256(plain), `${n} bytes, ${b.buffer instanceof SharedArrayBuffer ? 'shared' : 'plain'}`);
+    }
+  }
+});
+
+test('many interleaved streams keep their own order and bytes', async (t) => {
+  const pool = new HashWorkerPool({ workers: 2 });
+  t.after(() => pool.close());
+  const chunks = Array.from({ length: 6 }, (_, s) => Array.from({ length: 20 }, (_, i) => bytes(1000 + i * 37, s * 100 + i)));
+  const streams = chunks.map(() => pool.open());
+  const updates: Promise<void>[] = [];
+  for (let i = 0; i < 20; i++) for (let s = 0; s < streams.length; s++) updates.push(streams[s]!.update(chunks[s]![i]!));
+  await Promise.all(updates);
+  const digests = await Promise.all(streams.map((s) => s.digest()));
+  digests.forEach((d, s) => assert.equal(d, sha256(...chunks[s]!)));
+});
+
+test('a pool of zero workers hashes inline with the same result', async () => {
+  const pool = new HashWorkerPool({ workers: 0 });
+  const s = pool.open();
+  const b = bytes(100000, 5);
+  await s.update(b.subarray(0, 7));
+  await s.update(b.subarray(7));
+  assert.equal(await s.digest(), sha256(b));
+});
+
+test('a finished or aborted stream refuses further use', async (t) => {
+  const pool = new HashWorkerPool({ workers: 1 });
+  t.after(() => pool.close());
+  const s = pool.open();
+  await s.digest();
+  await assert.rejects(s.update(bytes(1, 1)));
+  const a = pool.open();
+  a.abort();
+  await assert.rejects(a.digest());
+});
