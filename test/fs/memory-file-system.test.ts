@@ -98,7 +98,7 @@ describe('MemoryFileSystem', () => {
   it('dump lists every entry with size and hash', async () => {
     const fs = MemoryFileSystem.fromTree(treeFromSpec({ d: { f: 'hello' } }));
     const dump = fs.dump();
-    assert.match(dump, /^\/d\/\n\/d\/f {2}5 B {2}sha1:[0-9a-f]{12} {2}68656c6c6f$/);
+    assert.match(dump, /^\/d\/\n\/d\/f {2}5 B {2}sha256:[0-9a-f]{12} {2}68656c6c6f$/);
     assert.equal(new MemoryFileSystem().dump(), '(empty)');
   });
 });

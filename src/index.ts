@@ -1,0 +1,25 @@
+/** Holdfast's public surface. Everything else is internal and may change. */
+export { openStore } from './store/open-store.js';
+export type {
+  CheckpointInfo,
+  DurabilityMode,
+  FileProblem,
+  GcOptions,
+  GcResult,
+  LatestResult,
+  RestoreResult,
+  SaveInput,
+  SaveOptions,
+  SaveResult,
+  Store,
+  StoreEvent,
+  StoreOptions,
+  VerifyLevel,
+  VerifyReport,
+} from './store/types.js';
+export { DURABILITY_MODES } from './store/types.js';
+export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
+export type { DType, Tensor, TensorData } from './format/dtype.js';
+export type { Manifest, JsonValue } from './format/manifest-types.js';
+export type { FileSystem, FileHandle, FileStat, OpenMode } from './fs/file-system.js';
+export { PosixFileSystem } from './fs/posix-file-system.js';

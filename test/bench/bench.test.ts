@@ -1,0 +1,68 @@
+/**
+ * `holdfast bench` smoke test: a `--quick` run completes, prints one JSON
+ * document with every section, writes an offline HTML report with SVG charts,
+ * and leaves nothing behind in its directory. Speed is never asserted.
+ */
+import assert from 'node:assert/strict';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test from 'node:test';
+import { isHoldfastError } from '../../src/errors.js';
+import { benchCommand } from '../../src/cli/commands/bench.js';
+import type { BenchReport } from '../../src/bench/run-bench.js';
+import { makeWorkload, materialize } from '../../src/bench/workloads.js';
+import { percentile } from '../../src/bench/stats.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+test('bench --quick --workload small --json --report: one JSON report, an SVG page, an empty directory afterwards', async (t) => {
+  const dir = tempDir(t);
+  const out: string[] = [];
+  const err: string[] = [];
+  const html = join(dir, 'report.html');
+  const code = await benchCommand.run(['--quick', '--workload', 'small', '--dir', join(dir, 'b'), '--json', '--report', html], {
+    stdout: (l) => out.push(l),
+    stderr: (l) => err.push(l),
+  });
+  assert.equal(code, 0);
+  const report = JSON.parse(out.join('\n')) as BenchReport;
+  assert.equal(report.workloads.length, 1);
+  const w = report.workloads[0]!;
+  assert.equal(w.name, 'small');
+  assert.ok(w.save.some((m) => m.kind === 'holdfast' && m.mode === 'atomic_dirsync' && m.method === 'direct'));
+  assert.ok(w.save.some((m) => m.kind === 'baseline'));
+  assert.ok(w.restore.some((m) => m.kind === 'holdfast'));
+  assert.equal(w.latency.length, 6);
+  assert.ok(w.async !== undefined && w.async.steadyPauseMs >= 0);
+  for (const m of [...w.save, ...w.restore]) assert.ok(m.bytesPerSecond > 0, m.label);
+  const page = readFileSync(html, 'utf8');
+  assert.match(page, /<svg/);
+  assert.doesNotMatch(page, /<script|https?:\/\/(?!www\.w3\.org)/);
+  assert.deepEqual(readdirSync(join(dir, 'b')), []);
+  assert.ok(existsSync(html));
+});
+
+test('bench refuses an unknown workload as a usage error', async () => {
+  await assert.rejects(benchCommand.run(['--workload', 'huge'], { stdout: () => undefined, stderr: () => undefined }), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
+});
+
+test('LLM workloads have the shapes they claim and scale down to the size asked', () => {
+  const gpt2 = makeWorkload('gpt2-small');
+  const params = gpt2.tensors.filter((s) => s.name.startsWith('model.')).reduce((n, s) => n + s.shape.reduce((a, b) => a * b, 1), 0);
+  assert.ok(params > 120e6 && params < 130e6, `GPT-2 small has ≈124 M parameters, got ${params}`);
+  assert.equal(gpt2.bytes, params * 14, 'BF16 weights + F32 master + two F32 moments');
+  for (const max of [32 * 2 ** 20, 300 * 2 ** 20]) {
+    for (const name of ['gpt2-small', '1b'] as const) assert.ok(makeWorkload(name, max).bytes <= max, `${name} within ${max}`);
+  }
+  const small = makeWorkload('small');
+  const tensors = materialize(small, 3);
+  assert.equal(Object.keys(tensors).length, 200);
+  const t0 = Object.values(tensors)[0]!;
+  assert.ok(new Uint8Array(t0.data.buffer).some((b) => b !== 0));
+});
+
+test('percentiles are nearest-rank', () => {
+  const xs = [5, 1, 4, 2, 3];
+  assert.equal(percentile(xs, 50), 3);
+  assert.equal(percentile(xs, 90), 5);
+  assert.equal(percentile(xs, 1), 1);
+});
