@@ -21,10 +21,10 @@
 import { invalidArg } from '../errors.js';
 import { CrashHistory, type FileInode, type Unit } from './crash-history.js';
 import { buildCrashPlan, type CrashPlan } from './crash-plan.js';
-import { applyFileUnits, buildStateTree, describeTear, KEPT, LOST, type LostBlockContent } from './crash-state.js';
+import { applyFileUnits, buildStateTree, describeTear, KEPT, LOST, StateCache, type LostBlockContent } from './crash-state.js';
 import { subsetChoices, subsetLabel, subsetSpace, type SubsetOptions, type SubsetSpace } from './crash-subsets.js';
 import { MemoryFileSystem } from './memory-file-system.js';
-import { treeDigest, type MemoryTree, type TreeNode } from './memory-tree.js';
+import { treeDigest, type MemoryTree } from './memory-tree.js';
 import { describeOp, isBarrierOrRename, type Op, type PwriteOp } from './op-log.js';
 import { SeededRandom } from './seeded-random.js';
 
@@ -81,7 +81,7 @@ export class CrashModel {
   private readonly subsetOptions: SubsetOptions;
   private readonly lostBlockContent: LostBlockContent;
   private readonly images = new Map<string, Uint8Array>();
-  private plan: { plan: CrashPlan; space: SubsetSpace; shared: Map<number, TreeNode> } | undefined;
+  private plan: { plan: CrashPlan; space: SubsetSpace; cache: StateCache } | undefined;
   private readonly explored = new Set<number>();
   private readonly stats: CrashModelReport;
 
@@ -180,13 +180,13 @@ export class CrashModel {
     this.stats.maxPendingUnits = Math.max(this.stats.maxPendingUnits, plan.pending.length);
   }
 
-  private planFor(crashPoint: number): { plan: CrashPlan; space: SubsetSpace; shared: Map<number, TreeNode> } {
+  private planFor(crashPoint: number): { plan: CrashPlan; space: SubsetSpace; cache: StateCache } {
     if (!Number.isInteger(crashPoint) || crashPoint < 0 || crashPoint > this.log.length) {
       throw invalidArg(`crash point ${crashPoint} out of range [0, ${this.log.length}]`);
     }
     if (this.plan?.plan.crashPoint !== crashPoint) {
       const plan = buildCrashPlan(this.history, crashPoint, (_history, file, count) => this.durableImage(file, count));
-      this.plan = { plan, space: subsetSpace(plan.pending, this.subsetOptions), shared: new Map() };
+      this.plan = { plan, space: subsetSpace(plan.pending, this.subsetOptions), cache: new StateCache() };
     }
     return this.plan;
   }
@@ -205,11 +205,11 @@ export class CrashModel {
   }
 
   private build(crashPoint: number, subsetIndex: number): Built {
-    const { plan, space, shared } = this.planFor(crashPoint);
+    const { plan, space, cache } = this.planFor(crashPoint);
     const choices = subsetChoices(plan.pending, space, crashPoint, subsetIndex, this.subsetOptions);
     const garbage = this.lostBlockContent === 'garbage' ? new SeededRandom(this.subsetOptions.seed, crashPoint, subsetIndex, 1) : undefined;
     const content = { lostBlockContent: this.lostBlockContent, sectorBytes: this.subsetOptions.sectorBytes, garbage };
-    const tree = buildStateTree(plan, choices, content, shared);
+    const tree = buildStateTree(plan, choices, content, cache);
     return { tree, digest: treeDigest(tree), choices };
   }
 

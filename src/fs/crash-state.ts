@@ -16,7 +16,7 @@
  */
 import type { DataUnit, FileUnit } from './crash-history.js';
 import { ROOT_INODE } from './crash-history.js';
-import { applyEffect, type CrashPlan, type FilePlan } from './crash-plan.js';
+import { applyEffect, type CrashPlan } from './crash-plan.js';
 import type { MemoryTree, TreeNode } from './memory-tree.js';
 import type { SeededRandom } from './seeded-random.js';
 
@@ -88,11 +88,37 @@ export function applyFileUnits(durable: Uint8Array, units: readonly FileUnit[], 
   return size === capacity ? buf : buf.subarray(0, size);
 }
 
-function fileBytes(plan: CrashPlan, file: FilePlan, choices: Uint8Array, o: StateContentOptions): Uint8Array {
+/**
+ * What states of one crash point can share: nodes of invariant subtrees, and
+ * file contents per choice pattern (the "each unit alone lost" states change
+ * one file and repeat every other file's pattern).
+ */
+export class StateCache {
+  readonly nodes = new Map<number, TreeNode>();
+  private readonly files = new Map<string, Uint8Array>();
+
+  file(key: string, make: () => Uint8Array): Uint8Array {
+    let bytes = this.files.get(key);
+    if (bytes === undefined) {
+      // Bounded so a long random sweep over big files cannot hold every variant.
+      if (this.files.size >= FILE_CACHE_ENTRIES_MAX) this.files.clear();
+      bytes = make();
+      this.files.set(key, bytes);
+    }
+    return bytes;
+  }
+}
+
+const FILE_CACHE_ENTRIES_MAX = 256;
+
+function fileBytes(plan: CrashPlan, id: number, choices: Uint8Array, o: StateContentOptions, cache: StateCache): Uint8Array {
+  const file = plan.files.get(id)!;
   const choiceOf = (u: FileUnit): number => choices[plan.choiceIndex[u.id]!]!;
   if (file.pending.length === 0) return file.durable;
   if (o.lostBlockContent === 'old' && file.pending.every((u) => choiceOf(u) === LOST)) return file.durable;
-  return applyFileUnits(file.durable, file.pending, choiceOf, o);
+  if (o.lostBlockContent === 'garbage') return applyFileUnits(file.durable, file.pending, choiceOf, o);
+  const key = `${id}:${file.pending.map(choiceOf).join(',')}`;
+  return cache.file(key, () => applyFileUnits(file.durable, file.pending, choiceOf, o));
 }
 
 function dirEntries(plan: CrashPlan, id: number, choices: Uint8Array): ReadonlyMap<string, number> {
@@ -106,11 +132,8 @@ function dirEntries(plan: CrashPlan, id: number, choices: Uint8Array): ReadonlyM
   return entries;
 }
 
-/**
- * The tree of one state. `shared` caches the nodes of invariant subtrees; pass
- * the same map for every state of one plan so they share nodes and digests.
- */
-export function buildStateTree(plan: CrashPlan, choices: Uint8Array, o: StateContentOptions, shared: Map<number, TreeNode>): MemoryTree {
+/** The tree of one state. Pass one `cache` for all states of a plan, so they share nodes, bytes and digests. */
+export function buildStateTree(plan: CrashPlan, choices: Uint8Array, o: StateContentOptions, cache: StateCache): MemoryTree {
   const visitedDirs = new Set<number>();
   const build = (id: number): TreeNode | undefined => {
     const inode = plan.history.inodes[id]!;
@@ -118,10 +141,10 @@ export function buildStateTree(plan: CrashPlan, choices: Uint8Array, o: StateCon
       if (visitedDirs.has(id)) return undefined;
       visitedDirs.add(id);
     }
-    const cached = shared.get(id);
+    const cached = cache.nodes.get(id);
     if (cached !== undefined) return cached;
     let node: TreeNode;
-    if (inode.kind === 'file') node = { type: 'file', bytes: fileBytes(plan, plan.files.get(id)!, choices, o) };
+    if (inode.kind === 'file') node = { type: 'file', bytes: fileBytes(plan, id, choices, o, cache) };
     else if (inode.kind !== 'directory') node = { type: inode.kind };
     else {
       const entries = new Map<string, TreeNode>();
@@ -131,7 +154,7 @@ export function buildStateTree(plan: CrashPlan, choices: Uint8Array, o: StateCon
       }
       node = { type: 'directory', entries };
     }
-    if (plan.invariant.has(id)) shared.set(id, node);
+    if (plan.invariant.has(id)) cache.nodes.set(id, node);
     return node;
   };
   return build(ROOT_INODE) as MemoryTree;
