@@ -11,7 +11,8 @@ export type WorkerEvent =
   | { ev: 'start'; pid: number; model: string; configHash: string; steps: number; interval: number }
   | { ev: 'resume'; fromStep: number | null; skipped: { step: number; reason: string }[]; check: ResumeCheck | null; config: ConfigCheck | null }
   | { ev: 'step'; step: number; loss: number; lr: number; lossScale: number }
-  | { ev: 'save-begin'; step: number }
+  /** `pauseMs`: what the step loop lost to this checkpoint (state capture + waiting for the previous commit + copy). */
+  | { ev: 'save-begin'; step: number; pauseMs: number; copyMs: number; bytes: number }
   | { ev: 'saved'; step: number; bytes: number; elapsedMs: number }
   | { ev: 'stalled'; step: number; op: string; path: string }
   | { ev: 'done'; step: number; weightsSha256: string; stateSha256: string };

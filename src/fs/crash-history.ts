@@ -165,10 +165,10 @@ export class CrashHistory {
         return;
       case 'fsync':
       case 'fdatasync':
-        if (!op.orphaned) this.sync(this.existing(op.path, i), op.issuedAt, i);
+        if (!op.orphaned) this.sync(this.existing(op.path, i), op.issuedAt ?? i, i);
         return;
       case 'syncDir':
-        return this.sync(this.existing(op.path, i), op.issuedAt, i);
+        return this.sync(this.existing(op.path, i), op.issuedAt ?? i, i);
       case 'rename':
         return this.rename(op.from, op.to, i);
       case 'unlink':

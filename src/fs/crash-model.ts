@@ -124,7 +124,7 @@ export class CrashModel {
 
   /** All crash points, those right after a sync, syncDir or rename first (B3), each group ascending. */
   prioritizedCrashPoints(): number[] {
-    const first = this.log.filter(isBarrierOrRename).map((op) => op.index + 1);
+    const first = this.log.flatMap((op, i) => (isBarrierOrRename(op) ? [i + 1] : []));
     const firstSet = new Set(first);
     const rest = Array.from({ length: this.crashPoints() }, (_, k) => k).filter((k) => !firstSet.has(k));
     return [...first, ...rest];
@@ -185,7 +185,7 @@ export class CrashModel {
       throw invalidArg(`crash point ${crashPoint} out of range [0, ${this.log.length}]`);
     }
     if (this.plan?.plan.crashPoint !== crashPoint) {
-      const plan = buildCrashPlan(this.history, crashPoint, (_history, file, count) => this.durableImage(file, count));
+      const plan = buildCrashPlan(this.history, crashPoint, (file, count) => this.durableImage(file, count));
       this.plan = { plan, space: subsetSpace(plan.pending, this.subsetOptions), cache: new StateCache() };
     }
     return this.plan;

@@ -83,16 +83,16 @@ function reachableDirs(history: CrashHistory, k: number): { dirs: Map<number, Di
   return { dirs, reachable };
 }
 
-function filePlan(history: CrashHistory, file: FileInode, k: number, durableImage: DurableImages): FilePlan {
+function filePlan(file: FileInode, k: number, durableImage: DurableImages): FilePlan {
   let durableCount = 0;
   while (durableCount < file.units.length && file.units[durableCount]!.durableAt < k) durableCount++;
   let end = durableCount;
   while (end < file.units.length && file.units[end]!.opIndex < k) end++;
-  return { durable: durableImage(history, file, durableCount), pending: file.units.slice(durableCount, end) };
+  return { durable: durableImage(file, durableCount), pending: file.units.slice(durableCount, end) };
 }
 
 /** Memoised durable image of a file after its first `count` units, all kept. */
-export type DurableImages = (history: CrashHistory, file: FileInode, count: number) => Uint8Array;
+export type DurableImages = (file: FileInode, count: number) => Uint8Array;
 
 function isPending(u: Unit, k: number): boolean {
   return u.opIndex < k && u.durableAt >= k;
@@ -103,7 +103,7 @@ export function buildCrashPlan(history: CrashHistory, k: number, durableImage: D
   const files = new Map<number, FilePlan>();
   for (const id of reachable) {
     const inode = history.inodes[id]!;
-    if (inode.kind === 'file') files.set(id, filePlan(history, inode, k, durableImage));
+    if (inode.kind === 'file') files.set(id, filePlan(inode, k, durableImage));
   }
   const pending: Unit[] = [];
   const choiceIndex = new Int32Array(history.units.length).fill(-1);

@@ -6,9 +6,10 @@
  * - n ≤ maxExhaustiveUnits: every subset, index = bit mask of *lost* units
  *   (0 = all kept, the process-kill state; 2^n − 1 = none kept).
  * - otherwise: 0 all kept, 1 none kept, then each unit alone lost (n), each
- *   unit alone kept (n), then `randomSubsetCount` seeded random subsets. A
- *   random subset first draws a keep probability p, then keeps each unit with
- *   probability p, so both nearly-all and nearly-none mixes are sampled.
+ *   unit alone kept (n), all units of one op lost (ALICE's op omission, for
+ *   each op with several units), then `randomSubsetCount` seeded random
+ *   subsets. A random subset first draws a keep probability p, then keeps
+ *   each unit with probability p, so nearly-all and nearly-none mixes occur.
  * - with `tornSectors`, the random subsets tear kept data units on sector
  *   edges (R3) with probability 1/4 each; in exhaustive mode
  *   `randomSubsetCount` such torn subsets follow the 2^n plain ones (only if
@@ -29,6 +30,8 @@ export interface SubsetOptions {
 export interface SubsetSpace {
   unitCount: number;
   exhaustive: boolean;
+  /** Sampled mode: ops whose units are dropped together, one subset each. */
+  omittedOps: readonly number[];
   /** Index of the first random subset. */
   randomFrom: number;
   count: number;
@@ -40,9 +43,14 @@ export function subsetSpace(units: readonly Unit[], o: SubsetOptions): SubsetSpa
   const n = units.length;
   if (n <= o.maxExhaustiveUnits) {
     const tearable = o.tornSectors && units.some((u) => u.kind === 'data' && tearEdges(u, o.sectorBytes).length > 0);
-    return { unitCount: n, exhaustive: true, randomFrom: 2 ** n, count: 2 ** n + (tearable ? o.randomSubsetCount : 0) };
+    const count = 2 ** n + (tearable ? o.randomSubsetCount : 0);
+    return { unitCount: n, exhaustive: true, omittedOps: [], randomFrom: 2 ** n, count };
   }
-  return { unitCount: n, exhaustive: false, randomFrom: 2 + 2 * n, count: 2 + 2 * n + o.randomSubsetCount };
+  const unitsPerOp = new Map<number, number>();
+  for (const u of units) unitsPerOp.set(u.opIndex, (unitsPerOp.get(u.opIndex) ?? 0) + 1);
+  const omittedOps = [...unitsPerOp].filter(([, count]) => count > 1).map(([op]) => op);
+  const randomFrom = 2 + 2 * n + omittedOps.length;
+  return { unitCount: n, exhaustive: false, omittedOps, randomFrom, count: randomFrom + o.randomSubsetCount };
 }
 
 function randomChoices(units: readonly Unit[], rng: SeededRandom, o: SubsetOptions): Uint8Array {
@@ -77,9 +85,13 @@ export function subsetChoices(units: readonly Unit[], space: SubsetSpace, crashP
     choices[index - 2] = LOST;
     return choices;
   }
-  const choices = new Uint8Array(n).fill(LOST);
-  choices[index - 2 - n] = KEPT;
-  return choices;
+  if (index < 2 + 2 * n) {
+    const choices = new Uint8Array(n).fill(LOST);
+    choices[index - 2 - n] = KEPT;
+    return choices;
+  }
+  const op = space.omittedOps[index - 2 - 2 * n]!;
+  return Uint8Array.from(units, (u) => (u.opIndex === op ? LOST : KEPT));
 }
 
 /** How subset `index` was chosen, for state descriptions. */
@@ -90,5 +102,6 @@ export function subsetLabel(space: SubsetSpace, index: number): string {
   if (index === 0) return 'all kept';
   if (index === 1) return 'none kept';
   if (index < 2 + n) return `unit ${index - 2} alone lost`;
-  return `unit ${index - 2 - n} alone kept`;
+  if (index < 2 + 2 * n) return `unit ${index - 2 - n} alone kept`;
+  return `op #${space.omittedOps[index - 2 - 2 * n]} omitted`;
 }

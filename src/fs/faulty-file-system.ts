@@ -19,6 +19,9 @@
  *   syncs simply forward. Catching an engine that retries a failed fsync and
  *   then reports success is the test's job (R10: such data is undetermined).
  * - Random choices (which byte to alter) come from `seed` and the call index.
+ * - Under a crash model, put the recorder outside:
+ *   `new RecordingFileSystem(new FaultyFileSystem(memory))`, so the log holds
+ *   the failed syncs (R10 poisoning) and the exact prefix of short writes.
  */
 import { invalidArg } from '../errors.js';
 import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './file-system.js';
@@ -163,7 +166,7 @@ export class FaultyFileSystem implements FileSystem {
     return this;
   }
 
-  /** Numbers the call and returns the fault to inject, if a rule fires. */
+  /** @internal (handles) Numbers the call and returns the fault to inject, if a rule fires. */
   intercept(kind: CallKind, paths: readonly string[]): { index: number; fault: Fault | undefined } {
     const index = this.calls.length;
     this.calls.push({ index, kind, path: paths.join(' -> ') });
@@ -188,17 +191,18 @@ export class FaultyFileSystem implements FileSystem {
     return (rule.fired = true);
   }
 
-  /** Attaches a detail to the most recent injected fault. */
+  /** @internal (handles) Attaches a detail to the most recent injected fault. */
   noteDetail(detail: string): void {
     const last = this.faults[this.faults.length - 1];
     if (last !== undefined) last.detail = detail;
   }
 
+  /** @internal (handles) The random stream of one call. */
   random(callIndex: number): SeededRandom {
     return new SeededRandom(this.seed, callIndex);
   }
 
-  /** Runs `run` unless an error fault fires for this call. */
+  /** @internal (handles) Runs `run` unless an error fault fires for this call. */
   async guarded<T>(kind: CallKind, paths: readonly string[], run: () => Promise<T>): Promise<T> {
     const { fault } = this.intercept(kind, paths);
     if (fault?.type === 'error') throw errnoError(SYSCALLS[kind], paths.join(' -> '), fault.errno, { injected: true });

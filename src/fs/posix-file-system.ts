@@ -52,9 +52,15 @@ class PosixFileHandle implements FileHandle {
   async pwrite(data: Uint8Array, position: number): Promise<void> {
     let done = 0;
     while (done < data.byteLength) {
-      const { bytesWritten } = await wrap('pwrite', this.path, () =>
-        this.fh.write(data, done, data.byteLength - done, position + done),
-      );
+      let bytesWritten: number;
+      try {
+        ({ bytesWritten } = await this.fh.write(data, done, data.byteLength - done, position + done));
+      } catch (e) {
+        // Say how much landed before the failure: a short write then ENOSPC leaves a prefix on disk.
+        const err = ioError('pwrite', this.path, e);
+        err.data['bytesWritten'] = done;
+        throw err;
+      }
       if (bytesWritten === 0) throw ioError('pwrite', this.path, new Error('wrote 0 bytes'));
       done += bytesWritten;
     }

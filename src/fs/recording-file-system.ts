@@ -72,7 +72,7 @@ export class RecordingFileSystem implements FileSystem {
     this.active = false;
   }
 
-  /** Runs `call`, then logs `op` (with `error` if it threw). `onError` may rewrite the failed op. */
+  /** @internal (handles) Runs `call`, then logs `op` (with `error` if it threw). `onError` may rewrite the failed op. */
   async logged<T>(op: OpInput, call: () => Promise<T>, onError?: (e: unknown) => OpInput): Promise<T> {
     try {
       const result = await call();
@@ -88,7 +88,7 @@ export class RecordingFileSystem implements FileSystem {
     if (this.active) this.ops.push({ ...op, index: this.ops.length } as Op);
   }
 
-  /** The index the next op will get: syncs note it when issued (`issuedAt`). */
+  /** @internal (handles) The index the next op will get: syncs note it when issued (`issuedAt`). */
   get nextIndex(): number {
     return this.ops.length;
   }
@@ -102,6 +102,7 @@ export class RecordingFileSystem implements FileSystem {
     return handle;
   }
 
+  /** @internal (handles) A closed handle no longer needs its path followed. */
   forget(handle: RecordingFileHandle): void {
     this.handles.delete(handle);
   }

@@ -76,7 +76,7 @@ class HashWorker {
     const p = this.pending.get(reply.seq);
     if (p === undefined) return;
     this.pending.delete(reply.seq);
-    if (this.pending.size === 0) this.worker.unref();
+    if (this.pending.size === 0 && this.dead === undefined) this.worker.unref();
     if (reply.ok) p.resolve(reply);
     else p.reject(new HoldfastError('HF_IO', `hashing failed: ${reply.message}`));
   }
@@ -90,6 +90,8 @@ class HashWorker {
 
   async terminate(): Promise<void> {
     this.dead ??= new HoldfastError('HF_ABORTED', 'hash worker pool closed');
+    // An unref'd worker's 'exit' would not keep the loop alive: `terminate()` could then never settle.
+    this.worker.ref();
     await this.worker.terminate();
   }
 }

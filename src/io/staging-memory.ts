@@ -33,6 +33,17 @@ export class StagingMemory {
     this.free.push(region);
   }
 
+  /**
+   * Allocates and touches a region of `n` bytes now, so the first snapshot does not pay the page
+   * faults inside the training pause (fresh shared memory fills at ≈0.7 GB/s on the dev VM, touched
+   * memory copies at ≈6 GB/s: node -e fill of a 1 GiB WebAssembly.Memory, cold then warm).
+   */
+  reserve(n: number): void {
+    const region = this.take(n);
+    region.fill(0);
+    this.give(region);
+  }
+
   /** Bytes held for reuse (not lent out). */
   get retainedBytes(): number {
     return this.free.reduce((n, r) => n + r.buffer.byteLength, 0);

@@ -1,19 +1,18 @@
 /**
  * The one place the training layer hands a snapshot to the store. Training
- * pauses only for an in-memory copy of the state (every tensor's bytes); the
- * write and commit continue in the background, so the loop may go on mutating
- * its own buffers at once (DESIGN §1.4, §6 "Async save").
+ * pauses only for `saveAsync`'s in-memory copy of the state (every tensor's
+ * bytes into staging memory); the write and commit continue in the
+ * background, so the loop may go on mutating its own buffers at once
+ * (DESIGN §1.4, §6 "Async save").
  *
- * Contract: `checkpoint` returns `{ snapshotted, committed }`, the shape of
- * `Store.saveAsync`; it uses `saveAsync` when the store has it and otherwise
- * copies the state itself and calls `store.save`. `Checkpointer` keeps at most
- * one save in flight: a new save waits for the previous commit (back-pressure
- * instead of an unbounded queue of copies), and the first failure is rethrown
- * by the next `save` or `flush`, never swallowed.
+ * Contract: `checkpoint` is `saveAsync` (returns `{ snapshotted, committed }`).
+ * `Checkpointer` adds what a loop wants around it: at most one save in
+ * flight (a new save waits for the previous commit: back-pressure instead of
+ * a queue of copies), events for progress lines, and the first failure
+ * rethrown by the next `save` or `flush`, never swallowed.
  */
-import type { Tensor } from '../format/dtype.js';
-import type { JsonValue } from '../format/manifest-types.js';
-import type { SaveInput, SaveOptions, SaveResult, Store } from '../store/types.js';
+import { saveAsync, type SaveAsyncOptions } from '../store/save-async.js';
+import type { SaveInput, SaveResult, Store } from '../store/types.js';
 
 export interface CheckpointHandle {
   /** Resolves once the state has been copied: the caller may mutate it. */
@@ -22,40 +21,18 @@ export interface CheckpointHandle {
   committed: Promise<SaveResult>;
 }
 
-/** The store method being added by the async-save work; used when present. */
-type SaveAsync = (step: number, input: SaveInput, options?: SaveOptions) => CheckpointHandle;
-
-/** Copies every tensor's bytes and the JSON state, so the caller may keep training. */
-export function copySaveInput(input: SaveInput): SaveInput {
-  const tensors: Record<string, Tensor> = {};
-  for (const [name, t] of Object.entries(input.tensors ?? {})) tensors[name] = { dtype: t.dtype, shape: [...t.shape], data: t.data.slice() };
-  const out: SaveInput = { tensors };
-  if (input.state !== undefined) out.state = structuredClone(input.state) as JsonValue;
-  return out;
-}
-
-/** Starts saving `snapshot` as checkpoint `step`; see the file comment. */
-export function checkpoint(store: Store, step: number, snapshot: SaveInput, options?: SaveOptions): CheckpointHandle {
-  const saveAsync = (store as Store & { saveAsync?: SaveAsync }).saveAsync;
-  if (typeof saveAsync === 'function') return saveAsync.call(store, step, snapshot, options);
-  let copy: SaveInput;
-  try {
-    copy = copySaveInput(snapshot);
-  } catch (e) {
-    const failed = Promise.reject(e);
-    failed.catch(() => undefined);
-    return { snapshotted: failed, committed: failed as Promise<never> };
-  }
-  const committed = store.save(step, copy, options);
-  // A caller that only awaits `snapshotted` must not crash the process with
-  // an unhandled rejection; the failure is reported through `committed`.
-  committed.catch(() => undefined);
-  return { snapshotted: Promise.resolve(), committed };
+/** Starts saving `snapshot` as checkpoint `step` in the background. */
+export function checkpoint(store: Store, step: number, snapshot: SaveInput, options?: SaveAsyncOptions): CheckpointHandle {
+  return saveAsync(store, step, snapshot, options);
 }
 
 export interface CheckpointerEvents {
-  /** A save was started for `step` (its snapshot is taken). */
-  onStart?: (step: number) => void;
+  /**
+   * The state of `step` was copied. The training loop paused `waitMs` for the
+   * previous save to commit (0 unless saves come faster than the disk) plus
+   * `copyMs` for the copy.
+   */
+  onSnapshot?: (step: number, info: { copyMs: number; waitMs: number; bytes: number }) => void;
   onCommitted?: (result: SaveResult, elapsedMs: number) => void;
 }
 
@@ -68,22 +45,26 @@ export class Checkpointer {
   constructor(
     private readonly store: Store,
     private readonly events: CheckpointerEvents = {},
-    private readonly options: SaveOptions = {},
+    private readonly options: SaveAsyncOptions = {},
   ) {}
 
   /**
    * Waits for the previous save to commit, then snapshots `input` and starts
    * saving it; resolves once the snapshot is taken (not when committed).
-   * @throws the error of an earlier failed save.
+   * @throws the error of an earlier failed save, or of this one's snapshot.
    */
   async save(step: number, input: SaveInput): Promise<void> {
+    const waitStarted = performance.now();
     await this.#drain();
+    const waitMs = performance.now() - waitStarted;
     const started = Date.now();
-    const handle = checkpoint(this.store, step, input, this.options);
-    await handle.snapshotted;
-    this.events.onStart?.(step);
-    this.#inFlight = handle.committed.then(
+    const handle = checkpoint(this.store, step, input, {
+      ...this.options,
+      onSnapshot: ({ bytes, copyMs }) => this.events.onSnapshot?.(step, { copyMs, waitMs, bytes }),
+    });
+    const inFlight: Promise<SaveResult> = handle.committed.then(
       (result) => {
+        if (this.#inFlight === inFlight) this.#inFlight = null;
         this.events.onCommitted?.(result, Date.now() - started);
         return result;
       },
@@ -95,7 +76,14 @@ export class Checkpointer {
         throw e;
       },
     );
-    this.#inFlight.catch(() => undefined);
+    this.#inFlight = inFlight;
+    inFlight.catch(() => undefined);
+    await handle.snapshotted;
+  }
+
+  /** A save is in flight (the loop may want to give it I/O time). */
+  get busy(): boolean {
+    return this.#inFlight !== null;
   }
 
   /**

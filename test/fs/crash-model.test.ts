@@ -265,7 +265,7 @@ describe('CrashModel: enumeration (R7, R11)', () => {
     assert.equal(m2.report().duplicateStates, 1);
   });
 
-  it('beyond 12 units: all kept, none kept, each alone lost, each alone kept, and N seeded random subsets', async () => {
+  it('beyond 12 units: all kept, none kept, each alone lost, each alone kept, each op omitted, N seeded random subsets', async () => {
     const r = await record({}, async (fs) => {
       await writeNewFile(fs, '/f', new Uint8Array(20 * BLOCK).map((_, i) => i % 251), { sync: false });
     });
@@ -273,7 +273,8 @@ describe('CrashModel: enumeration (R7, R11)', () => {
     const k = model.crashPoints() - 1;
     const n = model.pendingUnitCount(k);
     assert.equal(n, 22); // create + 20 data units + 1 size unit
-    assert.equal(model.subsetCount(k), 2 + 2 * n + 40);
+    assert.equal(model.subsetCount(k), 2 + 2 * n + 1 + 40); // one op (the pwrite) has several units
+    assert.match(model.stateAt(k, 2 + 2 * n).description, /subset 46: op #1 omitted; 22 pending; kept: #0 create \/f$/);
     const states = [...model.states(k)];
     assert.ok(states.length > n, `${states.length} distinct states`);
     for (const s of states.slice(0, 5)) assert.equal(model.stateAt(k, s.subsetIndex).digest, s.digest);
