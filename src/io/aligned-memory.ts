@@ -11,7 +11,8 @@
  * Why WebAssembly.Memory: `Buffer.alloc` memory is not page-aligned and
  * O_DIRECT pwrite from it fails with EINVAL (probed on ext4, Node 20), while a
  * Uint8Array over a shared WebAssembly.Memory writes with O_DIRECT at 3.2 GB/s
- * (64 MiB pwrites, 1 GiB, then fdatasync; /tmp/probe/p.mjs on the dev VM).
+ * (1 GiB as 64 MiB `filehandle.write` calls on an O_DIRECT fd, then fdatasync;
+ * Node 20 on the 2-core dev VM, ext4 on virtio).
  */
 import { HoldfastError } from '../errors.js';
 

@@ -21,9 +21,12 @@ import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoi
 import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import { appendAudit } from './audit-log.js';
 import { stepsToDelete } from './retention.js';
+import { saveAsync } from './save-async.js';
 import { readOrCreateDescriptor } from './store-descriptor.js';
 import {
   DURABILITY_MODES,
+  type AsyncSaveHandle,
+  type SaveAsyncOptions,
   type CheckpointInfo,
   type DurabilityMode,
   type GcOptions,
@@ -82,6 +85,10 @@ class LocalStore implements Store {
     const result = await commitCheckpoint(this.commitContext(options), step, { shards, files: [], state });
     await appendAudit(this.fs, this.root, 'save', { step, bytes: result.bytes, durability: result.durability });
     return result;
+  }
+
+  saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
+    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {

@@ -16,19 +16,15 @@
  */
 import { planShards } from '../commit/plan-shards.js';
 import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
-import { InFlightLimiter, type IfBusy } from '../io/in-flight-limiter.js';
+import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import type { StagingMemory } from '../io/staging-memory.js';
-import type { SaveInput, SaveOptions, SaveResult, Store } from './types.js';
+import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';
 
-export interface SaveAsyncOptions extends SaveOptions {
-  /** Default `wait`. */
-  ifBusy?: IfBusy;
+export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
   /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default 1 GiB, the store's default). */
   shardSizeBytes?: number;
   /** Staging memory to copy into (default: the process-wide one, reused across saves). */
   staging?: StagingMemory;
-  /** Told how many bytes were copied and how long the copy (the pause) took. */
-  onSnapshot?: (snapshot: { bytes: number; copyMs: number }) => void;
 }
 
 const DEFAULT_SHARD_BYTES = 1024 * 1024 * 1024;
@@ -41,7 +37,7 @@ export function saveLimiterOf(store: Store): InFlightLimiter {
   return l;
 }
 
-export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSave<SaveResult> {
+export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncInternalOptions = {}): AsyncSave<SaveResult> {
   const { ifBusy, shardSizeBytes, staging, onSnapshot, ...saveOptions } = options;
   let fileGroups: string[][] | undefined;
   try {
@@ -62,3 +58,4 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     ...(onSnapshot === undefined ? {} : { onSnapshot }),
   });
 }
+export type { SaveAsyncOptions } from './types.js';

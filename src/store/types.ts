@@ -40,6 +40,20 @@ export interface SaveOptions {
   configHash?: string;
 }
 
+export interface SaveAsyncOptions extends SaveOptions {
+  /** A save is already in flight: `wait` for it (default) or `refuse` with HF_BUSY. */
+  ifBusy?: 'wait' | 'refuse';
+  /** Told how many bytes were copied and how long the copy (the training pause) took. */
+  onSnapshot?: (snapshot: { bytes: number; copyMs: number }) => void;
+}
+
+export interface AsyncSaveHandle {
+  /** Resolves once the state is copied: from then on the caller may change its tensors. */
+  snapshotted: Promise<void>;
+  /** Resolves when the checkpoint is committed; rejects (leaving nothing committed) on failure. */
+  committed: Promise<SaveResult>;
+}
+
 export interface SaveResult {
   step: number;
   /** Final checkpoint directory. */
@@ -104,6 +118,11 @@ export interface Store {
   readonly fs: FileSystem;
   /** Saves tensors + JSON state as checkpoint `step`; throws HF_STEP_EXISTS if it is already committed. */
   save(step: number, input: SaveInput, options?: SaveOptions): Promise<SaveResult>;
+  /**
+   * Copies the state into staging memory and returns; writing and commit continue in the background.
+   * At most one save is in flight per store. Same protocol and guarantees as `save`.
+   */
+  saveAsync(step: number, input: SaveInput, options?: SaveAsyncOptions): AsyncSaveHandle;
   /** Commits arbitrary files (e.g. a `.pt`) as checkpoint `step`, hashed and verified like shards. */
   commitFiles(step: number, paths: string[], options?: SaveOptions): Promise<SaveResult>;
   /**

@@ -71,3 +71,24 @@ test('commitFiles puts opaque files into a checkpoint, hashed and verified like 
   const sums = readFileSync(join(res.path, 'SHA256SUMS'), 'utf8');
   assert.match(sums, /^[0-9a-f]{64} {2}model\.pt$/m);
 });
+
+test('restored tensors are views of the read buffer, aligned for their typed array (no per-tensor copy)', async (t) => {
+  const store = await openStore(tempDir(t));
+  await store.save(1, { tensors: sampleTensors() });
+  const { tensors } = await store.restore();
+  const buffers = new Set(Object.values(tensors).map((x) => x.data.buffer));
+  assert.equal(buffers.size, 1, 'every tensor shares the shard buffer');
+});
+
+test('store.saveAsync: the caller may change its tensors once snapshotted; the checkpoint holds the snapshot', async (t) => {
+  const store = await openStore(tempDir(t));
+  const tensors = sampleTensors(5);
+  const before = Buffer.from(bytesOf(tensors['f32.weight']!)); // a copy, not a view
+  const handle = store.saveAsync(4, { tensors, state: { step: 4 } });
+  await handle.snapshotted;
+  (tensors['f32.weight']!.data as Float32Array).fill(42);
+  const result = await handle.committed;
+  assert.equal(result.step, 4);
+  const restored = await store.restore(4);
+  assert.ok(bytesOf(restored.tensors['f32.weight']!).equals(before));
+});

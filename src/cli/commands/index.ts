@@ -3,6 +3,7 @@
  * lists them. Adding a command is one import and one entry here.
  */
 import type { Command } from '../command.js';
+import { benchCommand } from './bench.js';
 import { commitCommand } from './commit.js';
 import { gcCommand } from './gc.js';
 import { inspectCommand } from './inspect.js';
@@ -19,6 +20,7 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   inspectCommand,
   gcCommand,
+  benchCommand,
 ];
 
 export function findCommand(name: string): Command | undefined {
