@@ -19,6 +19,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { writeNewFile } from '../fs/file-utils.js';
 import { defineEntry } from '../format/define-entry.js';
 import { copyFileHashed } from '../io/copy-file-hashed.js';
+import { mapConcurrent } from '../io/map-concurrent.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { DurabilityMode, SaveResult } from '../store/types.js';
 import { prepareTarget } from './checkpoint-target.js';
@@ -26,6 +27,8 @@ import { newNonce } from './nonce.js';
 import type { PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
 
+/** Shard files written at once (see `mapConcurrent`). */
+const SHARDS_IN_FLIGHT = 2;
 const RESERVED_NAMES = new Set([MANIFEST_FILE, SHA256SUMS_FILE]);
 
 export interface CheckpointContent {
@@ -58,11 +61,10 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   const nonce = newNonce();
   const target = await prepareTarget(ctx.fs, ctx.root, step, nonce, ctx.mode);
   try {
-    const files: ManifestFile[] = [];
+    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, target.dir, shard, step, nonce, target.syncFiles));
+    const files: ManifestFile[] = written.map((w) => w.file);
     const tensors: Record<string, ManifestTensor> = {};
-    for (const shard of content.shards) {
-      files.push(await writeShard(ctx.fs, target.dir, shard, step, nonce, tensors, target.syncFiles));
-    }
+    for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
     for (const f of content.files) {
       const written = await copyFileHashed(ctx.fs, f.sourcePath, path.join(target.dir, f.name), { sync: target.syncFiles });
       files.push(manifestFile(f.name, written, 0, 'file'));
@@ -96,22 +98,22 @@ async function writeShard(
   shard: PlannedShard,
   step: number,
   nonce: string,
-  tensors: Record<string, ManifestTensor>,
   sync: boolean,
-): Promise<ManifestFile> {
+): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][] }> {
   const entries = shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
   const written = await writeFileParts(fs, path.join(dir, shard.fileName), parts, { sync });
-  shard.tensors.forEach((t, i) => {
-    defineEntry(tensors, t.name, {
+  const tensors = shard.tensors.map((t, i): [string, ManifestTensor] => [
+    t.name,
+    {
       dtype: t.tensor.dtype,
       shape: [...t.tensor.shape],
       slabs: [{ file: shard.fileName, byteRange: header.ranges[i]!, offset: t.tensor.shape.map(() => 0), shape: [...t.tensor.shape] }],
-    });
-  });
-  return manifestFile(shard.fileName, written, shard.rank, 'shard');
+    },
+  ]);
+  return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors };
 }
 
 function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind']): ManifestFile {

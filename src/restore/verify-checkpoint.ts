@@ -17,10 +17,13 @@ import { parseHash } from '../format/sha256.js';
 import { parseShardHeader, readShardHeader, type ShardHeader } from '../format/safetensors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
+import { mapConcurrent } from '../io/map-concurrent.js';
 import { readFileHashed } from '../io/read-file-hashed.js';
 import type { FileProblem, VerifyLevel } from '../store/types.js';
 
 const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
+/** Files read and hashed at once (see `mapConcurrent`). */
+const FILES_IN_FLIGHT = 2;
 
 export interface VerifyOptions {
   level: VerifyLevel;
@@ -42,14 +45,14 @@ export async function verifyCheckpoint(fs: FileSystem, dir: string, step: number
   const manifestOrProblem = await loadManifest(fs, dir, step);
   if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
   const manifest = manifestOrProblem;
-  const problems: FileProblem[] = [];
-  for (const file of manifest.files) {
-    const problem = await checkFile(fs, dir, manifest, file, options, bytesByFile);
-    if (problem === undefined) continue;
-    problems.push(problem);
-    if (options.stopAtFirst) break;
-  }
-  return { ok: problems.length === 0, problems, manifest, bytesByFile };
+  const checked = await mapConcurrent(
+    manifest.files,
+    FILES_IN_FLIGHT,
+    (file) => checkFile(fs, dir, manifest, file, options, bytesByFile),
+    (problem) => problem !== undefined && options.stopAtFirst,
+  );
+  const problems = checked.filter((p): p is FileProblem => p !== undefined);
+  return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
 }
 
 async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {

@@ -1,0 +1,40 @@
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { mapConcurrent } from '../../src/io/map-concurrent.js';
+
+test('results come back in input order with at most `limit` calls in flight', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const out = await mapConcurrent([5, 1, 4, 2, 3], 2, async (x) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    await new Promise((r) => setImmediate(r));
+    inFlight--;
+    return x * 10;
+  });
+  assert.deepEqual(out, [50, 10, 40, 20, 30]);
+  assert.equal(maxInFlight, 2);
+});
+
+test('an error is thrown only after running calls settle, and no new call starts', async () => {
+  const started: number[] = [];
+  let settled = 0;
+  await assert.rejects(
+    mapConcurrent([0, 1, 2, 3], 2, async (x) => {
+      started.push(x);
+      if (x === 0) throw new Error('boom');
+      await new Promise((r) => setImmediate(r));
+      settled++;
+      return x;
+    }),
+    /boom/,
+  );
+  assert.deepEqual(started, [0, 1]);
+  assert.equal(settled, 1, 'the call running beside the failure finished before the rejection');
+});
+
+test('stopWhen stops starting new items', async () => {
+  const seen: number[] = [];
+  await mapConcurrent([1, 2, 3, 4, 5], 1, async (x) => (seen.push(x), x), (r) => r === 2);
+  assert.deepEqual(seen, [1, 2]);
+});
