@@ -47,14 +47,20 @@ export class ProgressPrinter {
         this.#worker(e.event);
         return;
       case 'killed': {
-        for (const [, line] of this.#waiting) this.write(`${line} │ save in flight when killed: not committed`);
+        // A save can commit in the instant before the kill lands, before the worker reports it:
+        // the store, listed after the kill, is the judge.
+        const committed = (step: number): boolean => e.newestCommitted !== null && step <= e.newestCommitted;
+        for (const [step, line] of this.#waiting) {
+          this.write(`${line} │ ${committed(step) ? `checkpoint ${step} committed just before the kill` : 'save in flight when killed: not committed'}`);
+        }
         this.#waiting.clear();
         this.#flushPartial('✗ killed');
         const newest = e.newestCommitted === null ? 'none' : String(e.newestCommitted);
         if (e.crash.kind === 'mid-save') {
           this.write(`  ✗ SIGKILL during the save of checkpoint ${e.crash.step}, ${OP_TEXT[e.crash.op] ?? e.crash.op}; newest committed checkpoint: ${newest}`);
         } else {
-          const during = e.savesInFlight.length > 0 ? ` while checkpoint ${e.savesInFlight.join(', ')} was being written` : '';
+          const writing = e.savesInFlight.filter((s) => !committed(s));
+          const during = writing.length > 0 ? ` while checkpoint ${writing.join(', ')} was being written` : '';
           this.write(`  ✗ SIGKILL at step ${e.lastStepSeen}${during}; newest committed checkpoint: ${newest}`);
         }
         return;
@@ -73,6 +79,7 @@ export class ProgressPrinter {
           const check = ev.check === null ? '' : ev.check.ok ? ` │ post-resume check ✓ ${ev.check.skipped ? 'nothing to check' : `loss of step ${ev.check.step}'s batch recomputed: ${ev.check.recomputedLoss} (bit-exact)`}` : ` │ post-resume check ✗ ${ev.check.message}`;
           const skipped = ev.skipped.length > 0 ? ` (skipped invalid: ${ev.skipped.map((s) => s.step).join(', ')})` : '';
           this.write(`  ↻ ${who}: resumed from checkpoint ${ev.fromStep}${skipped}${check}`);
+          if (ev.config !== null && !ev.config.matches) this.write(`    ⚠ config changed since the checkpoint: ${ev.config.differences.join('; ')}`);
         }
         this.#rangeStart = (ev.fromStep ?? 0) + 1;
         this.#firstLoss = null;

@@ -19,7 +19,9 @@ import type { CharBatch } from './char-corpus.js';
 import { glorotUniform, inputWidth, type CharLmConfig, type CharLmModel, type ModelState } from './char-lm-model.js';
 import { Prng } from './prng.js';
 import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from './tensor-compat.js';
-import { applyTfjsModel, captureTfjsModel, fromTfTensor, setOptimizerLearningRate, tfjsCompatibilityDifferences, toTfTensor } from './tfjs-checkpoint.js';
+import { applyTfjsModel, captureTfjsModel, tfjsCompatibilityDifferences } from './tfjs-checkpoint.js';
+import { setOptimizerLearningRate } from './tfjs-optimizer-state.js';
+import { fromTfTensor, toTfTensor } from './tfjs-tensors.js';
 import { initTfjsCpu } from './tfjs-env.js';
 import type { TensorMap } from './train-state.js';
 

@@ -10,13 +10,8 @@ import test from 'node:test';
 import * as tf from '@tensorflow/tfjs';
 import { isHoldfastError } from '../../src/errors.js';
 import { openStore } from '../../src/store/open-store.js';
-import {
-  captureTfjsModel,
-  fromTfTensor,
-  restoreTfjsCheckpoint,
-  saveTfjsCheckpoint,
-  toTfTensor,
-} from '../../src/train/tfjs-checkpoint.js';
+import { captureTfjsModel, restoreTfjsCheckpoint, saveTfjsCheckpoint } from '../../src/train/tfjs-checkpoint.js';
+import { fromTfTensor, toTfTensor } from '../../src/train/tfjs-tensors.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { tinyModel, trainTiny, weightBytes } from './tfjs-fixtures.js';
 
@@ -33,16 +28,19 @@ test('save, restore into a freshly built model: weights, iter and moments exact,
   const store = await openStore(tempDir(t));
   const a = await tinyModel();
   await trainTiny(a, 0, 12);
-  await saveTfjsCheckpoint(store, 12, a, { state: { note: 'mine' } });
+  await saveTfjsCheckpoint(store, 12, a, { state: { note: 'mine' }, config: { lr: 0.05, batch: 16 } });
   const savedWeights = weightBytes(a);
   const savedOpt = await optimizerBytes(a.optimizer);
   const tailA = await trainTiny(a, 12, 30);
 
   const b = await tinyModel(); // new variables: dense1/kernel_1 …; the checkpoint names are stable
   assert.notEqual(weightBytes(b), savedWeights);
-  const r = await restoreTfjsCheckpoint(store, b);
+  const r = await restoreTfjsCheckpoint(store, b, { config: { lr: 0.05, batch: 32 } });
   assert.equal(r.step, 12);
   assert.deepEqual(r.state, { note: 'mine' });
+  assert.equal(r.config?.matches, false, 'a config hash mismatch is reported');
+  assert.deepEqual(r.config?.differences, ['$.batch: 16 → 32']);
+  assert.equal((await store.inspect(12)).provenance.configHash, r.config?.savedHash);
   assert.equal(weightBytes(b), savedWeights);
   assert.equal(b.optimizer.iterations, 12, 'iterations restored');
   assert.deepEqual(await optimizerBytes(b.optimizer), savedOpt, 'moments restored byte for byte');
