@@ -16,6 +16,7 @@ import { exitCodeFor, invalidArg } from '../errors.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { compareRuns } from './compare-runs.js';
 import { prepareDemoDir } from './demo-dir.js';
+import { showRollbackOnCorruption } from './integrity-epilogue.js';
 import { planCrashes } from './kill-plan.js';
 import { ProgressPrinter } from './progress-printer.js';
 import { superviseTraining, type SupervisedRun } from './supervisor.js';
@@ -127,7 +128,9 @@ export async function runDemo(o: DemoOptions, out: (line: string) => void): Prom
     timed(() => superviseTraining({ ...common, store: path.join(dir, 'resumed'), crashes: plan, onEvent: (e) => printer.handle(e) })),
   ]);
   printer.finish();
-  return report(reference.value, reference.ms, resumed.value, resumed.ms, Date.now() - started, out);
+  const code = report(reference.value, reference.ms, resumed.value, resumed.ms, Date.now() - started, out);
+  const rolledBack = await showRollbackOnCorruption(fs, path.join(dir, 'resumed'), out);
+  return rolledBack ? code : 1;
 }
 
 function report(ref: SupervisedRun, refMs: number, res: SupervisedRun, resMs: number, totalMs: number, out: (line: string) => void): number {

@@ -290,7 +290,7 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
       '(the previous one newest, bit-exact), and the next save succeeded' + (t.crashStates > 0 ? '; power loss afterwards lost nothing committed' : ''),
     required: true,
   }));
-  for (const t of tallies.values()) for (const [call, n] of Object.entries(t.calls)) bump(counters, `${t.mode}.${t.fault}.${call}`, n);
+  for (const t of tallies.values()) for (const [call, n] of Object.entries(t.calls)) bump(counters, `${t.mode}.failedCall.${call}`, n);
   return {
     campaign: 'ioerror',
     seed: options.seed,
@@ -332,6 +332,13 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
     }
     if ((outcomes['gc-before-retry'] ?? 0) > 0) {
       notes.push(`${mode}: ${outcomes['gc-before-retry']} failed saves left ckpt-<step> without a manifest (unsafe leaves what it wrote); retrying the step gave HF_STEP_EXISTS until gc removed it.`);
+    }
+    if ((outcomes['failed-save-visible'] ?? 0) > 0) {
+      notes.push(
+        `${mode}: ${outcomes['failed-save-visible']} failed saves left their checkpoint whole and visible: every byte, the manifest included, was written before the ` +
+          'failing call (the close of manifest.json), and unsafe never removes what it wrote. save() rejected, yet the checkpoint restores bit-exact and its step ' +
+          'is taken (HF_STEP_EXISTS); the run goes on with the next step. Not torn, so allowed in unsafe; it would be a violation in the atomic modes, where it never happened.',
+      );
     }
     if ((outcomes['torn-leftover-quarantined'] ?? 0) > 0) {
       notes.push(`${mode}: ${outcomes['torn-leftover-quarantined']} failed saves left a torn checkpoint with a manifest under its final name; the next reader quarantined it and returned the previous checkpoint.`);

@@ -13,13 +13,15 @@
  *    inside the save.
  * 3. The store as a restarted process sees it: it opens; `list()` shows the
  *    same committed steps as before (in `unsafe` a leftover of the failed step
- *    may be listed only if it fails verification: unsafe leaves what it
- *    wrote); `latest()` and `restore()` give the previous newest checkpoint
- *    bit-exact (the new one if the save resolved); every earlier checkpoint
- *    still verifies.
+ *    may be listed: unsafe leaves what it wrote, and the reader must either
+ *    refuse it (torn) or, when only the manifest's close failed after all
+ *    its bytes were written, find it whole and bit-exact: `failed-save-visible`,
+ *    reported, a violation in the atomic modes); `latest()` and `restore()`
+ *    give the previous newest checkpoint bit-exact (the new one if the save
+ *    resolved); every earlier checkpoint still verifies.
  * 4. The run goes on: the continuing process saves again (the failed step
  *    with new bytes under a new nonce, or the next step if the save had
- *    resolved) and that checkpoint becomes the newest, bit-exact. In
+ *    resolved or its checkpoint is visible) and that checkpoint becomes the newest, bit-exact. In
  *    `unsafe`, a failed save can leave `ckpt-<step>` without a manifest,
  *    which blocks that step (HF_STEP_EXISTS) until `gc`; the oracle then runs
  *    gc once and counts it.
@@ -109,7 +111,8 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
   violations.push(...fsyncRetries(facts.log));
 
   // 3. What a restarted reader sees.
-  const newest = facts.result !== undefined ? step : previous;
+  let newest = facts.result !== undefined ? step : previous;
+  let nextStep = facts.result !== undefined ? step + 1 : step;
   try {
     const fresh = await openStore(STORE_ROOT, { fs: facts.fs, durability: facts.mode, create: false, shardSizeBytes: facts.shape.shardSizeBytes });
     const want = facts.result !== undefined ? [...facts.earlierSteps, step] : facts.earlierSteps;
@@ -117,10 +120,16 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
     const extra = listed.filter((s) => !want.includes(s));
     const missing = want.filter((s) => !listed.includes(s));
     if (missing.length > 0) violations.push(`list() lost committed step(s) ${missing.join(', ')}`);
-    if (extra.length > 0) {
-      const leftoverOk = facts.mode === 'unsafe' && extra.length === 1 && extra[0] === step && !(await fresh.verify(step))[0]!.ok;
-      if (leftoverOk) notes.push('torn-leftover-listed');
-      else violations.push(`list() shows step(s) ${extra.join(', ')} of a save that ${facts.result ? 'committed another step' : 'failed'}`);
+    if (extra.length === 1 && extra[0] === step && facts.mode === 'unsafe') {
+      // unsafe leaves what it wrote: torn (caught on load), or whole when only the manifest's close failed.
+      if (!(await fresh.verify(step))[0]!.ok) notes.push('torn-leftover-listed');
+      else {
+        notes.push('failed-save-visible');
+        newest = step;
+        nextStep = step + 1;
+      }
+    } else if (extra.length > 0) {
+      violations.push(`list() shows step(s) ${extra.join(', ')} of a save that ${facts.result ? 'committed another step' : 'failed'}`);
     }
     const latest = await fresh.latest();
     if ((latest?.step ?? null) !== newest) violations.push(`latest() is ${latest?.step ?? 'null'}, expected ${newest ?? 'null'} (the newest committed before the failed save)`);
@@ -137,7 +146,6 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
   }
 
   // 4. The run goes on, in the same process.
-  const nextStep = facts.result !== undefined ? step + 1 : step;
   try {
     try {
       await runSave(facts.store, atStep(facts.shape.underTest, nextStep));
