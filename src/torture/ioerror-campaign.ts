@@ -21,6 +21,7 @@
  */
 import { CrashModel } from '../fs/crash-model.js';
 import { FaultyFileSystem, type InjectedErrno, type InjectedFault } from '../fs/faulty-file-system.js';
+import type { FileSystem } from '../fs/file-system.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import type { MemoryTree } from '../fs/memory-tree.js';
 import { RecordingFileSystem } from '../fs/recording-file-system.js';
@@ -44,6 +45,8 @@ export interface IoErrorOptions extends CampaignOptions {
   crashStatesPerTrial?: number;
   /** At most this many violations are listed per group (all are counted). Default 20. */
   maxViolationsListed?: number;
+  /** Wraps the file system the save runs on, outside the recorder: tests break the engine on purpose with it (retry a failed fsync). */
+  engineFs?: (fs: FileSystem) => FileSystem;
 }
 
 type Preset = Omit<IoErrorOptions, 'seed' | 'workDir' | 'onProgress'>;
@@ -114,6 +117,7 @@ interface Context {
   initial: MemoryTree;
   seed: number;
   crashStatesPerTrial: number;
+  engineFs?: ((fs: FileSystem) => FileSystem) | undefined;
 }
 
 /** Runs the save under test with call `callIndex` (counted from the save's first call) failing with `fault`, then judges. */
@@ -122,7 +126,7 @@ export async function runIoErrorTrial(ctx: Context, fault: IoFaultName, callInde
   const mem = MemoryFileSystem.fromTree(ctx.initial);
   const faulty = new FaultyFileSystem(mem, { seed: ctx.seed });
   const rec = new RecordingFileSystem(faulty, { recording: false });
-  const store = await openStore(STORE_ROOT, { fs: rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+  const store = await openStore(STORE_ROOT, { fs: ctx.engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   const { errno, persistent } = parseFault(fault);
   faulty.failAtCall(faulty.callCount + callIndex, errno, { persistent });
   rec.start();
@@ -227,7 +231,7 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
   const counters: Record<string, number> = { trials: 0, crashStates: 0 };
   for (const shape of shapes) {
     for (const mode of options.modes) {
-      const ctx = { shape, mode, initial: await buildInitialTree(shape, mode), seed: options.seed, crashStatesPerTrial };
+      const ctx: Context = { shape, mode, initial: await buildInitialTree(shape, mode), seed: options.seed, crashStatesPerTrial, engineFs: options.engineFs };
       contexts.push(ctx);
       counters[`${shape.name}.${mode}.calls`] = await countCalls(ctx);
     }

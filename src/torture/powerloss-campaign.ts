@@ -23,6 +23,7 @@
  */
 import { isHoldfastError } from '../errors.js';
 import { CrashModel, type CrashModelReport, type CrashState } from '../fs/crash-model.js';
+import type { FileSystem } from '../fs/file-system.js';
 import type { LostBlockContent } from '../fs/crash-state.js';
 import { formatTree, type MemoryTree } from '../fs/memory-tree.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
@@ -56,6 +57,12 @@ export interface PowerlossOptions extends CampaignOptions {
   resumeEvery?: number;
   /** At most this many violations are listed per group (all are counted). Default 20. */
   maxViolationsListed?: number;
+  /**
+   * Wraps the file system the save under test runs on, outside the recorder.
+   * Tests use it to break the engine on purpose (drop a directory fsync) and
+   * prove the oracle notices.
+   */
+  engineFs?: (fs: FileSystem) => FileSystem;
 }
 
 type Preset = Omit<PowerlossOptions, 'seed' | 'workDir' | 'onProgress'>;
@@ -90,10 +97,10 @@ export interface PowerlossRecording extends RecordedSave {
 }
 
 /** Builds the shape's store in `mode`, then records every op of the save under test. */
-export async function recordShapeSave(shape: SaveShape, mode: DurabilityMode): Promise<PowerlossRecording> {
+export async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording> {
   const initial = await buildInitialTree(shape, mode);
   const rec = new RecordingFileSystem(MemoryFileSystem.fromTree(initial), { recording: false });
-  const store = await openStore(STORE_ROOT, { fs: rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+  const store = await openStore(STORE_ROOT, { fs: engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   rec.start();
   await runSave(store, shape.underTest);
   rec.stop();
@@ -225,7 +232,7 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
 
   // Record every save first, so progress can count crash points.
   const recordings: PowerlossRecording[] = [];
-  for (const shape of shapes) for (const mode of options.modes) recordings.push(await recordShapeSave(shape, mode));
+  for (const shape of shapes) for (const mode of options.modes) recordings.push(await recordShapeSave(shape, mode, options.engineFs));
   const total = recordings.reduce((n, r) => n + (r.log.length + 1) * passes.length, 0);
   let done = 0;
 

@@ -11,19 +11,13 @@
  * a queue of copies), events for progress lines, and the first failure
  * rethrown by the next `save` or `flush`, never swallowed.
  */
-import { saveAsync, type SaveAsyncOptions } from '../store/save-async.js';
-import type { SaveInput, SaveResult, Store } from '../store/types.js';
+import type { AsyncSaveHandle, SaveAsyncOptions, SaveInput, SaveResult, Store } from '../store/types.js';
 
-export interface CheckpointHandle {
-  /** Resolves once the state has been copied: the caller may mutate it. */
-  snapshotted: Promise<void>;
-  /** Resolves when the checkpoint is committed (durable per the store's mode). */
-  committed: Promise<SaveResult>;
-}
+export type CheckpointHandle = AsyncSaveHandle;
 
 /** Starts saving `snapshot` as checkpoint `step` in the background. */
 export function checkpoint(store: Store, step: number, snapshot: SaveInput, options?: SaveAsyncOptions): CheckpointHandle {
-  return saveAsync(store, step, snapshot, options);
+  return store.saveAsync(step, snapshot, options);
 }
 
 export interface CheckpointerEvents {
