@@ -207,6 +207,8 @@ interface Tally {
   violatingTrials: number;
   outcomes: Record<string, number>;
   calls: Record<string, number>;
+  /** Per oracle note (`failed-save-visible`, …): which failed calls led to it. */
+  noteCalls: Record<string, Record<string, number>>;
   crashStates: number;
 }
 
@@ -246,7 +248,7 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
     for (const fault of faults) {
       const key = `${ctx.mode}/${fault}`;
       let tally = tallies.get(key);
-      if (tally === undefined) tallies.set(key, (tally = { mode: ctx.mode, fault, trials: 0, violatingTrials: 0, outcomes: {}, calls: {}, crashStates: 0 }));
+      if (tally === undefined) tallies.set(key, (tally = { mode: ctx.mode, fault, trials: 0, violatingTrials: 0, outcomes: {}, calls: {}, noteCalls: {}, crashStates: 0 }));
       for (let i = 0; i < options.trials; i++) {
         const t = await runIoErrorTrial(ctx, fault, i);
         done++;
@@ -257,7 +259,10 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
           counters.crashStates! += t.crashStates;
           tally.crashStates += t.crashStates;
           bump(tally.outcomes, t.outcome);
-          for (const n of t.notes) bump(tally.outcomes, n);
+          for (const n of t.notes) {
+            bump(tally.outcomes, n);
+            bump((tally.noteCalls[n] ??= {}), t.call);
+          }
           bump(tally.calls, t.call);
         } else {
           counters[`${ctx.shape.name}.${ctx.mode}.${fault}.failurePoints`] = i;
@@ -319,10 +324,17 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
     const ts = tallies.filter((t) => t.mode === mode);
     const calls: Record<string, number> = {};
     const outcomes: Record<string, number> = {};
+    const noteCalls: Record<string, Record<string, number>> = {};
     for (const t of ts) {
       for (const [c, n] of Object.entries(t.calls)) bump(calls, c, n);
       for (const [o, n] of Object.entries(t.outcomes)) bump(outcomes, o, n);
+      for (const [note, byCall] of Object.entries(t.noteCalls)) for (const [c, n] of Object.entries(byCall)) bump((noteCalls[note] ??= {}), c, n);
     }
+    const via = (note: string): string =>
+      Object.entries(noteCalls[note] ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .map(([c, n]) => `${c} ×${n}`)
+        .join(', ');
     const trials = ts.reduce((s, t) => s + t.trials, 0);
     const bad = ts.reduce((s, t) => s + t.violatingTrials, 0);
     const pick = (prefix: string): number => Object.entries(calls).filter(([c]) => c.startsWith(prefix)).reduce((s, [, n]) => s + n, 0);
@@ -335,17 +347,22 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
       notes.push(`${mode}: ${outcomes['committed']} saves resolved although a call failed: each time the only failed calls were on the unsynced, best-effort audit.log line written after the commit, and the checkpoint was committed and bit-exact.`);
     }
     if ((outcomes['gc-before-retry'] ?? 0) > 0) {
-      notes.push(`${mode}: ${outcomes['gc-before-retry']} failed saves left ckpt-<step> without a manifest (unsafe leaves what it wrote); retrying the step gave HF_STEP_EXISTS until gc removed it.`);
+      notes.push(
+        `${mode}: ${outcomes['gc-before-retry']} failed saves left ckpt-<step> without a manifest (unsafe leaves what it wrote); retrying the step gave HF_STEP_EXISTS until gc removed it. Failed calls: ${via('gc-before-retry')}.`,
+      );
     }
     if ((outcomes['failed-save-visible'] ?? 0) > 0) {
       notes.push(
         `${mode}: ${outcomes['failed-save-visible']} failed saves left their checkpoint whole and visible: every byte, the manifest included, was written before the ` +
-          'failing call (the close of manifest.json), and unsafe never removes what it wrote. save() rejected, yet the checkpoint restores bit-exact and its step ' +
-          'is taken (HF_STEP_EXISTS); the run goes on with the next step. Not torn, so allowed in unsafe; it would be a violation in the atomic modes, where it never happened.',
+          `failing call (${via('failed-save-visible')}), and unsafe never removes what it wrote. save() rejected, yet the checkpoint restores bit-exact and its step ` +
+          'is taken (HF_STEP_EXISTS); the run goes on with the next step. Not torn, so allowed in unsafe; it would be a violation in the atomic modes.',
       );
     }
-    if ((outcomes['torn-leftover-quarantined'] ?? 0) > 0) {
-      notes.push(`${mode}: ${outcomes['torn-leftover-quarantined']} failed saves left a torn checkpoint with a manifest under its final name; the next reader quarantined it and returned the previous checkpoint.`);
+    if ((outcomes['torn-leftover'] ?? 0) > 0) {
+      notes.push(
+        `${mode}: ${outcomes['torn-leftover']} failed saves left a torn checkpoint with a (short or empty) manifest under its final name (${via('torn-leftover')}); ` +
+          'list() shows it, verify() fails it, and the next reader quarantined it and returned the previous checkpoint.',
+      );
     }
   }
   return notes;

@@ -122,7 +122,7 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
     if (missing.length > 0) violations.push(`list() lost committed step(s) ${missing.join(', ')}`);
     if (extra.length === 1 && extra[0] === step && facts.mode === 'unsafe') {
       // unsafe leaves what it wrote: torn (caught on load), or whole when only the manifest's close failed.
-      if (!(await fresh.verify(step))[0]!.ok) notes.push('torn-leftover-listed');
+      if (!(await fresh.verify(step))[0]!.ok) notes.push('torn-leftover');
       else {
         notes.push('failed-save-visible');
         newest = step;
@@ -133,7 +133,6 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
     }
     const latest = await fresh.latest();
     if ((latest?.step ?? null) !== newest) violations.push(`latest() is ${latest?.step ?? 'null'}, expected ${newest ?? 'null'} (the newest committed before the failed save)`);
-    if ((latest?.skipped.length ?? 0) > 0) notes.push('torn-leftover-quarantined');
     const restored = await digestOf(facts.fs, fresh, facts);
     if ((restored?.step ?? null) !== newest) violations.push(`restore() returned ${restored?.step ?? 'nothing'}, expected ${newest ?? 'nothing'}`);
     else if (restored !== null && !restored.ok) violations.push(`restore() of step ${restored.step} is not bit-exact`);

@@ -21,6 +21,7 @@
 import { createHash } from 'node:crypto';
 import { formatError, HoldfastError } from '../errors.js';
 import { canonicalJson } from '../format/canonical-json.js';
+import { defineEntry } from '../format/define-entry.js';
 import { assertValidTensor, type Tensor } from '../format/dtype.js';
 import type { JsonValue } from '../format/manifest-types.js';
 import { validateDataPosition, type DataPosition } from './data-position.js';
@@ -185,9 +186,9 @@ export function trainStateFromRestore(
   const optimizerTensors: TensorMap = {};
   const accumTensors: TensorMap = {};
   for (const [name, t] of Object.entries(restored.tensors)) {
-    if (name.startsWith(WEIGHTS_PREFIX)) weights[name.slice(WEIGHTS_PREFIX.length)] = t;
-    else if (name.startsWith(OPTIMIZER_PREFIX)) optimizerTensors[name.slice(OPTIMIZER_PREFIX.length)] = t;
-    else if (name.startsWith(GRAD_ACCUM_PREFIX)) accumTensors[name.slice(GRAD_ACCUM_PREFIX.length)] = t;
+    if (name.startsWith(WEIGHTS_PREFIX)) defineEntry(weights, name.slice(WEIGHTS_PREFIX.length), t);
+    else if (name.startsWith(OPTIMIZER_PREFIX)) defineEntry(optimizerTensors, name.slice(OPTIMIZER_PREFIX.length), t);
+    else if (name.startsWith(GRAD_ACCUM_PREFIX)) defineEntry(accumTensors, name.slice(GRAD_ACCUM_PREFIX.length), t);
     else throw formatError(`checkpoint ${restored.step}: tensor "${name}" belongs to no TrainState slot`);
   }
   const ga = train.gradAccum;
