@@ -54,7 +54,7 @@ export interface IoErrorTrialFacts {
 export interface IoErrorJudgement {
   /** `rejected:<code>` or `committed` (the fault only hit the audit line). */
   outcome: string;
-  /** Informational labels: `gc-before-retry`, `torn-leftover-quarantined`, `failed-step-listed`. */
+  /** Informational labels: `gc-before-retry`, `torn-leftover`, `failed-save-visible`. */
   notes: string[];
   violations: string[];
 }
