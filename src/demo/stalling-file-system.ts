@@ -12,6 +12,7 @@
  * passes straight through.
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from '../fs/file-system.js';
+import { FileSystemWrapper } from '../fs/file-system-wrapper.js';
 import { STAGING_DIR, stagingDirName } from '../format/names.js';
 
 export type StallOp = 'pwrite' | 'sync' | 'rename';
@@ -25,19 +26,16 @@ export interface StallPlan {
 
 const never = (): Promise<never> => new Promise<never>(() => undefined);
 
-export class StallingFileSystem implements FileSystem {
-  readonly name: string;
-  readonly directIoAlignBytes: number;
+export class StallingFileSystem extends FileSystemWrapper {
   readonly #marker: string;
   #stalled = false;
 
   constructor(
-    private readonly inner: FileSystem,
+    inner: FileSystem,
     private readonly plan: StallPlan,
     private readonly onStall: (op: StallOp, path: string) => void,
   ) {
-    this.name = `stalling(${inner.name})`;
-    this.directIoAlignBytes = inner.directIoAlignBytes;
+    super(inner, 'stalling');
     // The staging directory of this step is `.staging/<12-digit step>-<nonce>`.
     this.#marker = `/${STAGING_DIR}/${stagingDirName(plan.step, '')}`;
   }
@@ -51,7 +49,7 @@ export class StallingFileSystem implements FileSystem {
     return true;
   }
 
-  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const h = await this.inner.open(path, mode, options);
     return this.#wrap(h, options?.direct === true);
   }
@@ -80,31 +78,7 @@ export class StallingFileSystem implements FileSystem {
     };
   }
 
-  mkdir(path: string): Promise<void> {
-    return this.inner.mkdir(path);
-  }
-
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-
-  rename(from: string, to: string): Promise<void> {
+  override rename(from: string, to: string): Promise<void> {
     return this.#hit('rename', from) ? never() : this.inner.rename(from, to);
-  }
-
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
   }
 }

@@ -16,28 +16,25 @@ export interface DiscoveredCheckpoint {
 
 /** Committed checkpoints, oldest first. */
 export async function discoverCheckpoints(fs: FileSystem, root: string): Promise<DiscoveredCheckpoint[]> {
-  const found: DiscoveredCheckpoint[] = [];
-  for (const name of await fs.readdir(root)) {
-    const step = parseCheckpointDirName(name);
-    if (step === undefined) continue;
-    const dir = path.join(root, name);
-    if ((await statOrUndefined(fs, dir))?.type !== 'directory') continue;
-    if ((await statOrUndefined(fs, path.join(dir, MANIFEST_FILE))) === undefined) continue;
-    found.push({ step, dir });
-  }
-  return found.sort((a, b) => a.step - b.step);
+  return (await scanCheckpointDirs(fs, root)).committed;
 }
 
 /** `ckpt-*` directories without a manifest: what an interrupted `unsafe` save leaves. */
 export async function discoverIncomplete(fs: FileSystem, root: string): Promise<DiscoveredCheckpoint[]> {
-  const found: DiscoveredCheckpoint[] = [];
+  return (await scanCheckpointDirs(fs, root)).incomplete;
+}
+
+async function scanCheckpointDirs(fs: FileSystem, root: string): Promise<{ committed: DiscoveredCheckpoint[]; incomplete: DiscoveredCheckpoint[] }> {
+  const committed: DiscoveredCheckpoint[] = [];
+  const incomplete: DiscoveredCheckpoint[] = [];
   for (const name of await fs.readdir(root)) {
     const step = parseCheckpointDirName(name);
     if (step === undefined) continue;
     const dir = path.join(root, name);
     if ((await statOrUndefined(fs, dir))?.type !== 'directory') continue;
-    if ((await statOrUndefined(fs, path.join(dir, MANIFEST_FILE))) !== undefined) continue;
-    found.push({ step, dir });
+    const hasManifest = (await statOrUndefined(fs, path.join(dir, MANIFEST_FILE))) !== undefined;
+    (hasManifest ? committed : incomplete).push({ step, dir });
   }
-  return found;
+  committed.sort((a, b) => a.step - b.step);
+  return { committed, incomplete };
 }
