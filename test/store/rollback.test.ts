@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
@@ -106,4 +106,15 @@ test('gc keeps the newest N, and never the newest valid one even when newer ones
   assert.deepEqual(gc.removedSteps, [2]);
   assert.deepEqual((await store.list()).map((c) => c.step), [3]);
   assert.equal((await store.restore()).step, 3);
+});
+
+test("verify: 'sizes' catches a truncated shard but, by design, not a flipped data bit", async (t) => {
+  const root = tempDir(t);
+  const { second } = await twoCheckpoints(root);
+  const store = await openStore(root, { verify: 'sizes' });
+  flipBit(shardOf(second.path), statSync(shardOf(second.path)).size - 1);
+  assert.equal((await store.verify(2))[0]!.ok, true);
+  truncateSync(shardOf(second.path), 4096);
+  const [report] = await store.verify(2);
+  assert.equal(report!.problems[0]!.reason, 'size');
 });

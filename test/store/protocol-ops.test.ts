@@ -1,0 +1,63 @@
+// The exact file-system calls of one save, per durability mode (DESIGN §5), read off the recording FileSystem.
+import assert from 'node:assert/strict';
+import test from 'node:test';
+import { MemoryFileSystem } from '../../src/fs/memory-file-system.js';
+import { RecordingFileSystem } from '../../src/fs/recording-file-system.js';
+import type { Op } from '../../src/fs/op-log.js';
+import { openStore } from '../../src/store/open-store.js';
+import type { DurabilityMode } from '../../src/store/types.js';
+import { sampleTensors } from '../helpers/tensors.js';
+
+async function recordSave(mode: DurabilityMode): Promise<Op[]> {
+  const memory = new MemoryFileSystem();
+  await memory.mkdir('/data');
+  const fs = new RecordingFileSystem(memory, { recording: false });
+  const store = await openStore('/data/store', { fs, durability: mode });
+  await store.save(1, { tensors: sampleTensors() }); // first save creates .staging
+  fs.start();
+  await store.save(2, { tensors: sampleTensors(2), state: { step: 2 } });
+  return fs.log.filter((op) => !('path' in op && op.path.endsWith('audit.log')));
+}
+
+const describe = (op: Op): string => {
+  const short = (p: string) => (p === '/data/store' ? '<root>' : p.replace('/data/store', '')).replace(/\/000000000002-[0-9a-f]{32}/, '/<stage>');
+  switch (op.kind) {
+    case 'rename':
+      return `rename ${short(op.from)} ${short(op.to)}`;
+    default:
+      return `${op.kind} ${short(op.path)}`;
+  }
+};
+
+test('atomic_dirsync: staging, fsync every file, fsync staging, rename, fsync both parents — in that order', async () => {
+  const ops = (await recordSave('atomic_dirsync')).map(describe).filter((d) => !d.startsWith('pwrite') && !d.startsWith('truncate'));
+  assert.deepEqual(ops, [
+    'mkdir /.staging/<stage>',
+    'syncDir /.staging',
+    'create /.staging/<stage>/r0000-p000.safetensors',
+    'fsync /.staging/<stage>/r0000-p000.safetensors',
+    'create /.staging/<stage>/SHA256SUMS',
+    'fsync /.staging/<stage>/SHA256SUMS',
+    'create /.staging/<stage>/manifest.json',
+    'fsync /.staging/<stage>/manifest.json',
+    'syncDir /.staging/<stage>',
+    'rename /.staging/<stage> /ckpt-000000000002',
+    'syncDir <root>',
+    'syncDir /.staging',
+  ]);
+});
+
+test('atomic_nodirsync: the same files, fsynced, renamed, but no directory fsync at all', async () => {
+  const ops = await recordSave('atomic_nodirsync');
+  assert.equal(ops.filter((o) => o.kind === 'syncDir').length, 0);
+  assert.equal(ops.filter((o) => o.kind === 'fsync' || o.kind === 'fdatasync').length, 3);
+  assert.equal(ops.filter((o) => o.kind === 'rename').length, 1);
+});
+
+test('unsafe: writes straight into ckpt-<step>, no fsync, no rename', async () => {
+  const ops = await recordSave('unsafe');
+  assert.deepEqual(ops.filter((o) => o.kind === 'mkdir').map(describe), ['mkdir /ckpt-000000000002']);
+  assert.equal(ops.filter((o) => o.kind === 'fsync' || o.kind === 'fdatasync' || o.kind === 'syncDir' || o.kind === 'rename').length, 0);
+  const creates = ops.filter((o) => o.kind === 'create').map(describe);
+  assert.equal(creates.at(-1), 'create /ckpt-000000000002/manifest.json', 'the manifest is written last');
+});
