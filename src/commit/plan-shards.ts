@@ -14,6 +14,13 @@
 import { assertValidTensor, elementBytes, tensorBytes, type Tensor } from '../format/dtype.js';
 import { shardFileName } from '../format/names.js';
 
+/**
+ * Default target size of one shard file. Large enough that each file is a long
+ * sequential write, small enough that a multi-GiB state becomes several files
+ * that two writers (and two hashing workers) can share evenly.
+ */
+export const DEFAULT_SHARD_BYTES = 256 * 1024 * 1024;
+
 export interface PlannedTensor {
   name: string;
   tensor: Tensor;

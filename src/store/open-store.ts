@@ -7,7 +7,7 @@
 import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
 import { assertValidStep, commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
-import { planShards } from '../commit/plan-shards.js';
+import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import { STAGING_DIR } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
@@ -42,7 +42,6 @@ import {
   type VerifyReport,
 } from './types.js';
 
-const DEFAULT_SHARD_BYTES = 1024 * 1024 * 1024;
 
 export async function openStore(root: string, options: StoreOptions = {}): Promise<Store> {
   if (typeof root !== 'string' || root.length === 0) throw invalidArg('store path must be a non-empty string');

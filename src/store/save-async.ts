@@ -14,20 +14,19 @@
  * planner will cut them into shard files, so each file's bytes reach the disk
  * straight from the staged copy (no second copy).
  */
-import { planShards } from '../commit/plan-shards.js';
+import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import type { StagingMemory } from '../io/staging-memory.js';
 import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';
 
 export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
-  /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default 1 GiB, the store's default). */
+  /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default: the store's default, DEFAULT_SHARD_BYTES). */
   shardSizeBytes?: number;
   /** Staging memory to copy into (default: the process-wide one, reused across saves). */
   staging?: StagingMemory;
 }
 
-const DEFAULT_SHARD_BYTES = 1024 * 1024 * 1024;
 const limiters = new WeakMap<Store, InFlightLimiter>();
 
 /** The in-flight limiter of `store` (one save at a time), shared by every `saveAsync` on it. */

@@ -16,7 +16,7 @@ export interface StoreOptions {
   verify?: VerifyLevel;
   /** Create the store directory if missing (default true). */
   create?: boolean;
-  /** Target size of one shard file before a new one is started (default 1 GiB). */
+  /** Target size of one shard file before a new one is started (default 256 MiB). */
   shardSizeBytes?: number;
   /** Called with human-readable progress and warnings (rollback, quarantine). */
   onEvent?: (event: StoreEvent) => void;
