@@ -38,20 +38,40 @@ export async function prepareTarget(
   mode: DurabilityMode,
 ): Promise<CheckpointTarget> {
   const finalDir = path.join(root, checkpointDirName(step));
-  await assertStepFree(fs, finalDir, step);
-  return mode === 'unsafe' ? writeInPlace(fs, finalDir) : renameFromStaging(fs, root, finalDir, step, nonce, mode === 'atomic_dirsync');
+  const syncDirs = mode === 'atomic_dirsync';
+  await clearStep(fs, root, finalDir, step, nonce, syncDirs);
+  return mode === 'unsafe' ? writeInPlace(fs, finalDir) : renameFromStaging(fs, root, finalDir, step, nonce, syncDirs);
 }
 
-async function assertStepFree(fs: FileSystem, finalDir: string, step: number): Promise<void> {
+/**
+ * A committed step is never overwritten. A `ckpt-<step>` directory without a manifest is not a
+ * checkpoint (an interrupted `unsafe` save, or one whose manifest a power cut lost): it is moved
+ * into staging, where gc sweeps it, so the step can be saved again.
+ */
+async function clearStep(fs: FileSystem, root: string, finalDir: string, step: number, nonce: string, syncDirs: boolean): Promise<void> {
   if ((await statOrUndefined(fs, finalDir)) === undefined) return;
-  const committed = (await statOrUndefined(fs, path.join(finalDir, MANIFEST_FILE))) !== undefined;
-  const why = committed
-    ? 'a committed checkpoint is never overwritten'
-    : 'an incomplete checkpoint directory (no manifest) is in the way; `holdfast gc` removes it';
-  throw new HoldfastError('HF_STEP_EXISTS', `step ${step} already exists at ${finalDir}: ${why}`, {
-    path: finalDir,
-    data: { step, committed },
-  });
+  if ((await statOrUndefined(fs, path.join(finalDir, MANIFEST_FILE))) !== undefined) {
+    throw new HoldfastError('HF_STEP_EXISTS', `step ${step} already exists at ${finalDir}: a committed checkpoint is never overwritten`, {
+      path: finalDir,
+      data: { step },
+    });
+  }
+  const stagingRoot = await ensureStagingRoot(fs, root, syncDirs);
+  await fs.rename(finalDir, path.join(stagingRoot, `${stagingDirName(step, nonce)}-incomplete`));
+  if (syncDirs) {
+    await fs.syncDir(root);
+    await fs.syncDir(stagingRoot);
+  }
+}
+
+async function ensureStagingRoot(fs: FileSystem, root: string, syncDirs: boolean): Promise<string> {
+  const stagingRoot = path.join(root, STAGING_DIR);
+  if ((await statOrUndefined(fs, stagingRoot)) === undefined) {
+    await fs.mkdir(stagingRoot);
+    // The staging root's own entry must survive a crash, or every later rename source vanishes with it.
+    if (syncDirs) await fs.syncDir(root);
+  }
+  return stagingRoot;
 }
 
 async function writeInPlace(fs: FileSystem, finalDir: string): Promise<CheckpointTarget> {
@@ -61,8 +81,15 @@ async function writeInPlace(fs: FileSystem, finalDir: string): Promise<Checkpoin
     finalDir,
     syncFiles: false,
     finalize: async () => {},
-    // `unsafe` leaves what it wrote: removing it is exactly the cleanup a crash would skip.
-    abandon: async () => {},
+    // `unsafe` leaves its partial files (the cleanup a crash would skip), but a failed save must not
+    // look committed: drop the manifest if it got written.
+    abandon: async () => {
+      try {
+        await fs.unlink(path.join(finalDir, MANIFEST_FILE));
+      } catch {
+        // Not written, or unremovable: readers verify it either way.
+      }
+    },
   };
 }
 
@@ -74,12 +101,7 @@ async function renameFromStaging(
   nonce: string,
   syncDirs: boolean,
 ): Promise<CheckpointTarget> {
-  const stagingRoot = path.join(root, STAGING_DIR);
-  if ((await statOrUndefined(fs, stagingRoot)) === undefined) {
-    await fs.mkdir(stagingRoot);
-    // The staging root's own entry must survive a crash, or every later rename source vanishes with it.
-    if (syncDirs) await fs.syncDir(root);
-  }
+  const stagingRoot = await ensureStagingRoot(fs, root, syncDirs);
   const dir = path.join(stagingRoot, stagingDirName(step, nonce));
   await fs.mkdir(dir);
   if (syncDirs) await fs.syncDir(stagingRoot);

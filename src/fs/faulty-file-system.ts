@@ -211,7 +211,7 @@ export class FaultyFileSystem implements FileSystem {
 
   async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const inner = await this.guarded(mode === 'create' ? 'create' : 'open', [path], () => this.inner.open(path, mode, options));
-    return new FaultyFileHandle(path, inner, this);
+    return new FaultyFileHandle(path, inner, this, options?.direct === true ? this.directIoAlignBytes : 1);
   }
 
   mkdir(path: string): Promise<void> {
@@ -248,12 +248,15 @@ class FaultyFileHandle implements FileHandle {
     readonly path: string,
     private readonly inner: FileHandle,
     private readonly owner: FaultyFileSystem,
+    /** O_DIRECT handles can only land whole aligned blocks, so a short write is rounded down to them. */
+    private readonly writeAlignBytes: number,
   ) {}
 
   async pwrite(data: Uint8Array, position: number): Promise<void> {
     const { fault } = this.owner.intercept('pwrite', [this.path]);
     if (fault?.type !== 'error') return this.inner.pwrite(data, position);
-    const defaultBytes = fault.errno === 'EIO' ? 0 : Math.floor(data.byteLength / 2);
+    const half = Math.floor(data.byteLength / 2);
+    const defaultBytes = fault.errno === 'EIO' ? 0 : half - (half % this.writeAlignBytes);
     const written = Math.max(0, Math.min(data.byteLength, fault.writtenBytes ?? defaultBytes));
     // A short write: the prefix really lands, as when the disk fills mid-write.
     if (written > 0) await this.inner.pwrite(data.subarray(0, written), position);

@@ -160,6 +160,8 @@ class InlineHashStream implements HashStream {
   }
 }
 
+const INLINE_HASH_MAX_BYTES = 1024 * 1024;
+
 export class HashWorkerPool {
   readonly size: number;
   private workers: HashWorker[] = [];
@@ -171,10 +173,14 @@ export class HashWorkerPool {
     this.size = n;
   }
 
-  /** Starts a stream on the worker with the fewest open streams (workers start lazily). */
-  open(): HashStream {
+  /**
+   * Starts a stream on the worker with the fewest open streams (workers start lazily). A stream
+   * known to be small (`expectedBytes` under 1 MiB) is hashed inline: posting it to a worker costs
+   * more than hashing it (~0.6 ms per MiB at 1.7 GB/s, against a message round trip per chunk).
+   */
+  open(expectedBytes?: number): HashStream {
     if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
-    if (this.size === 0) return new InlineHashStream();
+    if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream();
     this.workers = this.workers.filter((w) => w.dead === undefined);
     let best: HashWorker | undefined;
     for (const w of this.workers) {

@@ -105,7 +105,7 @@ async function readOpened(
   if (options.keep && !keepAligned) direct = false;
   const bytes = options.keep ? (keepAligned ? allocAligned(sizeBytes) : new Uint8Array(sizeBytes)) : undefined;
   const chunkBytes = pool?.bufferBytes ?? KEEP_CHUNK_BYTES;
-  const hash = hashers.open();
+  const hash = hashers.open(sizeBytes);
   let hashed: Promise<void> = Promise.resolve();
   const inflight: Promise<void>[] = [];
   let failure: unknown;

@@ -119,7 +119,7 @@ async function writeOpened(
   if (direct && pool.bufferBytes % align !== 0) {
     throw new HoldfastError('HF_INVALID_ARG', `pool buffers of ${pool.bufferBytes} bytes are not a multiple of the ${align}-byte O_DIRECT alignment`);
   }
-  const hash = hashers.open();
+  const hash = hashers.open(totalBytes);
   const inflight: Promise<void>[] = [];
   let failure: unknown;
   let doneBytes = 0;

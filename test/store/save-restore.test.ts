@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
@@ -91,4 +91,17 @@ test('store.saveAsync: the caller may change its tensors once snapshotted; the c
   assert.equal(result.step, 4);
   const restored = await store.restore(4);
   assert.ok(bytesOf(restored.tensors['f32.weight']!).equals(before));
+});
+
+test('a manifest-less ckpt directory (an interrupted unsafe save) does not block saving that step again', async (t) => {
+  const root = tempDir(t);
+  const store = await openStore(root);
+  mkdirSync(join(root, 'ckpt-000000000006'));
+  writeFileSync(join(root, 'ckpt-000000000006', 'r0000-p000.safetensors'), 'torn');
+  await store.save(6, { state: { ok: true } });
+  assert.deepEqual((await store.restore(6)).state, { ok: true });
+  const moved = readdirSync(join(root, '.staging'));
+  assert.equal(moved.length, 1);
+  assert.match(moved[0]!, /^000000000006-[0-9a-f]{32}-incomplete$/);
+  assert.deepEqual((await store.gc({ keepLast: 1 })).removedStaging.length, 1);
 });
