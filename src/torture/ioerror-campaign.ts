@@ -74,36 +74,31 @@ function parseFault(name: IoFaultName): { errno: InjectedErrno; persistent: bool
   return { errno, persistent: persistence === 'persistent' };
 }
 
-/** What the failed call was, for the report: `fsync shard`, `rename`, `pwrite manifest`, … */
+/** What the failed call was, for the report: `fsync shard`, `rename`, `pwrite manifest`, `syncDir store dir`, … */
 export function callLabel(f: Pick<InjectedFault, 'kind' | 'path'>): string {
   const p = f.path;
-  const what = p.includes(' -> ')
-    ? ''
-    : p.endsWith('.safetensors')
-      ? ' shard'
-      : p.endsWith('/manifest.json')
-        ? ' manifest'
-        : p.endsWith('/SHA256SUMS')
-          ? ' SHA256SUMS'
-          : p.endsWith('/audit.log')
-            ? ' audit.log'
-            : p.startsWith('/src/')
-              ? ' source file'
-              : p.endsWith('/.staging')
-                ? ' .staging'
-                : p.includes('/.staging/')
-                  ? ' staging dir'
-                  : p === STORE_ROOT
-                    ? ' store dir'
-                    : /\/ckpt-\d+$/.test(p)
-                      ? ' ckpt dir'
-                      : ` ${p}`;
+  const inCheckpoint = /\/(ckpt-\d+|\.staging\/[^/]+)\/[^/]+$/.test(p);
+  let what: string;
+  if (p.includes(' -> ')) what = '';
+  else if (p.endsWith('.safetensors')) what = ' shard';
+  else if (p.endsWith('/manifest.json')) what = ' manifest';
+  else if (p.endsWith('/SHA256SUMS')) what = ' SHA256SUMS';
+  else if (p.endsWith('/audit.log')) what = ' audit.log';
+  else if (inCheckpoint) what = ' copied file';
+  else if (p.startsWith('/src/')) what = ' source file';
+  else if (p.endsWith('/.staging')) what = ' .staging';
+  else if (/\/\.staging\/[^/]+$/.test(p)) what = ' staging dir';
+  else if (p === STORE_ROOT) what = ' store dir';
+  else if (/\/ckpt-\d+$/.test(p)) what = ' ckpt dir';
+  else what = ` ${p}`;
   return `${f.kind}${what}`;
 }
 
-interface TrialOutcome {
+export interface IoErrorTrialOutcome {
   /** False once the save ran to completion without reaching the fault: the loop ends. */
   faulted: boolean;
+  /** Outcomes (powerloss-oracle.ts) of the power-loss states checked after the failure. */
+  crashOutcomes: Record<string, number>;
   outcome: string;
   call: string;
   notes: string[];
@@ -111,7 +106,7 @@ interface TrialOutcome {
   crashStates: number;
 }
 
-interface Context {
+export interface IoErrorTrialContext {
   shape: SaveShape;
   mode: DurabilityMode;
   initial: MemoryTree;
@@ -121,13 +116,14 @@ interface Context {
 }
 
 /** Runs the save under test with call `callIndex` (counted from the save's first call) failing with `fault`, then judges. */
-export async function runIoErrorTrial(ctx: Context, fault: IoFaultName, callIndex: number): Promise<TrialOutcome> {
+export async function runIoErrorTrial(ctx: IoErrorTrialContext, fault: IoFaultName, callIndex: number): Promise<IoErrorTrialOutcome> {
   const { shape, mode } = ctx;
   const mem = MemoryFileSystem.fromTree(ctx.initial);
   const faulty = new FaultyFileSystem(mem, { seed: ctx.seed });
   const rec = new RecordingFileSystem(faulty, { recording: false });
   const store = await openStore(STORE_ROOT, { fs: ctx.engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   const { errno, persistent } = parseFault(fault);
+  // ENOSPC/EDQUOT land half the buffer first (whole blocks on O_DIRECT handles), as a disk filling mid-write does.
   faulty.failAtCall(faulty.callCount + callIndex, errno, { persistent });
   rec.start();
   let result: SaveResult | undefined;
@@ -143,7 +139,7 @@ export async function runIoErrorTrial(ctx: Context, fault: IoFaultName, callInde
   const log = [...rec.log];
   if (injected.length === 0) {
     const violations = result === undefined ? [`save failed with no fault injected: ${String(error)}`] : [];
-    return { faulted: false, outcome: 'no-fault', call: 'none', notes: [], violations, crashStates: 0 };
+    return { faulted: false, outcome: 'no-fault', call: 'none', notes: [], violations, crashStates: 0, crashOutcomes: {} };
   }
   const expected = expectedContents(shape, [shape.underTest.step + 1]);
   const earlierSteps = shape.earlier.map((s) => s.step).sort((a, b) => a - b);
@@ -157,21 +153,26 @@ export async function runIoErrorTrial(ctx: Context, fault: IoFaultName, callInde
   };
   // A save that failed never committed: nothing is owed beyond the earlier checkpoints, whatever the log holds.
   const recorded: RecordedSave = result === undefined ? { ...base, commitDoneAt: Number.POSITIVE_INFINITY } : base;
-  const crash = await crashAfterFailure(ctx, recorded, log.findIndex((op) => op.error !== undefined));
+  const failedOp = log.findIndex((op) => op.error !== undefined);
+  const crash = await crashAfterFailure(ctx, recorded, failedOp);
   const judged = await judgeIoErrorTrial({ shape, mode, expected, earlierSteps, result, error, injected, log, fs: faulty, store });
+  // The commit layer's hardest case: the rename had happened when a later call (a directory fsync) failed.
+  const afterRename = result === undefined && recorded.renameIndex >= 0 && failedOp > recorded.renameIndex;
   return {
     faulted: true,
     outcome: judged.outcome,
     call: callLabel(injected[0]!),
-    notes: judged.notes,
+    notes: afterRename ? [...judged.notes, 'failed-after-rename'] : judged.notes,
     violations: [...judged.violations, ...crash.violations],
     crashStates: crash.states,
+    crashOutcomes: Object.fromEntries(Object.entries(crash.outcomes).map(([o, n]) => [`${result === undefined ? 'afterRejected' : 'afterResolved'}.${o}`, n])),
   };
 }
 
 /** Power loss after the failed save: at the crash point right after the failed op, and after the save's last op. */
-async function crashAfterFailure(ctx: Context, recorded: RecordedSave, failedOp: number): Promise<{ states: number; violations: string[] }> {
-  if (ctx.crashStatesPerTrial <= 0) return { states: 0, violations: [] };
+async function crashAfterFailure(ctx: IoErrorTrialContext, recorded: RecordedSave, failedOp: number): Promise<{ states: number; outcomes: Record<string, number>; violations: string[] }> {
+  const outcomes: Record<string, number> = {};
+  if (ctx.crashStatesPerTrial <= 0) return { states: 0, outcomes, violations: [] };
   const model = new CrashModel(ctx.initial, recorded.log, { seed: ctx.seed, maxExhaustiveUnits: 4, maxRandomSubsets: ctx.crashStatesPerTrial, tornSectors: true });
   const points = [...new Set([failedOp >= 0 ? failedOp + 1 : recorded.log.length, recorded.log.length])];
   const seen = new Set<string>();
@@ -183,21 +184,28 @@ async function crashAfterFailure(ctx: Context, recorded: RecordedSave, failedOp:
       if (taken++ >= ctx.crashStatesPerTrial) break;
       states++;
       const v = await judgeCrashState(state, recorded);
+      bump(outcomes, v.outcome);
       const integrity = v.outcome === 'torn-returned' || v.outcome === 'restore-crashed' || v.why === 'verified-but-not-returned';
       const durability = ctx.mode === 'atomic_dirsync' && v.outcome === 'lost-committed';
       if (integrity || durability) violations.push(`power loss after the failure: ${v.outcome} (owed ${v.owed ?? 'none'}, got ${v.restoredStep ?? 'nothing'}${v.detail ? `; ${v.detail}` : ''}); ${state.description}`);
     }
   }
-  return { states, violations };
+  return { states, outcomes, violations };
 }
 
-/** Calls the save under test makes when nothing fails (reads included). */
-async function countCalls(ctx: Context): Promise<number> {
-  const faulty = new FaultyFileSystem(MemoryFileSystem.fromTree(ctx.initial));
-  const store = await openStore(STORE_ROOT, { fs: faulty, durability: ctx.mode, shardSizeBytes: ctx.shape.shardSizeBytes, create: false });
+/** Dry run: how many calls the save under test makes when nothing fails (reads included). */
+async function countCalls(shape: SaveShape, mode: DurabilityMode, initial: MemoryTree): Promise<number> {
+  const faulty = new FaultyFileSystem(MemoryFileSystem.fromTree(initial));
+  const store = await openStore(STORE_ROOT, { fs: faulty, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   const before = faulty.callCount;
-  await runSave(store, ctx.shape.underTest);
+  await runSave(store, shape.underTest);
   return faulty.callCount - before;
+}
+
+async function contextFor(shape: SaveShape, mode: DurabilityMode, seed: number, crashStatesPerTrial: number, engineFs?: (fs: FileSystem) => FileSystem): Promise<IoErrorTrialContext & { calls: number }> {
+  const initial = await buildInitialTree(shape, mode);
+  const calls = await countCalls(shape, mode, initial);
+  return { shape, mode, initial, seed, crashStatesPerTrial, engineFs, calls };
 }
 
 interface Tally {
@@ -218,7 +226,7 @@ const bump = (m: Record<string, number>, k: string, by = 1): void => {
 
 function replayLine(shape: string, mode: DurabilityMode, fault: IoFaultName, callIndex: number, seed: number, crashStatesPerTrial: number): string {
   const args = JSON.stringify({ shape, mode, fault, callIndex, seed, crashStatesPerTrial });
-  return `node --input-type=module -e "import('./dist/src/torture/ioerror-campaign.js').then(async (m) => console.log(await m.replayIoErrorTrial(${args.replace(/"/g, '\\"')})))"`;
+  return `node -e "import('./dist/src/torture/ioerror-campaign.js').then(async (m) => console.log(await m.replayIoErrorTrial(${args.replace(/"/g, '\\"')})))"`;
 }
 
 export async function runIoErrorCampaign(options: IoErrorOptions): Promise<CampaignResult> {
@@ -229,13 +237,13 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
   const crashStatesPerTrial = Math.max(0, options.crashStatesPerTrial ?? 0);
   if (!Number.isSafeInteger(options.trials) || options.trials < 1) throw new RangeError(`trials must be a positive integer, got ${options.trials}`);
 
-  const contexts: Context[] = [];
+  const contexts: IoErrorTrialContext[] = [];
   const counters: Record<string, number> = { trials: 0, crashStates: 0 };
   for (const shape of shapes) {
     for (const mode of options.modes) {
-      const ctx: Context = { shape, mode, initial: await buildInitialTree(shape, mode), seed: options.seed, crashStatesPerTrial, engineFs: options.engineFs };
+      const ctx = await contextFor(shape, mode, options.seed, crashStatesPerTrial, options.engineFs);
       contexts.push(ctx);
-      counters[`${shape.name}.${mode}.calls`] = await countCalls(ctx);
+      counters[`${shape.name}.${mode}.calls`] = ctx.calls;
     }
   }
   const total = contexts.reduce((n, c) => n + Math.min(options.trials, counters[`${c.shape.name}.${c.mode}.calls`]! + 1) * faults.length, 0);
@@ -258,6 +266,7 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
           counters.trials!++;
           counters.crashStates! += t.crashStates;
           tally.crashStates += t.crashStates;
+          for (const [o, n] of Object.entries(t.crashOutcomes)) bump(counters, `${ctx.mode}.${o}`, n);
           bump(tally.outcomes, t.outcome);
           for (const n of t.notes) {
             bump(tally.outcomes, n);
@@ -306,12 +315,12 @@ export async function runIoErrorCampaign(options: IoErrorOptions): Promise<Campa
     rows,
     violations,
     counters,
-    notes: notesOf([...tallies.values()], shapes, faults, crashStatesPerTrial),
+    notes: notesOf([...tallies.values()], shapes, faults, crashStatesPerTrial, counters),
     durationMs: Math.round(performance.now() - started),
   };
 }
 
-function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], crashStatesPerTrial: number): string[] {
+function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], crashStatesPerTrial: number, counters: Record<string, number>): string[] {
   const notes = [
     `SQLite-style loop: for each shape (${shapes.map((s) => s.name).join(', ')}) × mode × fault (${faults.join(', ')}), call i of the save fails for i = 0, 1, 2, … ` +
       'until a save completes without reaching call i. Calls are every FileSystem call the save makes (stat, readdir, open, create, pwrite, fsync, ' +
@@ -351,6 +360,27 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
         `${mode}: ${outcomes['gc-before-retry']} failed saves left ckpt-<step> without a manifest (unsafe leaves what it wrote); retrying the step gave HF_STEP_EXISTS until gc removed it. Failed calls: ${via('gc-before-retry')}.`,
       );
     }
+    if ((outcomes['failed-after-rename'] ?? 0) > 0) {
+      notes.push(
+        `${mode}: ${outcomes['failed-after-rename']} saves failed after the rename had installed ckpt-<step> (${via('failed-after-rename')}); ` +
+          'each time the commit layer renamed it back into staging before reporting the error, so no reader saw it and list() did not show it.',
+      );
+    }
+    const crashed = (which: string): string =>
+      Object.entries(counters)
+        .filter(([k]) => k.startsWith(`${mode}.${which}.`))
+        .map(([k, n]) => `${k.slice(k.lastIndexOf('.') + 1)} ${n}`)
+        .join(', ');
+    if (crashed('afterRejected') !== '') {
+      notes.push(
+        `${mode}, power loss after a rejected save: ${crashed('afterRejected')}. "newest-committed" here is the rejected save's own checkpoint, which ` +
+          'was already whole on disk (files, manifest and, in the atomic modes, the rename) when a later call failed: complete and verified, so allowed. ' +
+          `Checkpoints committed before the failed save were lost in ${counters[`${mode}.afterRejected.lost-committed`] ?? 0} of these states.`,
+      );
+    }
+    if (crashed('afterResolved') !== '') {
+      notes.push(`${mode}, power loss after a save that resolved (the fault hit only the audit line): ${crashed('afterResolved')}.`);
+    }
     if ((outcomes['failed-save-visible'] ?? 0) > 0) {
       notes.push(
         `${mode}: ${outcomes['failed-save-visible']} failed saves left their checkpoint whole and visible: every byte, the manifest included, was written before the ` +
@@ -370,8 +400,7 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
 
 /** Reruns one trial from the parameters its violation printed. */
 export async function replayIoErrorTrial(p: { shape: string; mode: DurabilityMode; fault: IoFaultName; callIndex: number; seed: number; crashStatesPerTrial?: number }): Promise<string> {
-  const shape = shapeByName(p.shape);
-  const ctx: Context = { shape, mode: p.mode, initial: await buildInitialTree(shape, p.mode), seed: p.seed, crashStatesPerTrial: p.crashStatesPerTrial ?? 0 };
+  const ctx = await contextFor(shapeByName(p.shape), p.mode, p.seed, p.crashStatesPerTrial ?? 0);
   const t = await runIoErrorTrial(ctx, p.fault, p.callIndex);
   return JSON.stringify(t, null, 2);
 }

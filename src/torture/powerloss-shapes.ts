@@ -114,7 +114,7 @@ export const SAVE_SHAPES: Record<string, SaveShape> = {
   },
   'direct-1mib': {
     name: 'direct-1mib',
-    description: 'after 1 committed checkpoint: 1 shard of 1 MiB + 5 KiB written with O_DIRECT (padded, then truncated) + SHA256SUMS + manifest',
+    description: 'after 1 committed checkpoint: 1 shard of 1,057,792 B written with O_DIRECT (one 1,060,864-byte padded pwrite, 259 blocks, then truncated) + SHA256SUMS + manifest',
     shardSizeBytes: 1 << 30,
     earlier: [trainSave(1000, 11, { weights: 256, moment: 256 })],
     underTest: trainSave(2000, 11, { weights: 262144, moment: 1280 }),

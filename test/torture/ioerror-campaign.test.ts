@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
+import type { FileHandle, FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
+import { FileSystemWrapper } from '../../src/fs/file-system-wrapper.js';
 import type { CampaignResult } from '../../src/torture/campaign.js';
 import { IOERROR_QUICK, runIoErrorCampaign } from '../../src/torture/ioerror-campaign.js';
 import { fsyncRetries } from '../../src/torture/ioerror-oracle.js';
@@ -15,14 +16,11 @@ function explain(result: CampaignResult): string {
 const failedCalls = (result: CampaignResult, mode: DurabilityMode, label: string): number => result.counters[`${mode}.failedCall.${label}`] ?? 0;
 
 /** The classic fsyncgate bug: on a failed fsync, call it again on the same descriptor and believe the second answer. */
-class RetriesFsync implements FileSystem {
-  readonly name: string;
-  readonly directIoAlignBytes: number;
-  constructor(private readonly inner: FileSystem) {
-    this.name = `retries-fsync(${inner.name})`;
-    this.directIoAlignBytes = inner.directIoAlignBytes;
+class RetriesFsync extends FileSystemWrapper {
+  constructor(inner: FileSystem) {
+    super(inner, 'retries-fsync');
   }
-  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const fh = await this.inner.open(path, mode, options);
     return {
       path: fh.path,
@@ -34,27 +32,6 @@ class RetriesFsync implements FileSystem {
       stat: () => fh.stat(),
       close: () => fh.close(),
     };
-  }
-  mkdir(path: string): Promise<void> {
-    return this.inner.mkdir(path);
-  }
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-  rename(from: string, to: string): Promise<void> {
-    return this.inner.rename(from, to);
-  }
-  unlink(path: string): Promise<void> {
-    return this.inner.unlink(path);
-  }
-  rmdir(path: string): Promise<void> {
-    return this.inner.rmdir(path);
-  }
-  syncDir(path: string): Promise<void> {
-    return this.inner.syncDir(path);
   }
 }
 
