@@ -60,12 +60,14 @@ export interface KillTrialRecord {
 }
 
 export interface KillCampaignOptions extends CampaignOptions {
-  /** Window of the uniform kill delay after the child is ready (default 300 ms). */
-  windowMs?: number;
+  /** Uniform kills land in a window of this many save cycles after the child is ready (default 3). */
+  windowCycles?: number;
   /** Independent stores (each with its own child) run at once (default 1). */
   lanes?: number;
   /** Safety timeout per child (default 60 s). */
   childTimeoutMs?: number;
+  /** Saves per child before it idles and is killed anyway (default 24): bounds a trial whose kill point comes late. */
+  maxSavesPerChild?: number;
   onTrial?: (record: KillTrialRecord) => void;
 }
 
@@ -77,7 +79,8 @@ interface ModeTally {
   savesCommitted: number;
   bytesCommitted: number;
   killsMidSave: number;
-  afterOpTimeouts: number;
+  /** Trials whose planned kill point had not come when the child reached its save cap (killed idle instead). */
+  killsAtCap: number;
   noTornLoad: number;
   newestKept: number;
   noPartialVisible: number;
@@ -92,7 +95,7 @@ const newTally = (): ModeTally => ({
   savesCommitted: 0,
   bytesCommitted: 0,
   killsMidSave: 0,
-  afterOpTimeouts: 0,
+  killsAtCap: 0,
   noTornLoad: 0,
   newestKept: 0,
   noPartialVisible: 0,
@@ -105,6 +108,8 @@ class KillLane {
   private nextStep = 1;
   private readonly digests = new Map<number, string>();
   private quarantinedNow = 0;
+  /** Moving average of the time between consecutive saves' starts in this lane (ms); sizes the uniform window. */
+  private cycleMs = 100;
   private store!: Store;
 
   constructor(
@@ -129,15 +134,17 @@ class KillLane {
     this.digests.set(0, contentDigest(c.tensors, c.state));
   }
 
-  childArgs(plan: KillPlan): string[] {
-    const args = ['--store', this.root, '--mode', this.mode, '--seed', String(this.seed), '--start', String(this.nextStep)];
+  childArgs(plan: KillPlan, maxSaves: number): string[] {
+    const args = ['--store', this.root, '--mode', this.mode, '--seed', String(this.seed), '--start', String(this.nextStep), '--max-saves', String(maxSaves)];
     if (plan.kind === 'after-op') args.push('--kill-after', formatKillAfterOp(plan.op));
     return args;
   }
 
-  async trial(trial: number, plan: KillPlan, timeoutMs: number): Promise<KillTrialRecord> {
-    const child = this.childArgs(plan);
-    const run = await runKillChild(child, plan, timeoutMs);
+  async trial(trial: number, plan: KillPlan, windowCycles: number, timeoutMs: number, maxSaves: number): Promise<KillTrialRecord> {
+    const child = this.childArgs(plan, maxSaves);
+    const windowMs = Math.min(2000, Math.max(10, windowCycles * this.cycleMs));
+    const run = await runKillChild(child, plan, windowMs, timeoutMs);
+    for (let i = 1; i < run.begun.length; i++) this.cycleMs = 0.9 * this.cycleMs + 0.1 * (run.begun[i]!.atMs - run.begun[i - 1]!.atMs);
     for (const [step, digest] of run.committed) {
       this.digests.set(step, digest);
       if (step > this.newestCommitted) this.newestCommitted = step;
@@ -151,7 +158,7 @@ class KillLane {
       mode: this.mode,
       trial,
       seed: this.seed,
-      plan: describeKillPlan(plan),
+      plan: describeKillPlan(plan, windowMs),
       child,
       begun,
       committed: [...run.committed.keys()],
@@ -213,7 +220,7 @@ function tallyTrial(t: ModeTally, r: KillTrialRecord): void {
   t.savesCommitted += r.committed.length;
   t.bytesCommitted += r.committedBytes;
   if (r.begun.some((s) => !r.committed.includes(s))) t.killsMidSave += 1;
-  if (planKind === 'after-op' && r.endedBy === 'timeout') t.afterOpTimeouts += 1;
+  if (r.endedBy === 'cap' || r.endedBy === 'timeout') t.killsAtCap += 1;
   if (r.outcome !== 'torn-returned' && r.outcome !== 'restore-error') t.noTornLoad += 1;
   if (r.outcome === 'newest-restored' || r.outcome === 'in-flight-restored') t.newestKept += 1;
   if (!isPartialVisible(r.disk)) t.noPartialVisible += 1;
@@ -278,13 +285,14 @@ export async function runKillCampaign(options: KillCampaignOptions): Promise<Cam
   const started = performance.now();
   const fs = new PosixFileSystem();
   const lanes = Math.max(1, options.lanes ?? 1);
-  const windowMs = options.windowMs ?? 300;
+  const windowCycles = options.windowCycles ?? 3;
   const timeoutMs = options.childTimeoutMs ?? 60_000;
+  const maxSaves = options.maxSavesPerChild ?? 24;
   const total = options.trials * options.modes.length;
   let done = 0;
   const rows: CampaignRow[] = [];
   const violations: Violation[] = [];
-  const counters: Record<string, number> = {};
+  const counters: Record<string, number> = { trials: total };
   const tallies = new Map<DurabilityMode, ModeTally>();
   for (const [modeIndex, mode] of options.modes.entries()) {
     const tally = newTally();
@@ -301,8 +309,8 @@ export async function runKillCampaign(options: KillCampaignOptions): Promise<Cam
       await Promise.all(
         laneStores.map(async (lane) => {
           for (let trial = next++; trial < options.trials; trial = next++) {
-            const plan = drawKillPlan(options.seed, modeIndex, trial, mode, windowMs);
-            const record = await lane.trial(trial, plan, timeoutMs);
+            const plan = drawKillPlan(options.seed, modeIndex, trial, mode);
+            const record = await lane.trial(trial, plan, windowCycles, timeoutMs, maxSaves);
             tallyTrial(tally, record);
             violations.push(...violationsOf(options, record));
             options.onTrial?.(record);
@@ -320,7 +328,7 @@ export async function runKillCampaign(options: KillCampaignOptions): Promise<Cam
     counters[`${mode}.mibCommitted`] = Math.round(tally.bytesCommitted / 1048576);
     counters[`${mode}.killsMidSave`] = tally.killsMidSave;
     for (const [k, v] of Object.entries(tally.plans)) counters[`${mode}.plan.${k}`] = v;
-    if (tally.afterOpTimeouts > 0) counters[`${mode}.afterOpTimeouts`] = tally.afterOpTimeouts;
+    counters[`${mode}.killedAtSaveCap`] = tally.killsAtCap;
   }
   violations.sort((a, b) => a.group.localeCompare(b.group) || a.trial - b.trial);
   return {
@@ -344,11 +352,17 @@ function killNotes(tallies: Map<DurabilityMode, ModeTally>): string[] {
   const unsafe = tallies.get('unsafe');
   if (unsafe !== undefined && unsafe.trials > 0) {
     const partial = unsafe.trials - unsafe.noPartialVisible;
+    const torn = unsafe.trials - unsafe.noTornLoad;
+    const lost = unsafe.trials - unsafe.newestKept;
     notes.push(
-      `unsafe writes straight into ckpt-<step> with no staging: ${partial} of ${unsafe.trials} kills left a partial checkpoint under its final name ` +
-        '(see the "unsafe · on disk" breakdown). Restore still never returned one: the manifest is written last, discovery ignores a directory ' +
-        'without one, and a manifest cut by the kill fails its hash and is quarantined. A process kill loses no page cache, so unsafe keeps every ' +
-        'committed checkpoint here; it is power loss that unsafe does not survive (see the powerloss campaign).',
+      `unsafe writes straight into ckpt-<step> with no staging and no fsync: ${partial} of ${unsafe.trials} kills left a partial checkpoint under ` +
+        `its final name (see "unsafe · on disk": incomplete-dir = no manifest yet, torn-manifest = manifest.json created but not yet written). ` +
+        (torn === 0
+          ? 'Restore never returned one: the manifest is written last, discovery ignores a directory without it, and an empty or cut manifest fails to parse and is quarantined (events:quarantined). '
+          : `Restore returned torn data in ${torn} trial(s): a violation, whatever the mode. `) +
+        (lost === 0
+          ? 'A process kill loses no page cache, so unsafe kept every committed checkpoint here; it is power loss that unsafe does not survive (see the powerloss campaign).'
+          : `It lost the newest committed checkpoint in ${lost} trial(s).`),
     );
   }
   return notes;

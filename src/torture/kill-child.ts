@@ -8,13 +8,16 @@
  *   ready                          store opened, first save about to begin
  *   begin <step> <bytes> <files>   save of <step> starting
  *   committed <step> <sha256>      save(<step>) returned; sha256 = contentDigest
+ *   idle                           --max-saves reached; waits to be killed
  *
  * With `--kill-after <kind>:<n>` it SIGKILLs itself right after the n-th
  * completed file-system call of that kind (kill-trigger-file-system.ts).
  *
  * Usage: node kill-child.js --store DIR --mode MODE --seed S --start STEP
  *          [--kill-after KIND:N] [--max-saves N]
- * Exit codes: 0 max-saves reached; 1 failure; 2 usage.
+ * A child never exits by itself: after `--max-saves` (default unlimited) it
+ * idles until killed, so a kill that comes late still finds a process.
+ * Exit codes: 1 failure; 2 usage.
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -72,6 +75,8 @@ export async function saveUntilKilled(o: KillChildOptions, write: (line: string)
     await store.save(step, { tensors: content.tensors, state: content.state });
     write(`committed ${step} ${digest}`);
   }
+  write('idle');
+  await new Promise<never>(() => setInterval(() => {}, 60_000));
 }
 
 function isEntryPoint(): boolean {

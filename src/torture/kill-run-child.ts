@@ -13,12 +13,16 @@ import type { KillPlan } from './kill-plan.js';
 export const KILL_CHILD_PATH = fileURLToPath(new URL('./kill-child.js', import.meta.url));
 
 export interface ChildRun {
-  /** Steps whose save began, in order, with their size. */
-  begun: { step: number; bytes: number; files: number }[];
+  /** Steps whose save began, in order, with their size and when (ms after `ready`). */
+  begun: { step: number; bytes: number; files: number; atMs: number }[];
   /** Steps whose save returned → the child's content digest. */
   committed: Map<number, string>;
-  /** Who ended it: the parent's timed or after-commit kill, the child's own after-op kill, or the safety timeout. */
-  endedBy: 'parent' | 'self' | 'timeout';
+  /**
+   * Who ended it: the parent's timed or after-commit kill, the child's own
+   * after-op kill, the parent because the child hit its save cap (`idle`)
+   * before the planned kill point, or the safety timeout.
+   */
+  endedBy: 'parent' | 'self' | 'cap' | 'timeout';
   /** Milliseconds from `ready` to the kill (parent kills only). */
   killAfterReadyMs: number | undefined;
   stderr: string;
@@ -26,13 +30,14 @@ export interface ChildRun {
 
 export class ChildFailedError extends Error {}
 
-export function runKillChild(childArgs: string[], plan: KillPlan, timeoutMs: number): Promise<ChildRun> {
+/** `windowMs` scales a uniform plan's position into a delay after `ready`. */
+export function runKillChild(childArgs: string[], plan: KillPlan, windowMs: number, timeoutMs: number): Promise<ChildRun> {
   const child = spawn(process.execPath, [KILL_CHILD_PATH, ...childArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
   const run: ChildRun = { begun: [], committed: new Map(), endedBy: 'self', killAfterReadyMs: undefined, stderr: '' };
   let readyAt: number | undefined;
   let killedByParent = false;
   let timer: NodeJS.Timeout | undefined;
-  const kill = (why: 'parent' | 'timeout'): void => {
+  const kill = (why: 'parent' | 'cap' | 'timeout'): void => {
     if (killedByParent) return;
     killedByParent = true;
     run.endedBy = why;
@@ -48,12 +53,14 @@ export function runKillChild(childArgs: string[], plan: KillPlan, timeoutMs: num
     const [event, a, b, c] = line.split(' ');
     if (event === 'ready') {
       readyAt = performance.now();
-      if (plan.kind === 'uniform') timer = setTimeout(() => kill('parent'), plan.delayMs);
+      if (plan.kind === 'uniform') timer = setTimeout(() => kill('parent'), plan.fraction * windowMs);
     } else if (event === 'begin') {
-      run.begun.push({ step: Number(a), bytes: Number(b), files: Number(c) });
+      run.begun.push({ step: Number(a), bytes: Number(b), files: Number(c), atMs: performance.now() - (readyAt ?? 0) });
     } else if (event === 'committed') {
       run.committed.set(Number(a), b!);
       if (plan.kind === 'after-commit' && run.committed.size === plan.commits) kill('parent');
+    } else if (event === 'idle') {
+      kill('cap');
     }
   });
   return new Promise((resolve, reject) => {

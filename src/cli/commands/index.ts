@@ -10,6 +10,7 @@ import { inspectCommand } from './inspect.js';
 import { latestCommand } from './latest.js';
 import { lsCommand } from './ls.js';
 import { restoreCommand } from './restore.js';
+import { tortureCommand } from './torture.js';
 import { verifyCommand } from './verify.js';
 
 export const COMMANDS: readonly Command[] = [
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   gcCommand,
   benchCommand,
+  tortureCommand,
 ];
 
 export function findCommand(name: string): Command | undefined {
