@@ -6,8 +6,8 @@
  * plus the contract's exit code: 0 ok, 1 failure, 2 usage, 3 nothing valid.
  * `runCli` does all of it without touching `process`, so tests can call it.
  */
-import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { realPathOrUndefined } from '../fs/real-path.js';
 import { HoldfastError, exitCodeFor } from '../errors.js';
 import { LIBRARY_VERSION } from '../version.js';
 import type { CliIo, Command } from './command.js';
@@ -137,12 +137,9 @@ function processIo(): CliIo {
 function isEntryPoint(): boolean {
   const invoked = process.argv[1];
   if (invoked === undefined) return false;
-  try {
-    // npm installs the bin as a symlink; compare real paths.
-    return realpathSync(invoked) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
+  // npm installs the bin as a symlink; compare real paths.
+  const real = realPathOrUndefined(invoked);
+  return real !== undefined && real === realPathOrUndefined(fileURLToPath(import.meta.url));
 }
 
 if (isEntryPoint()) {

@@ -64,7 +64,8 @@ async function clearStep(fs: FileSystem, root: string, finalDir: string, step: n
   }
 }
 
-async function ensureStagingRoot(fs: FileSystem, root: string, syncDirs: boolean): Promise<string> {
+/** `<root>/.staging`, created (and made durable with `syncDirs`) if missing. */
+export async function ensureStagingRoot(fs: FileSystem, root: string, syncDirs: boolean): Promise<string> {
   const stagingRoot = path.join(root, STAGING_DIR);
   if ((await statOrUndefined(fs, stagingRoot)) === undefined) {
     await fs.mkdir(stagingRoot);

@@ -27,7 +27,7 @@ import { newNonce } from './nonce.js';
 import type { PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
 
-/** Shard files written at once (see `mapConcurrent`). */
+/** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
 const RESERVED_NAMES = new Set([MANIFEST_FILE, SHA256SUMS_FILE]);
 
@@ -61,7 +61,9 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   const nonce = newNonce();
   const target = await prepareTarget(ctx.fs, ctx.root, step, nonce, ctx.mode);
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, target.dir, shard, step, nonce, target.syncFiles));
+    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, target.dir, shard, step, nonce, target.syncFiles), {
+      sizeOf: (shard) => shard.dataBytes,
+    });
     const files: ManifestFile[] = written.map((w) => w.file);
     const tensors: Record<string, ManifestTensor> = {};
     for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);

@@ -7,6 +7,8 @@
 import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
 import { assertValidStep, commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
+import { ensureStagingRoot } from '../commit/checkpoint-target.js';
+import { newNonce } from '../commit/nonce.js';
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import { STAGING_DIR } from '../format/names.js';
@@ -204,11 +206,23 @@ class LocalStore implements Store {
     const removedSteps = stepsToDelete(committed, keepLast, newestValid);
     for (const { step, dir } of await discoverCheckpoints(this.fs, this.root)) {
       if (!removedSteps.includes(step)) continue;
-      await removeTree(this.fs, dir);
+      await this.deleteCheckpoint(dir);
       await appendAudit(this.fs, this.root, 'delete', { step, keepLast });
     }
     if (removedSteps.length > 0 || removedStaging.length > 0) await this.fs.syncDir(this.root);
     return { removedSteps, removedStaging };
+  }
+
+  /**
+   * Deleting file by file could leave, after a crash, a `ckpt-*` that still has its manifest but lost
+   * a file. So the directory first leaves readers' sight in one durable rename, then is removed.
+   */
+  private async deleteCheckpoint(dir: string): Promise<void> {
+    const stagingRoot = await ensureStagingRoot(this.fs, this.root, true);
+    const trash = path.join(stagingRoot, `${path.basename(dir)}-deleting-${newNonce()}`);
+    await this.fs.rename(dir, trash);
+    await this.fs.syncDir(this.root);
+    await removeTree(this.fs, trash);
   }
 
   /** Staging leftovers of interrupted saves, and `ckpt-*` directories an `unsafe` save left without a manifest. */

@@ -9,9 +9,11 @@
  *
  * Exit code 1 when a campaign reports a violation.
  */
-import { writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
+import { posix as path } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PosixFileSystem } from '../fs/posix-file-system.js';
+import { writeNewFile } from '../fs/file-utils.js';
 import type { CampaignResult } from './campaign.js';
 import { IOERROR_FULL, IOERROR_QUICK, runIoErrorCampaign } from './ioerror-campaign.js';
 import { POWERLOSS_FULL, POWERLOSS_QUICK, runPowerlossCampaign } from './powerloss-campaign.js';
@@ -133,7 +135,7 @@ async function main(argv: string[]): Promise<number> {
     for (const n of r.notes) console.log(`- ${n}`);
     for (const v of r.violations) console.log(`VIOLATION ${v.group} #${v.trial}: ${v.description}\n  replay: ${v.replay}`);
   }
-  if (jsonPath !== undefined) writeFileSync(jsonPath, JSON.stringify(results, null, 2) + '\n');
+  if (jsonPath !== undefined) await writeNewFile(new PosixFileSystem(), path.resolve(jsonPath), new TextEncoder().encode(JSON.stringify(results, null, 2) + '\n'), { sync: false });
   return results.some((r) => r.violations.length > 0) ? 1 : 0;
 }
 
