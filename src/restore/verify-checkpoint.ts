@@ -12,8 +12,9 @@ import { isHoldfastError } from '../errors.js';
 import type { Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
-import { MANIFEST_FILE } from '../format/names.js';
-import { parseHash } from '../format/sha256.js';
+import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
+import { encodeSha256Sums } from '../format/sha256sums.js';
+import { parseHash, sha256Hex } from '../format/sha256.js';
 import { parseShardHeader, readShardHeader, type ShardHeader } from '../format/safetensors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
@@ -22,7 +23,7 @@ import { readFileHashed } from '../io/read-file-hashed.js';
 import type { FileProblem, VerifyLevel } from '../store/types.js';
 
 const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
-/** Files read and hashed at once (see `mapConcurrent`). */
+/** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
 const FILES_IN_FLIGHT = 2;
 
 export interface VerifyOptions {
@@ -49,10 +50,32 @@ export async function verifyCheckpoint(fs: FileSystem, dir: string, step: number
     manifest.files,
     FILES_IN_FLIGHT,
     (file) => checkFile(fs, dir, manifest, file, options, bytesByFile),
-    (problem) => problem !== undefined && options.stopAtFirst,
+    { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
   const problems = checked.filter((p): p is FileProblem => p !== undefined);
+  if (problems.length === 0 || !options.stopAtFirst) {
+    const sums = await checkSha256Sums(fs, dir, manifest);
+    if (sums !== undefined) problems.push(sums);
+  }
   return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
+}
+
+/**
+ * SHA256SUMS is derived from the manifest, but users run `sha256sum -c` on it, so it must not
+ * silently disagree: it has to be byte-for-byte what the manifest's file list encodes.
+ */
+async function checkSha256Sums(fs: FileSystem, dir: string, manifest: Manifest): Promise<FileProblem | undefined> {
+  const p = path.join(dir, SHA256SUMS_FILE);
+  const expected = encodeSha256Sums(manifest.files);
+  const st = await statOrUndefined(fs, p);
+  if (st === undefined) return { file: SHA256SUMS_FILE, reason: 'missing', message: `${p}: file is missing` };
+  if (st.type !== 'file') return { file: SHA256SUMS_FILE, reason: 'not-a-file', message: `${p}: is a ${st.type}, expected a regular file` };
+  if (st.sizeBytes !== expected.byteLength) return { file: SHA256SUMS_FILE, reason: 'size', message: `${p}: size is ${st.sizeBytes} bytes, the manifest's file list encodes to ${expected.byteLength}`, expected: expected.byteLength, actual: st.sizeBytes };
+  const actual = await readWholeFile(fs, p, expected.byteLength);
+  if (!Buffer.from(actual).equals(Buffer.from(expected))) {
+    return { file: SHA256SUMS_FILE, reason: 'hash', message: `${p}: does not match the manifest's file list (sha256 ${sha256Hex(actual)}, expected ${sha256Hex(expected)})` };
+  }
+  return undefined;
 }
 
 async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {

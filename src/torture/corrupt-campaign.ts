@@ -15,7 +15,7 @@
  * all three untouched: any flag is a false alarm. Every verification of an
  * undamaged checkpoint in any trial also counts toward the false-alarm rate.
  * Undetectable variants (C15 deletion of the newest, a resealed state edit,
- * the unbound SHA256SUMS) are run and reported, never counted as misses.
+ * ) are run and reported, never counted as misses.
  */
 import { isHoldfastError } from '../errors.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
@@ -314,7 +314,7 @@ function corruptNotes(): string[] {
     'Fixture: three committed checkpoints (steps 100, 200, 300) of four safetensors shards each, in memory; each trial starts from a fresh copy, injects one seeded fault into step 300 (unless the variant says otherwise), then runs verify(), latest() and restore().',
     'Outcome keys of fault rows name how verify caught the damage (the first FileProblem reason, or not-listed when the directory no longer has a manifest and so is no checkpoint); rollback:ok means latest() and restore() both returned the expected step, bit-exact.',
     '"+resealed" / "+rehashed" variants rewrite the manifest consistently (manifestHash, or a file\'s hash, recomputed): they show that the size, header and __metadata__ checks catch what a consistent writer bug would leave, not only the manifest hash.',
-    'Undetectable by design, reported and not counted as misses: deleting the newest checkpoint whole (C15: needs an external high-water mark), a training-state edit with manifestHash recomputed (tampering: needs a key, HMAC or signature), and damage to SHA256SUMS (a coreutils convenience copy that the manifest does not bind and restore never reads).',
+    'Undetectable by design, reported and not counted as misses: deleting the newest checkpoint whole (C15: needs an external high-water mark), a training-state edit with manifestHash recomputed (tampering: needs a key, HMAC or signature).',
     'Unknown extra files inside a checkpoint directory are ignored, not flagged: the manifest is the whole definition of a checkpoint, and restore reads only what it names.',
   ];
 }

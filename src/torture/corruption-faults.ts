@@ -13,8 +13,7 @@
  *   HF_NO_VALID_CHECKPOINT).
  *
  * `classId` is the anchor class (`C1`…`C15`), or `unrecoverable` (every
- * checkpoint damaged), `unbound` (a file the manifest does not bind) or
- * `benign`.
+ * checkpoint damaged) or `benign`.
  *
  * Expectations: `detect` (must be caught, required), `benign` (must NOT be
  * flagged: a false alarm otherwise, required), `undetectable` (no checksum
@@ -53,7 +52,7 @@ export interface InjectedFault {
 export interface FaultVariant {
   /** `class/variant`, e.g. `bit-flip/tensor-data`. */
   name: string;
-  /** Anchor class `C1`…`C15`, or `unrecoverable`, `unbound`, `benign`. */
+  /** Anchor class `C1`…`C15`, or `unrecoverable`, `benign`. */
   classId: string;
   expectation: Expectation;
   summary: string;
@@ -916,17 +915,17 @@ export const FAULT_VARIANTS: readonly FaultVariant[] = [
     },
   },
   {
-    name: 'unbound/sha256sums',
-    classId: 'unbound',
-    expectation: 'undetectable',
-    summary: "one bit of SHA256SUMS flipped: that file is a coreutils convenience copy the manifest does not list, and verify/restore never read it",
+    name: 'bit-flip/sha256sums',
+    classId: 'C1',
+    expectation: 'detect',
+    summary: 'one bit of SHA256SUMS flipped: verify checks it against the manifest, so `sha256sum -c` and Holdfast never disagree',
     async inject(ctx) {
       const c = newest(ctx.fixture);
       const p = path.join(c.dir, SHA256SUMS_FILE);
       const size = (await ctx.fs.stat(p)).sizeBytes;
       const offset = ctx.rng.nextInt(size);
       const detail = await flipBit(ctx, p, offset);
-      return { ...onNewest(ctx.fixture, p, offset, 1, detail), expectedStep: c.step };
+      return onNewest(ctx.fixture, p, offset, 1, detail);
     },
   },
   // Unrecoverable: every checkpoint damaged; restore must fail loudly.
