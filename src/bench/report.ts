@@ -17,6 +17,14 @@ function ratio(m: Measurement): string {
   return m.ratioToFio === undefined ? '-' : `${(m.ratioToFio * 100).toFixed(0)}%`;
 }
 
+function cores(m: Measurement): string {
+  return m.cores === undefined ? '-' : m.cores.toFixed(2);
+}
+
+function freshRatio(m: Measurement): string {
+  return m.ratioToFreshRead === undefined ? '-' : `${(m.ratioToFreshRead * 100).toFixed(0)}%`;
+}
+
 function table(header: string[], rows: string[][]): string[] {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
   const line = (r: string[]): string => r.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
@@ -28,8 +36,12 @@ export function renderText(r: BenchReport): string[] {
   out.push(`holdfast bench: ${r.machine.cores} cores, ${(r.machine.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${r.machine.cpu}, Linux ${r.machine.kernel}, ${r.machine.mount}`);
   for (const w of r.workloads) {
     out.push('', `== ${w.name}: ${w.description}; ${w.tensors} tensors, ${(w.bytes / MiB).toFixed(1)} MiB`);
-    out.push('', 'save', ...table(['what', 'GB/s', 'of fio', 'median s'], w.save.map((m) => [m.label, gbps(m.bytesPerSecond), ratio(m), (m.bytes / m.bytesPerSecond).toFixed(3)])));
-    out.push('', 'restore', ...table(['what', 'GB/s', 'of fio', 'median s'], w.restore.map((m) => [m.label, gbps(m.bytesPerSecond), ratio(m), (m.bytes / m.bytesPerSecond).toFixed(3)])));
+    out.push('', 'save', ...table(['what', 'GB/s', 'of fio', 'median s', 'cores'], w.save.map((m) => [m.label, gbps(m.bytesPerSecond), ratio(m), (m.bytes / m.bytesPerSecond).toFixed(3), cores(m)])));
+    out.push(
+      '',
+      'restore',
+      ...table(['what', 'GB/s', 'of fio', 'of fresh read', 'median s', 'cores'], w.restore.map((m) => [m.label, gbps(m.bytesPerSecond), ratio(m), freshRatio(m), (m.bytes / m.bytesPerSecond).toFixed(3), cores(m)])),
+    );
     out.push(
       '',
       'save latency',
@@ -40,7 +52,11 @@ export function renderText(r: BenchReport): string[] {
     );
     if (w.async) {
       const a = w.async;
-      out.push('', `saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms, then ${a.steadyPauseMs.toFixed(1)} ms; one memcpy of the state ${a.memcpyMs.toFixed(1)} ms; committed after ${a.committedMs.toFixed(0)} ms`);
+      out.push(
+        '',
+        `saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms (${a.reservedFirstPauseMs.toFixed(1)} ms after reserve()), then ${a.steadyPauseMs.toFixed(1)} ms; ` +
+          `one memcpy of the state ${a.memcpyMs.toFixed(1)} ms (${a.freshMemcpyMs.toFixed(1)} ms into new memory); committed after ${a.committedMs.toFixed(0)} ms`,
+      );
     }
   }
   out.push('', `took ${r.seconds.toFixed(0)} s`);
@@ -51,7 +67,7 @@ function esc(s: string): string {
   return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-const COLORS: Record<Measurement['kind'], string> = { fio: '#888', baseline: '#d9822b', holdfast: '#2b6cb0', 'io-layer': '#38a169' };
+const COLORS: Record<Measurement['kind'], string> = { fio: '#888', baseline: '#d9822b', holdfast: '#2b6cb0', 'io-layer': '#38a169', limit: '#805ad5' };
 
 function barChart(title: string, rows: { label: string; value: number; color: string; text: string }[], limit?: number): string {
   const labelW = 360;
@@ -80,19 +96,21 @@ function workloadHtml(w: WorkloadResult): string {
     { label: `${l.mode} / ${l.method} p50`, value: l.p50Ms, color: '#2b6cb0', text: `${l.p50Ms.toFixed(1)} ms` },
     { label: `${l.mode} / ${l.method} p99`, value: l.p99Ms, color: '#90cdf4', text: `${l.p99Ms.toFixed(1)} ms` },
   ]);
-  const rows = (ms: Measurement[]): string =>
-    ms.map((m) => `<tr><td>${esc(m.label)}</td><td>${gbps(m.bytesPerSecond)}</td><td>${ratio(m)}</td><td>${m.seconds.map((s) => s.toFixed(3)).join(' ')}</td></tr>`).join('');
+  const rows = (ms: Measurement[], fresh = false): string =>
+    ms
+      .map((m) => `<tr><td>${esc(m.label)}</td><td>${gbps(m.bytesPerSecond)}</td><td>${ratio(m)}</td>${fresh ? `<td>${freshRatio(m)}</td>` : ''}<td>${m.seconds.map((s) => s.toFixed(3)).join(' ')}</td><td>${cores(m)}</td></tr>`)
+      .join('');
   const a = w.async;
   return `<h2>${esc(w.name)}</h2><p>${esc(w.description)}; ${w.tensors} tensors, ${(w.bytes / MiB).toFixed(1)} MiB per checkpoint.</p>
 ${barChart('Save bandwidth (GB/s)', bw(w.save), w.fioWriteLimit === undefined ? undefined : w.fioWriteLimit / GB)}
 ${barChart('Restore bandwidth (GB/s)', bw(w.restore), w.fioReadLimit === undefined ? undefined : w.fioReadLimit / GB)}
 ${barChart('Save latency per checkpoint (ms)', lat)}
-<table><tr><th>save</th><th>GB/s</th><th>of fio</th><th>seconds per run</th></tr>${rows(w.save)}</table>
-<table><tr><th>restore</th><th>GB/s</th><th>of fio</th><th>seconds per run</th></tr>${rows(w.restore)}</table>
+<table><tr><th>save</th><th>GB/s</th><th>of fio</th><th>seconds per run</th><th>cores</th></tr>${rows(w.save)}</table>
+<table><tr><th>restore</th><th>GB/s</th><th>of fio</th><th>of fresh read</th><th>seconds per run</th><th>cores</th></tr>${rows(w.restore, true)}</table>
 <table><tr><th>mode / method</th><th>n</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>vs unsafe</th></tr>${w.latency
     .map((l) => `<tr><td>${l.mode} / ${l.method}</td><td>${l.samples}</td><td>${l.p50Ms.toFixed(1)}</td><td>${l.p90Ms.toFixed(1)}</td><td>${l.p99Ms.toFixed(1)}</td><td>${(l.overheadVsUnsafe * 100).toFixed(0)}%</td></tr>`)
     .join('')}</table>
-${a ? `<p>saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms (staging memory allocated), then ${a.steadyPauseMs.toFixed(1)} ms; one memcpy of the state: ${a.memcpyMs.toFixed(1)} ms; committed after ${a.committedMs.toFixed(0)} ms.</p>` : ''}`;
+${a ? `<p>saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms (staging memory allocated; ${a.reservedFirstPauseMs.toFixed(1)} ms when reserved up front), then ${a.steadyPauseMs.toFixed(1)} ms; one memcpy of the state: ${a.memcpyMs.toFixed(1)} ms (${a.freshMemcpyMs.toFixed(1)} ms into new memory); committed after ${a.committedMs.toFixed(0)} ms.</p>` : ''}`;
 }
 
 export function renderHtml(r: BenchReport): string {
@@ -101,7 +119,7 @@ export function renderHtml(r: BenchReport): string {
 <style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}td:first-child,th:first-child{text-align:left}code{background:#f4f4f4;padding:1px 4px}</style></head><body>
 <h1>holdfast bench</h1>
 <p>${esc(r.startedAt)}, ${r.seconds.toFixed(0)} s. Machine: ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${esc(m.cpu)}, Linux ${esc(m.kernel)}, Node ${esc(m.node)}; directory ${esc(r.dir)} on ${esc(m.mount)}; ${esc(m.fio)}.</p>
-<p>Grey: fio (the physical limit, faster of its two runs per shape); orange: naive baselines; blue: Holdfast public API; green: the io layer alone.</p>
+<p>Grey: fio (the physical limit, faster of its two runs per shape); orange: naive baselines; blue: Holdfast public API; green: the io layer alone; purple: limits of this machine below the disk's (SHA-256 on every hashing worker; reading into, or touching, freshly allocated memory). "of fresh read" is a restore row against reading the same files into fresh memory without hashing; "cores" is the process's CPU time over wall time (all threads).</p>
 ${r.workloads.map(workloadHtml).join('\n')}
 <h2>fio commands</h2>${r.fioCommands.map((c) => `<p><code>${esc(c)}</code></p>`).join('')}
 </body></html>

@@ -4,21 +4,28 @@
  * and read of the same byte count (the physical limit), the two naive
  * baselines, and Holdfast's public store API in every durability mode and I/O
  * method; then restore with full verification and the training-loop pause of
- * `saveAsync`. Every Holdfast checkpoint is deleted after it is measured, so
- * the disk holds one checkpoint at a time. It asserts nothing about speed: it
- * reports numbers and ratios; the targets are judged in docs/PERFORMANCE.md.
+ * `saveAsync`; and the limits of the machine below the disk's: SHA-256 on
+ * every hashing worker with no I/O, and reading the checkpoint's files into
+ * (or merely touching) freshly allocated memory, which every restore pays and
+ * fio's read into one reused buffer never does. Every Holdfast checkpoint is
+ * deleted after it is measured, so the disk holds one checkpoint at a time.
+ * It asserts nothing about speed: it reports numbers and ratios; the targets
+ * are judged in docs/PERFORMANCE.md.
  */
 import { posix as path } from 'node:path';
 import { tensorBytes, type Tensor } from '../format/dtype.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
+import { allocAligned } from '../io/aligned-memory.js';
+import { sharedHashWorkerPool } from '../io/hash-worker-pool.js';
+import { sharedStagingMemory } from '../io/staging-memory.js';
 import { writeFileParts } from '../io/write-file-parts.js';
 import { readFilesHashed } from '../io/read-file-hashed.js';
 import { openStore } from '../store/open-store.js';
 import { saveAsync } from '../store/save-async.js';
 import { DURABILITY_MODES, type DurabilityMode, type Store } from '../store/types.js';
-import { writeOneFilePerTensor, writeSingleFile } from './baselines.js';
+import { hashOnly, readIntoFreshMemory, touchFreshMemory, writeOneFilePerTensor, writeSingleFile } from './baselines.js';
 import { BufferedOnlyFileSystem } from './buffered-only-file-system.js';
 import { fioAvailable, removeFioFile, runFio, type FioResult } from './fio.js';
 import { describeMachine, type MachineInfo } from './machine.js';
@@ -37,15 +44,22 @@ export interface BenchOptions {
 
 export interface Measurement {
   label: string;
-  kind: 'fio' | 'baseline' | 'holdfast' | 'io-layer';
+  /** `limit`: a cost of this machine that bounds Holdfast below the disk (hashing, fresh memory). */
+  kind: 'fio' | 'baseline' | 'holdfast' | 'io-layer' | 'limit';
   mode?: DurabilityMode;
   method?: 'direct' | 'buffered';
   bytes: number;
   seconds: number[];
+  /** CPU time of the whole process (every thread: main, hashing workers, I/O threads) per run, when measured. */
+  cpuSeconds?: number[];
+  /** Median over runs of CPU time / wall time: how many cores the run kept busy (2 = all of a 2-core machine). */
+  cores?: number;
   /** Median bandwidth. */
   bytesPerSecond: number;
   /** Of the median against the fio limit of the same direction. */
   ratioToFio?: number;
+  /** Restore rows: of the median against reading the same files into fresh memory without hashing. */
+  ratioToFreshRead?: number;
   note?: string;
 }
 
@@ -64,10 +78,14 @@ export interface AsyncPause {
   bytes: number;
   /** Duration of the first saveAsync call, which returns with the snapshot taken (staging memory allocated and faulted in). */
   firstPauseMs: number;
+  /** The first call again, after `sharedStagingMemory().reserve(bytes)` (outside the pause) allocated the staging memory. */
+  reservedFirstPauseMs: number;
   /** Median of the following ones (staging memory reused). */
   steadyPauseMs: number;
   /** One plain copy of every tensor into already-touched memory: the target. */
   memcpyMs: number;
+  /** One plain copy of every tensor into newly allocated memory: what the first call is up against. */
+  freshMemcpyMs: number;
   /** Median call-to-committed. */
   committedMs: number;
 }
@@ -79,6 +97,10 @@ export interface WorkloadResult {
   bytes: number;
   fioWriteLimit?: number;
   fioReadLimit?: number;
+  /** Reading the checkpoint's files into freshly allocated memory, no hashing: what any restore into new memory is bounded by. */
+  freshReadLimit?: number;
+  /** SHA-256 of the same byte count on every hashing worker at once, in memory: what full verification is bounded by. */
+  hashLimit?: number;
   save: Measurement[];
   restore: Measurement[];
   latency: LatencyRow[];
@@ -134,9 +156,26 @@ async function timed<T>(f: () => Promise<T>): Promise<[number, T]> {
   return [(performance.now() - t0) / 1000, v];
 }
 
+/** CPU seconds of each run, kept beside the wall-clock seconds pushed into the same array by `sample`. */
+const cpuOf = new WeakMap<number[], number[]>();
+
+/** Runs `f`, pushes its wall-clock seconds into `into` and records the process's CPU seconds for it. */
+async function sample<T>(into: number[], f: () => Promise<T>): Promise<T> {
+  const c0 = process.cpuUsage();
+  const [sec, v] = await timed(f);
+  const c = process.cpuUsage(c0);
+  into.push(sec);
+  let cpu = cpuOf.get(into);
+  if (cpu === undefined) cpuOf.set(into, (cpu = []));
+  cpu.push((c.user + c.system) / 1e6);
+  return v;
+}
+
 function measurement(m: Omit<Measurement, 'bytesPerSecond'>, limit: number | undefined): Measurement {
   const bytesPerSecond = m.bytes / median(m.seconds);
-  return { ...m, bytesPerSecond, ...(limit === undefined ? {} : { ratioToFio: bytesPerSecond / limit }) };
+  const cpu = cpuOf.get(m.seconds);
+  const withCpu = cpu === undefined ? {} : { cpuSeconds: cpu, cores: median(cpu.map((c, i) => c / m.seconds[i]!)) };
+  return { ...m, ...withCpu, bytesPerSecond, ...(limit === undefined ? {} : { ratioToFio: bytesPerSecond / limit }) };
 }
 
 async function benchWorkload(
@@ -177,10 +216,10 @@ async function benchWorkload(
   const single: number[] = [];
   for (let i = 0; i < Math.min(repeat, small ? repeat : 2); i++) {
     const d = path.join(dir, `naive-${i}`);
-    perTensor.push((await timed(() => writeOneFilePerTensor(fs, d, tensors)))[0]);
+    await sample(perTensor, () => writeOneFilePerTensor(fs, d, tensors));
     await removeTree(fs, d);
     const f = path.join(dir, `single-${i}.bin`);
-    single.push((await timed(() => writeSingleFile(fs, f, tensors)))[0]);
+    await sample(single, () => writeSingleFile(fs, f, tensors));
     await fs.unlink(f);
   }
 
@@ -196,8 +235,7 @@ async function benchWorkload(
       const samples: number[] = [];
       for (let i = 0; i < repeat; i++) {
         const s = ++step;
-        const [sec, result] = await timed(() => stores[method].save(s, { tensors, state: { step: s } }, { durability: mode }));
-        samples.push(sec);
+        const result = await sample(samples, () => stores[method].save(s, { tensors, state: { step: s } }, { durability: mode }));
         if (method === 'direct' && mode === 'atomic_dirsync' && i === repeat - 1) lastCommitted = { store: stores[method], step: s, bytes: result.bytes };
         else await removeTree(fs, result.path);
       }
@@ -206,37 +244,56 @@ async function benchWorkload(
     }
   }
 
-  // The io layer alone with two shard files written in parallel: what the store reaches once it
-  // writes its shards concurrently (each file's hash is sequential, so one file uses one worker).
+  // The io layer alone with the state cut into two files written in parallel, one per hashing
+  // worker: the store's own data path without planning, staging directory, manifest or renames.
   const ioLayer: number[] = [];
   const halves = splitInTwo(Object.values(tensors));
   for (let i = 0; i < Math.min(repeat, 3); i++) {
     const d = path.join(dir, `io-${i}`);
     await fs.mkdir(d);
     const header = new Uint8Array(4096);
-    ioLayer.push(
-      (
-        await timed(() =>
-          Promise.all(halves.map((h, k) => writeFileParts(fs, path.join(d, `p${k}`), [header, ...h.map(tensorBytes)], { sync: true, ioMethod: 'direct' }))),
-        )
-      )[0],
+    await sample(ioLayer, () =>
+      Promise.all(halves.map((h, k) => writeFileParts(fs, path.join(d, `p${k}`), [header, ...h.map(tensorBytes)], { sync: true, ioMethod: 'direct' }))),
     );
     await fs.syncDir(d);
     await removeTree(fs, d);
   }
 
+  // The CPU limit of full verification: SHA-256 of the same byte count on every hashing worker at
+  // once, from memory that is already touched (up to 256 MiB of the state, hashed round and round).
+  const hashers = sharedHashWorkerPool();
+  const hashMemory = allocAligned(Math.min(w.bytes, 256 * 1024 * 1024));
+  {
+    let off = 0;
+    for (const t of Object.values(tensors)) {
+      if (off >= hashMemory.byteLength) break;
+      const b = tensorBytes(t).subarray(0, hashMemory.byteLength - off);
+      hashMemory.set(b, off);
+      off += b.byteLength;
+    }
+  }
+  const hashSamples: number[] = [];
+  for (let i = 0; i < Math.min(repeat, 3); i++) await sample(hashSamples, () => hashOnly(hashers, hashMemory, w.bytes, Math.max(1, hashers.size)));
+
   // Restore with full verification of the last atomic_dirsync direct checkpoint.
   const restoreSamples: number[] = [];
   const verifyOnly: number[] = [];
+  const freshRead: number[] = [];
+  const freshTouch: number[] = [];
   if (lastCommitted !== undefined) {
     const { store, step: s } = lastCommitted;
     for (let i = 0; i < Math.min(repeat, small ? repeat : 3); i++) {
-      restoreSamples.push((await timed(() => store.restore(s)))[0]);
+      await sample(restoreSamples, () => store.restore(s));
     }
     const manifest = await store.inspect(s);
     const ckptDir = path.join(store.root, `ckpt-${String(s).padStart(12, '0')}`);
     const files = manifest.files.map((f) => ({ path: path.join(ckptDir, f.path), expectedSizeBytes: f.size }));
-    for (let i = 0; i < Math.min(repeat, 3); i++) verifyOnly.push((await timed(() => readFilesHashed(fs, files, { keep: false })))[0]);
+    for (let i = 0; i < Math.min(repeat, 3); i++) await sample(verifyOnly, () => readFilesHashed(fs, files, { keep: false }));
+    // What restoring into new memory costs before any hashing: the same files read into fresh
+    // buffers (2 files at a time, as verification does), and the page faults of that memory alone.
+    const sized = manifest.files.map((f) => ({ path: path.join(ckptDir, f.path), sizeBytes: f.size }));
+    for (let i = 0; i < Math.min(repeat, 3); i++) await sample(freshRead, () => readIntoFreshMemory(fs, sized, 2));
+    for (let i = 0; i < Math.min(repeat, 3); i++) await sample(freshTouch, async () => touchFreshMemory(sized.map((f) => f.sizeBytes)).length);
   }
   await runFios();
   const fioWriteLimit = fioWrites.length ? Math.max(...fioWrites.map((r) => r.bytesPerSecond)) : undefined;
@@ -264,9 +321,20 @@ async function benchWorkload(
     }
   }
   save.push(measurement({ label: 'io layer: 2 shard files in parallel, direct, fsync', kind: 'io-layer', method: 'direct', bytes: w.bytes + 2 * 4096, seconds: ioLayer }, fioWriteLimit));
+  const hashRow = (limit: number | undefined): Measurement =>
+    measurement({ label: `limit: SHA-256 only, ${Math.max(1, hashers.size)} hashing workers at once, in memory, no I/O`, kind: 'limit', bytes: w.bytes, seconds: hashSamples }, limit);
+  save.push(hashRow(fioWriteLimit));
+  let freshReadLimit: number | undefined;
   if (restoreSamples.length) {
-    restore.push(measurement({ label: 'Holdfast restore + full verify (store.restore)', kind: 'holdfast', method: 'direct', bytes, seconds: restoreSamples }, fioReadLimit));
-    restore.push(measurement({ label: 'io layer: verify only, files in parallel, direct', kind: 'io-layer', method: 'direct', bytes, seconds: verifyOnly }, fioReadLimit));
+    freshReadLimit = bytes / median(freshRead);
+    const rows = [
+      measurement({ label: 'Holdfast restore + full verify (store.restore)', kind: 'holdfast', method: 'direct', bytes, seconds: restoreSamples }, fioReadLimit),
+      measurement({ label: 'io layer: read + verify into reused buffers, files in parallel, direct', kind: 'io-layer', method: 'direct', bytes, seconds: verifyOnly }, fioReadLimit),
+      measurement({ label: 'limit: read into fresh memory, no hashing, files in parallel, direct', kind: 'limit', method: 'direct', bytes, seconds: freshRead }, fioReadLimit),
+      measurement({ label: 'limit: first touch of fresh memory of the same size, 1 thread, no I/O', kind: 'limit', bytes, seconds: freshTouch }, fioReadLimit),
+      hashRow(fioReadLimit),
+    ];
+    for (const m of rows) restore.push({ ...m, ratioToFreshRead: m.bytesPerSecond / freshReadLimit });
   }
   const latency: LatencyRow[] = [];
   for (const method of ['direct', 'buffered'] as const) {
@@ -284,6 +352,8 @@ async function benchWorkload(
     bytes,
     ...(fioWriteLimit === undefined ? {} : { fioWriteLimit }),
     ...(fioReadLimit === undefined ? {} : { fioReadLimit }),
+    ...(freshReadLimit === undefined ? {} : { freshReadLimit }),
+    hashLimit: w.bytes / median(hashSamples),
     save,
     restore,
     latency,
@@ -304,31 +374,48 @@ function splitInTwo(ts: Tensor[]): [Tensor[], Tensor[]] {
 }
 
 async function benchAsync(store: Store, tensors: Record<string, Tensor>, bytes: number, repeat: number, nextStep: () => number, fs: FileSystem): Promise<AsyncPause> {
-  // One plain copy into memory that is already touched: the cost the pause should not exceed.
-  const dst = new Uint8Array(bytes);
-  const copy = (): number => {
-    const t0 = performance.now();
+  const copyInto = (dst: Uint8Array): void => {
     let off = 0;
     for (const t of Object.values(tensors)) {
       dst.set(tensorBytes(t), off);
       off += t.data.byteLength;
     }
+  };
+  // One plain copy into memory that is already touched: the cost the pause should not exceed.
+  const dst = new Uint8Array(bytes);
+  const copy = (): number => {
+    const t0 = performance.now();
+    copyInto(dst);
     return performance.now() - t0;
   };
   copy();
   const memcpyMs = Math.min(copy(), copy());
+  // The same copy into new memory: what any first copy of the state costs on this machine.
+  const t1 = performance.now();
+  copyInto(new Uint8Array(bytes));
+  const freshMemcpyMs = performance.now() - t1;
+
+  const staging = sharedStagingMemory();
   const pauses: number[] = [];
   const committed: number[] = [];
-  for (let i = 0; i < Math.max(2, Math.min(repeat, 4)); i++) {
+  const once = async (): Promise<number> => {
     const s = nextStep();
     const t0 = performance.now();
     const a = saveAsync(store, s, { tensors, state: { step: s } });
     // The slot is free, so the copy happened inside the call: its return is the end of the pause.
-    pauses.push(performance.now() - t0);
+    const pause = performance.now() - t0;
     await a.snapshotted;
     const r = await a.committed;
     committed.push(performance.now() - t0);
     await removeTree(fs, r.path);
-  }
-  return { bytes, firstPauseMs: pauses[0]!, steadyPauseMs: median(pauses.slice(1)), memcpyMs, committedMs: median(committed) };
+    return pause;
+  };
+  // First call of a process: no staging memory yet (an earlier workload's is dropped).
+  staging.trim();
+  for (let i = 0; i < Math.max(2, Math.min(repeat, 4)); i++) pauses.push(await once());
+  // First call again, with the staging memory reserved up front, outside the pause.
+  staging.trim();
+  staging.reserve(bytes);
+  const reservedFirstPauseMs = await once();
+  return { bytes, firstPauseMs: pauses[0]!, reservedFirstPauseMs, steadyPauseMs: median(pauses.slice(1)), memcpyMs, freshMemcpyMs, committedMs: median(committed) };
 }

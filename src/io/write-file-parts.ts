@@ -10,10 +10,11 @@
  * at a block-aligned file offset. A segment is either a run of memory that is
  * already aligned and shared (a staged snapshot, see `snapshot.ts`) and goes
  * to the kernel as is, or a pool buffer the parts are copied into (the
- * coalescing copy). Each segment is one pwrite and, at the same time, one
- * `update` of the file's hash stream on a worker; up to `depth` segments are
- * in flight per file. With O_DIRECT the last segment is zero-padded to the
- * block size and the file then truncated to its true length.
+ * coalescing copy). Each segment is one pwrite and one `update` of the file's
+ * hash stream on a worker; up to `depth` segments are in flight per file, the
+ * hash running ahead while the file's pwrites go to the kernel one at a time
+ * (it serialises them anyway). With O_DIRECT the last segment is zero-padded
+ * to the block size and the file then truncated to its true length.
  *
  * Why: buffered write+fsync from Node runs ≈0.35–0.45 GB/s on the dev VM
  * (1 GiB as 64 MiB `filehandle.write` calls then fsync) against 3.2 GB/s for
@@ -123,9 +124,17 @@ async function writeOpened(
   const inflight: Promise<void>[] = [];
   let failure: unknown;
   let doneBytes = 0;
+  // One pwrite at a time per file: the kernel serialises them anyway (ext4 holds the inode lock
+  // exclusively for the whole of an extending O_DIRECT write, and for any buffered write), so a
+  // second one in flight would only park an I/O thread (libuv has 4) that another file's write or
+  // fsync could use. The hash stream still gets up to `depth` segments ahead.
+  // After a failed write, the later ones reject with its error without being issued.
+  let lastWrite: Promise<void> = Promise.resolve();
   const submit = (bytes: Uint8Array, writeLength: number, position: number, release: (() => void) | undefined): void => {
     const write = writeLength === bytes.byteLength ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, writeLength);
-    const p = Promise.all([fh.pwrite(write, position), hash.update(bytes)])
+    const written = lastWrite.then(() => fh.pwrite(write, position));
+    lastWrite = written;
+    const p = Promise.all([written, hash.update(bytes)])
       .then(() => {
         doneBytes += bytes.byteLength;
         options.onProgress?.(doneBytes, totalBytes);
@@ -177,9 +186,10 @@ async function writeOpened(
     }
     await drainTo(0);
     if (failure !== undefined) throw failure;
+    // The hash is complete: end its stream now, so the pool sees this worker free while we fsync.
+    const sha256Hex = await hash.digest();
     if (direct && totalBytes % align !== 0) await fh.truncate(totalBytes);
     if (options.sync) await fh.sync();
-    const sha256Hex = await hash.digest();
     closed = true;
     await fh.close();
     return fallbackReason === undefined

@@ -31,8 +31,14 @@ test('bench --quick --workload small --json --report: one JSON report, an SVG pa
   assert.ok(w.save.some((m) => m.kind === 'holdfast' && m.mode === 'atomic_dirsync' && m.method === 'direct'));
   assert.ok(w.save.some((m) => m.kind === 'baseline'));
   assert.ok(w.restore.some((m) => m.kind === 'holdfast'));
+  // The machine's own limits sit beside fio: hashing, and reading into / touching fresh memory.
+  assert.ok(w.save.some((m) => m.kind === 'limit' && /SHA-256/.test(m.label)));
+  assert.ok(w.restore.some((m) => m.kind === 'limit' && /fresh memory/.test(m.label) && /read/.test(m.label)));
+  assert.ok(w.restore.some((m) => m.kind === 'limit' && /first touch/.test(m.label)));
+  assert.ok(w.freshReadLimit !== undefined && w.freshReadLimit > 0 && w.hashLimit !== undefined && w.hashLimit > 0);
+  for (const m of w.restore.filter((x) => x.kind !== 'fio')) assert.ok(m.ratioToFreshRead !== undefined && m.ratioToFreshRead > 0, m.label);
   assert.equal(w.latency.length, 6);
-  assert.ok(w.async !== undefined && w.async.steadyPauseMs >= 0);
+  assert.ok(w.async !== undefined && w.async.steadyPauseMs >= 0 && w.async.reservedFirstPauseMs >= 0 && w.async.freshMemcpyMs > 0);
   for (const m of [...w.save, ...w.restore]) assert.ok(m.bytesPerSecond > 0, m.label);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<svg/);

@@ -59,6 +59,20 @@ test('a snapshot is a copy: changing the caller\'s tensors afterwards changes no
   assert.ok(staging.retainedBytes > 0, 'staging memory is kept for the next snapshot');
 });
 
+test('reserve() allocates the staging region up front, and the next snapshot of that size reuses it', () => {
+  const staging = new StagingMemory();
+  const tensors = bigTensors(8);
+  const stateBytes = Object.values(tensors).reduce((n, t) => n + t.data.byteLength, 0);
+  staging.reserve(stateBytes);
+  const held = staging.retainedBytes;
+  assert.ok(held >= stateBytes);
+  // Every tensor in its own group: the most padding a snapshot of these tensors can add.
+  const snap = snapshotSaveInput({ tensors }, { staging, fileGroups: Object.keys(tensors).map((k) => [k]) });
+  assert.equal(staging.retainedBytes, 0, 'the reserved region was lent out, not a new one allocated');
+  snap.release();
+  assert.equal(staging.retainedBytes, held);
+});
+
 test('saveAsync: snapshotted resolves before committed; mutating after snapshotted does not change the saved checkpoint', async (t) => {
   const store = await openStore(join(tempDir(t), 'store'), { shardSizeBytes: MiB });
   const tensors = bigTensors(2);

@@ -35,6 +35,13 @@ test('an error is thrown only after running calls settle, and no new call starts
 
 test('stopWhen stops starting new items', async () => {
   const seen: number[] = [];
-  await mapConcurrent([1, 2, 3, 4, 5], 1, async (x) => (seen.push(x), x), (r) => r === 2);
+  await mapConcurrent([1, 2, 3, 4, 5], 1, async (x) => (seen.push(x), x), { stopWhen: (r) => r === 2 });
   assert.deepEqual(seen, [1, 2]);
+});
+
+test('sizeOf starts the largest items first and keeps results in input order', async () => {
+  const started: number[] = [];
+  const out = await mapConcurrent([3, 9, 1, 9, 5], 1, async (x, i) => (started.push(i), x * 2), { sizeOf: (x) => x });
+  assert.deepEqual(started, [1, 3, 4, 0, 2], 'largest first, ties in input order');
+  assert.deepEqual(out, [6, 18, 2, 18, 10]);
 });

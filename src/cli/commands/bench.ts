@@ -37,8 +37,11 @@ export const benchCommand: Command = {
       'a one-file-per-tensor and a single-file buffered writer, and Holdfast in every',
       'durability mode and I/O method: GB/s and ratio to fio for save and for',
       'restore with full verification, per-checkpoint latency p50/p90/p99 and the',
-      'overhead over unsafe, and the training-loop pause of saveAsync. Everything it',
-      'writes is removed at the end. Needs free space of about twice the workload.',
+      'overhead over unsafe, and the training-loop pause of saveAsync; beside fio, the',
+      'limits of the machine itself: SHA-256 on every hashing worker with no I/O, and',
+      'reading the checkpoint into (or just touching) freshly allocated memory, which',
+      'every restore pays. Everything it writes is removed at the end. Needs free',
+      'space of about twice the workload.',
     ].join('\n'),
     options: [
       ['--dir <dir>', 'directory to measure (default: the current directory); created if missing'],
