@@ -35,8 +35,8 @@ import { posix as pathPosix } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { AlignedBufferPool, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
 import { directRefusal, isDirectRefusal, recordDirectRefusal } from './direct-io-support.js';
-import { HashWorkerPool, sharedHashWorkerPool } from './hash-worker-pool.js';
-import type { IoMethod, IoMethodChoice } from './write-file-parts.js';
+import { sharedHashWorkerPool } from './hash-worker-pool.js';
+import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
 export interface HashedRead {
   /** Size found on disk; differs from the expected size when the file was cut or extended. */
@@ -49,25 +49,14 @@ export interface HashedRead {
   ioMethod?: IoMethod;
 }
 
-export interface ReadFileHashedOptions {
+export interface ReadFileHashedOptions extends FileIoOptions {
   keep: boolean;
-  /** Default `auto`: O_DIRECT for files of at least `directMinBytes` (1 MiB) where accepted. */
-  ioMethod?: IoMethodChoice;
-  directMinBytes?: number;
   /**
    * Buffers for reads when the bytes are not kept (default the process-wide pool), or for the copies
    * that take kept bytes to the hashing worker (default a small process-wide pool of 4 MiB buffers).
    */
   pool?: AlignedBufferPool;
-  hashers?: HashWorkerPool;
-  /** Chunk reads in flight per file, default 4. */
-  depth?: number;
-  /** Called as chunks are read and hashed. */
-  onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
-
-const DEFAULT_DIRECT_MIN_BYTES = 1024 * 1024;
-const DEFAULT_DEPTH = 4;
 const MIN_CHUNK_BYTES = 1024 * 1024;
 /** Reads of kept bytes go straight into their destination, 16 MiB at a time (the write path's size). */
 const KEEP_CHUNK_BYTES = 16 * 1024 * 1024;

@@ -23,14 +23,12 @@
  */
 import { HoldfastError } from '../errors.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import { AlignedBufferPool, isDirectCapable, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
+import { isDirectCapable, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
 import { isDirectRefusal, openForWrite, recordDirectRefusal } from './direct-io-support.js';
-import { HashWorkerPool, sharedHashWorkerPool } from './hash-worker-pool.js';
+import { sharedHashWorkerPool } from './hash-worker-pool.js';
 import { posix as pathPosix } from 'node:path';
+import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
-export type IoMethod = 'direct' | 'buffered';
-/** `auto`: O_DIRECT where the directory accepts it and the file is large enough to gain, else buffered. */
-export type IoMethodChoice = IoMethod | 'auto';
 
 export interface WrittenFile {
   sizeBytes: number;
@@ -40,25 +38,11 @@ export interface WrittenFile {
   fallbackReason?: string;
 }
 
-export interface WriteFilePartsOptions {
+export interface WriteFilePartsOptions extends FileIoOptions {
   /** fsync before close: required by the atomic modes, skipped by `unsafe`. */
   sync: boolean;
-  /** Default `auto`. `direct` still falls back when refused, and says so in `fallbackReason`. */
-  ioMethod?: IoMethodChoice;
-  /** With `auto`, files smaller than this are written buffered (default 1 MiB): O_DIRECT gains nothing there. */
-  directMinBytes?: number;
-  /** Aligned buffers to coalesce into; default the process-wide pool. */
-  pool?: AlignedBufferPool;
-  /** Where hashing runs; default the process-wide worker pool. */
-  hashers?: HashWorkerPool;
-  /** Segments in flight per file (pwrite + hash), default 4. */
-  depth?: number;
-  /** Called after each segment is written and hashed. */
-  onProgress?: (doneBytes: number, totalBytes: number) => void;
 }
 
-export const DEFAULT_DIRECT_MIN_BYTES = 1024 * 1024;
-const DEFAULT_DEPTH = 4;
 /** A run of aligned staged memory shorter than this is copied rather than split into its own pwrite. */
 const ZERO_COPY_MIN_BYTES = 1024 * 1024;
 

@@ -17,7 +17,7 @@ import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
 import { HashWorkerPool, type HashStream } from '../../src/io/hash-worker-pool.js';
 import { allocKeptBytes, readFileHashed, readFilesHashed } from '../../src/io/read-file-hashed.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { IoMethodChoice } from '../../src/io/write-file-parts.js';
+import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { NoDirectFileSystem, bytes, sha256 } from './io-fixtures.js';
 

@@ -15,7 +15,8 @@ import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
 import { HashWorkerPool } from '../../src/io/hash-worker-pool.js';
 import { snapshotSaveInput } from '../../src/io/snapshot.js';
 import { StagingMemory } from '../../src/io/staging-memory.js';
-import { writeFileParts, type IoMethodChoice } from '../../src/io/write-file-parts.js';
+import type { IoMethodChoice } from '../../src/io/io-options.js';
+import { writeFileParts } from '../../src/io/write-file-parts.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { FaultyFileSystem, NoDirectFileSystem, bytes, fileBytes, sha256 } from './io-fixtures.js';
 

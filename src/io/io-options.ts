@@ -1,0 +1,28 @@
+/**
+ * Options shared by the write path (`writeFileParts`) and the read path
+ * (`readFileHashed`): which I/O method, which buffers, where hashing runs,
+ * how much is in flight.
+ */
+import type { AlignedBufferPool } from './aligned-memory.js';
+import type { HashWorkerPool } from './hash-worker-pool.js';
+
+export type IoMethod = 'direct' | 'buffered';
+export type IoMethodChoice = IoMethod | 'auto';
+
+/** With `auto`, files smaller than this use buffered I/O: O_DIRECT gains nothing there. */
+export const DEFAULT_DIRECT_MIN_BYTES = 1024 * 1024;
+/** Chunks in flight per file. */
+export const DEFAULT_DEPTH = 4;
+
+export interface FileIoOptions {
+  /** Default `auto`: O_DIRECT for files of at least `directMinBytes` where accepted. `direct` still falls back when refused. */
+  ioMethod?: IoMethodChoice;
+  directMinBytes?: number;
+  pool?: AlignedBufferPool;
+  /** Where hashing runs; default the process-wide worker pool. */
+  hashers?: HashWorkerPool;
+  /** Chunks in flight per file, default `DEFAULT_DEPTH`. */
+  depth?: number;
+  /** Called as chunks are done. */
+  onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
