@@ -21,16 +21,11 @@ import type { ResumeCheck } from '../train/post-resume-check.js';
 import type { PlannedCrash } from './kill-plan.js';
 import { parseEvent, type WorkerEvent } from './protocol.js';
 import type { StallOp } from './stalling-file-system.js';
+import type { TrainingRunSpec } from './train-worker.js';
 
 export const WORKER_PATH = fileURLToPath(new URL('./train-worker.js', import.meta.url));
 
-export interface SuperviseOptions {
-  store: string;
-  corpus: string;
-  model: 'tfjs' | 'plain';
-  steps: number;
-  interval: number;
-  seed: number;
+export interface SuperviseOptions extends TrainingRunSpec {
   crashes: readonly PlannedCrash[];
   onEvent?: (e: SupervisorEvent) => void;
   /** Default 120 s. */

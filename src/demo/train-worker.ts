@@ -27,13 +27,17 @@ import { STALL_OPS, StallingFileSystem, type StallOp, type StallPlan } from './s
 /** Context characters the model sees; part of the demo's fixed recipe. */
 export const DEMO_CONTEXT_LENGTH = 8;
 
-export interface WorkerOptions {
+/** What defines one demo training run; the supervisor and every worker incarnation share it. */
+export interface TrainingRunSpec {
   store: string;
   corpus: string;
   model: 'tfjs' | 'plain';
   steps: number;
   interval: number;
   seed: number;
+}
+
+export interface WorkerOptions extends TrainingRunSpec {
   stall?: StallPlan;
 }
 

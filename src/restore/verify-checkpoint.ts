@@ -78,7 +78,8 @@ async function checkSha256Sums(fs: FileSystem, dir: string, manifest: Manifest):
   return undefined;
 }
 
-async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {
+/** The checkpoint's validated manifest, or the problem that stops it being read (no data file is touched). */
+export async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {
   const p = path.join(dir, MANIFEST_FILE);
   const st = await statOrUndefined(fs, p);
   if (st === undefined) return { file: MANIFEST_FILE, reason: 'missing', message: `${p}: manifest is missing` };

@@ -20,7 +20,7 @@ import { copyFileHashed } from '../io/copy-file-hashed.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import { discoverCheckpoints, discoverIncomplete } from '../restore/discover.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
-import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
+import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import { appendAudit } from './audit-log.js';
 import { stepsToDelete } from './retention.js';
 import { saveAsync } from './save-async.js';
@@ -130,8 +130,8 @@ class LocalStore implements Store {
   async list(): Promise<CheckpointInfo[]> {
     const infos: CheckpointInfo[] = [];
     for (const { step, dir } of await discoverCheckpoints(this.fs, this.root)) {
-      const check = await verifyCheckpoint(this.fs, dir, step, { level: 'sizes', keepBytes: false, stopAtFirst: true });
-      const m = check.manifest;
+      const loaded = await loadManifest(this.fs, dir, step);
+      const m = 'reason' in loaded ? undefined : loaded;
       infos.push({
         step,
         path: dir,
@@ -190,11 +190,9 @@ class LocalStore implements Store {
     assertValidStep(step);
     const found = (await discoverCheckpoints(this.fs, this.root)).find((c) => c.step === step);
     if (found === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${this.root}`, { path: this.root });
-    const check = await verifyCheckpoint(this.fs, found.dir, step, { level: 'sizes', keepBytes: false, stopAtFirst: true });
-    if (check.manifest === undefined) {
-      throw new HoldfastError('HF_CORRUPT', check.problems[0]!.message, { path: found.dir, data: { problems: check.problems } });
-    }
-    return check.manifest;
+    const loaded = await loadManifest(this.fs, found.dir, step);
+    if ('reason' in loaded) throw new HoldfastError('HF_CORRUPT', loaded.message, { path: found.dir, data: { problems: [loaded] } });
+    return loaded;
   }
 
   async gc(options: GcOptions): Promise<GcResult> {

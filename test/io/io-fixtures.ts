@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { HoldfastError } from '../../src/errors.js';
 import type { FileHandle, FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
+import { FileSystemWrapper } from '../../src/fs/file-system-wrapper.js';
 
 /** `n` pseudo-random bytes from `seed` (xorshift), so a ragged part never looks like zero padding. */
 export function bytes(n: number, seed: number): Uint8Array {
@@ -38,15 +39,12 @@ function einval(path: string, syscall: string): HoldfastError {
  * `{ direct: true }` creates the file (as Linux does, the check running after
  * O_CREAT) and then fails with EINVAL. Counts the direct opens it refused.
  */
-export class NoDirectFileSystem implements FileSystem {
-  readonly name: string;
-  readonly directIoAlignBytes: number;
+export class NoDirectFileSystem extends FileSystemWrapper {
   refusedOpens = 0;
-  constructor(private readonly inner: FileSystem) {
-    this.name = `no-direct(${inner.name})`;
-    this.directIoAlignBytes = inner.directIoAlignBytes;
+  constructor(inner: FileSystem) {
+    super(inner, 'no-direct');
   }
-  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     if (options?.direct) {
       this.refusedOpens++;
       if (mode === 'create') await (await this.inner.open(path, 'create')).close();
@@ -54,29 +52,19 @@ export class NoDirectFileSystem implements FileSystem {
     }
     return this.inner.open(path, mode, options);
   }
-  mkdir = (p: string): Promise<void> => this.inner.mkdir(p);
-  readdir = (p: string): Promise<string[]> => this.inner.readdir(p);
-  stat = (p: string): ReturnType<FileSystem['stat']> => this.inner.stat(p);
-  rename = (a: string, b: string): Promise<void> => this.inner.rename(a, b);
-  unlink = (p: string): Promise<void> => this.inner.unlink(p);
-  rmdir = (p: string): Promise<void> => this.inner.rmdir(p);
-  syncDir = (p: string): Promise<void> => this.inner.syncDir(p);
 }
 
 /** Wraps handles so that a chosen call fails: `failWrite(handlePath, n)` makes the n-th pwrite (0-based, across the file) throw `errno`. */
-export class FaultyFileSystem implements FileSystem {
-  readonly name: string;
-  readonly directIoAlignBytes: number;
+export class FaultyFileSystem extends FileSystemWrapper {
   pwrites = 0;
   openHandles = 0;
   constructor(
-    private readonly inner: FileSystem,
+    inner: FileSystem,
     private readonly fault: { onDirectOnly?: boolean; failPwriteNumber: number; errno: string },
   ) {
-    this.name = `faulty(${inner.name})`;
-    this.directIoAlignBytes = inner.directIoAlignBytes;
+    super(inner, 'faulty');
   }
-  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const fh = await this.inner.open(path, mode, options);
     this.openHandles++;
     const direct = options?.direct === true;
@@ -102,11 +90,4 @@ export class FaultyFileSystem implements FileSystem {
       },
     };
   }
-  mkdir = (p: string): Promise<void> => this.inner.mkdir(p);
-  readdir = (p: string): Promise<string[]> => this.inner.readdir(p);
-  stat = (p: string): ReturnType<FileSystem['stat']> => this.inner.stat(p);
-  rename = (a: string, b: string): Promise<void> => this.inner.rename(a, b);
-  unlink = (p: string): Promise<void> => this.inner.unlink(p);
-  rmdir = (p: string): Promise<void> => this.inner.rmdir(p);
-  syncDir = (p: string): Promise<void> => this.inner.syncDir(p);
 }
