@@ -15,7 +15,7 @@ import { HoldfastError } from '../errors.js';
 import { MANIFEST_FILE, STAGING_DIR, checkpointDirName, stagingDirName } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { removeTree, statOrUndefined } from '../fs/file-utils.js';
-import type { DurabilityMode } from '../store/types.js';
+import type { DurabilityMode } from '../format/vocabulary.js';
 
 export interface CheckpointTarget {
   /** Directory the save writes its files into. */

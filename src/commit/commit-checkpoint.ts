@@ -10,7 +10,7 @@ import { invalidArg } from '../errors.js';
 import type { JsonValue, Manifest, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
-import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
+import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { formatHash } from '../format/sha256.js';
 import { encodeShardHeader } from '../format/safetensors.js';
@@ -21,7 +21,7 @@ import { defineEntry } from '../format/define-entry.js';
 import { copyFileHashed } from '../io/copy-file-hashed.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
-import type { DurabilityMode, SaveResult } from '../store/types.js';
+import type { DurabilityMode, SaveResult } from '../format/vocabulary.js';
 import { prepareTarget } from './checkpoint-target.js';
 import { newNonce } from './nonce.js';
 import type { PlannedShard } from './plan-shards.js';
@@ -44,12 +44,6 @@ export interface CommitContext {
   mode: DurabilityMode;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
-}
-
-export function assertValidStep(step: unknown): asserts step is number {
-  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
-    throw invalidArg(`step must be a non-negative integer, got ${JSON.stringify(step)}`);
-  }
 }
 
 export async function commitCheckpoint(ctx: CommitContext, step: number, content: CheckpointContent): Promise<SaveResult> {

@@ -1,4 +1,5 @@
-/** Every on-disk name of a local store (DESIGN §4), in one place. */
+/** Every on-disk name of a local store (DESIGN §4), and the rule for a step number, in one place. */
+import { invalidArg } from '../errors.js';
 
 export const STORE_DESCRIPTOR = 'holdfast.json';
 export const STAGING_DIR = '.staging';
@@ -28,4 +29,10 @@ export function stagingDirName(step: number, nonce: string): string {
 
 export function shardFileName(rank: number, part: number): string {
   return `r${String(rank).padStart(4, '0')}-p${String(part).padStart(3, '0')}.safetensors`;
+}
+
+export function assertValidStep(step: unknown): asserts step is number {
+  if (typeof step !== 'number' || !Number.isSafeInteger(step) || step < 0) {
+    throw invalidArg(`step must be a non-negative integer, got ${JSON.stringify(step)}`);
+  }
 }

@@ -13,7 +13,7 @@
  * Rejections of `snapshotted` are pre-observed so a caller that awaits only
  * `committed` never sees an unhandled-rejection crash.
  */
-import type { SaveInput } from '../store/types.js';
+import type { SaveInput } from '../format/vocabulary.js';
 import { InFlightLimiter, type IfBusy } from './in-flight-limiter.js';
 import { snapshotSaveInput, type SaveSnapshot, type SnapshotOptions } from './snapshot.js';
 

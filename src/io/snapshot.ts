@@ -20,7 +20,7 @@
 import { HoldfastError } from '../errors.js';
 import { assertValidTensor, tensorBytes, typedArrayFor, type Tensor } from '../format/dtype.js';
 import type { JsonValue } from '../format/manifest-types.js';
-import type { SaveInput } from '../store/types.js';
+import type { SaveInput } from '../format/vocabulary.js';
 import { roundUp } from './aligned-memory.js';
 import { StagingMemory, sharedStagingMemory } from './staging-memory.js';
 

@@ -5,7 +5,7 @@
  */
 import { HoldfastError } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
-import type { StoreEvent, VerifyLevel } from '../store/types.js';
+import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import { discoverCheckpoints } from './discover.js';
 import { quarantineCheckpoint } from './quarantine.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';

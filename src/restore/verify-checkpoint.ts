@@ -20,7 +20,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import { readFileHashed } from '../io/read-file-hashed.js';
-import type { FileProblem, VerifyLevel } from '../store/types.js';
+import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 
 const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */

@@ -6,12 +6,12 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
-import { assertValidStep, commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
+import { commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
 import { ensureStagingRoot } from '../commit/checkpoint-target.js';
 import { newNonce } from '../commit/nonce.js';
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
-import { STAGING_DIR } from '../format/names.js';
+import { STAGING_DIR, assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';

@@ -1,11 +1,11 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
 import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
+import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
 
-export type DurabilityMode = 'unsafe' | 'atomic_nodirsync' | 'atomic_dirsync';
-export const DURABILITY_MODES: readonly DurabilityMode[] = ['unsafe', 'atomic_nodirsync', 'atomic_dirsync'];
-export type VerifyLevel = 'full' | 'sizes';
+export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
+export { DURABILITY_MODES } from '../format/vocabulary.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -20,17 +20,6 @@ export interface StoreOptions {
   shardSizeBytes?: number;
   /** Called with human-readable progress and warnings (rollback, quarantine). */
   onEvent?: (event: StoreEvent) => void;
-}
-
-export type StoreEvent =
-  | { type: 'quarantined'; step: number; reason: string; movedTo: string }
-  | { type: 'rolled-back'; fromStep: number; toStep: number | null; reason: string }
-  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number };
-
-export interface SaveInput {
-  tensors?: Record<string, Tensor>;
-  /** JSON training state: optimizer scalars, RNG state, data position, scheduler, … */
-  state?: JsonValue;
 }
 
 export interface SaveOptions {
@@ -54,30 +43,12 @@ export interface AsyncSaveHandle {
   committed: Promise<SaveResult>;
 }
 
-export interface SaveResult {
-  step: number;
-  /** Final checkpoint directory. */
-  path: string;
-  bytes: number;
-  files: number;
-  durability: DurabilityMode;
-}
-
 export interface CheckpointInfo {
   step: number;
   path: string;
   bytes: number;
   files: number;
   createdAt: string;
-}
-
-export interface FileProblem {
-  /** Manifest path of the file (or `manifest.json`). */
-  file: string;
-  reason: 'missing' | 'size' | 'hash' | 'bad-manifest' | 'bad-header' | 'not-a-file' | 'foreign-shard';
-  message: string;
-  expected?: string | number;
-  actual?: string | number;
 }
 
 export interface VerifyReport {
