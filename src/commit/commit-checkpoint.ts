@@ -1,47 +1,49 @@
 /**
- * One save, end to end (DESIGN §5): write every shard and opaque file into
- * the target directory, then the manifest (its presence is the commit), then
- * install the directory with the mode's strategy. Any error abandons the
- * save: nothing is renamed, no fsync is retried, and the error propagates,
- * so a save never reports committed unless every step succeeded.
+ * One save, end to end (DESIGN §5): write every shard and opaque file through
+ * a storage writer, then commit the manifest (its presence is the commit;
+ * how it becomes visible is the storage's business). Any error abandons the
+ * attempt: nothing is committed, no fsync is retried, and the error
+ * propagates, so a save never reports committed unless every step succeeded.
  */
-import { posix as path } from 'node:path';
 import { invalidArg } from '../errors.js';
-import type { JsonValue, Manifest, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
+import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
+import { newNonce } from '../format/nonce.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { formatHash } from '../format/sha256.js';
 import { encodeShardHeader } from '../format/safetensors.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { writeNewFile } from '../fs/file-utils.js';
-import { defineEntry } from '../format/define-entry.js';
-import { copyFileHashed } from '../io/copy-file-hashed.js';
-import { mapConcurrent } from '../io/map-concurrent.js';
-import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { DurabilityMode, SaveResult } from '../format/vocabulary.js';
-import { prepareTarget } from './checkpoint-target.js';
-import { newNonce } from './nonce.js';
+import type { FileSystem } from '../fs/file-system.js';
+import { defineEntry } from '../format/define-entry.js';
+import { mapConcurrent } from '../io/map-concurrent.js';
+import type { WrittenFile } from '../io/write-file-parts.js';
+import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
+import type { WriterLease } from '../storage/writer-lease.js';
 import type { PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
+/** Copies of a caller's files are streamed in chunks of this size. */
+const COPY_CHUNK_BYTES = 8 * 1024 * 1024;
 const RESERVED_NAMES = new Set([MANIFEST_FILE, SHA256SUMS_FILE]);
 
 export interface CheckpointContent {
   shards: PlannedShard[];
-  /** Opaque files copied in by `commitFiles`: name inside the checkpoint → source path. */
+  /** Opaque files copied in by `commitFiles`: name inside the checkpoint → source path on the local disk. */
   files: { name: string; sourcePath: string }[];
   state: JsonValue;
 }
 
 export interface CommitContext {
+  storage: CheckpointStorage;
+  /** Where `commitFiles` reads the caller's files from. */
   fs: FileSystem;
-  root: string;
   mode: DurabilityMode;
+  lease?: WriterLease | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
 }
@@ -53,18 +55,15 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
     if (RESERVED_NAMES.has(f.name)) throw invalidArg(`${f.sourcePath}: the name ${f.name} is reserved inside a checkpoint`, { path: f.sourcePath });
   }
   const nonce = newNonce();
-  const target = await prepareTarget(ctx.fs, ctx.root, step, nonce, ctx.mode);
+  const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease: ctx.lease });
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, target.dir, shard, step, nonce, target.syncFiles), {
+    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, shard, step, nonce), {
       sizeOf: (shard) => shard.dataBytes,
     });
     const files: ManifestFile[] = written.map((w) => w.file);
     const tensors: Record<string, ManifestTensor> = {};
     for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
-    for (const f of content.files) {
-      const written = await copyFileHashed(ctx.fs, f.sourcePath, path.join(target.dir, f.name), { sync: target.syncFiles });
-      files.push(manifestFile(f.name, written, 0, 'file'));
-    }
+    for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
     const manifest = sealManifest({
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -78,29 +77,21 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
       provenance: currentProvenance(ctx),
       parent: null,
     });
-    await writeManifestFiles(ctx.fs, target.dir, manifest, target.syncFiles);
-    await target.finalize();
+    await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
-    return { step, path: target.finalDir, bytes, files: files.length, durability: ctx.mode };
+    return { step, path: writer.location, bytes, files: files.length, durability: ctx.mode };
   } catch (e) {
-    await target.abandon();
+    await writer.abandon();
     throw e;
   }
 }
 
-async function writeShard(
-  fs: FileSystem,
-  dir: string,
-  shard: PlannedShard,
-  step: number,
-  nonce: string,
-  sync: boolean,
-): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][] }> {
+async function writeShard(writer: CheckpointWriter, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][] }> {
   const entries = shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const written = await writeFileParts(fs, path.join(dir, shard.fileName), parts, { sync });
+  const written = await writer.writeFile(shard.fileName, parts, {});
   const tensors = shard.tensors.map((t, i): [string, ManifestTensor] => [
     t.name,
     {
@@ -112,12 +103,29 @@ async function writeShard(
   return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors };
 }
 
-function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind']): ManifestFile {
-  return { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind };
+/** Streams a caller's file into the checkpoint; the hash is of the bytes as written. */
+async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: string, name: string): Promise<WrittenFile> {
+  const src = await fs.open(sourcePath, 'read');
+  try {
+    const sink = await writer.createFile(name);
+    try {
+      const chunk = new Uint8Array(COPY_CHUNK_BYTES);
+      for (let position = 0; ; ) {
+        const n = await src.pread(chunk, position);
+        if (n === 0) break;
+        await sink.write(chunk.subarray(0, n));
+        position += n;
+      }
+      return await sink.close();
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+  } finally {
+    await src.close();
+  }
 }
 
-/** SHA256SUMS first, manifest last: in `unsafe` mode the manifest's presence is all a reader has. */
-async function writeManifestFiles(fs: FileSystem, dir: string, manifest: Manifest, sync: boolean): Promise<void> {
-  await writeNewFile(fs, path.join(dir, SHA256SUMS_FILE), encodeSha256Sums(manifest.files), { sync });
-  await writeNewFile(fs, path.join(dir, MANIFEST_FILE), encodeManifest(manifest), { sync });
+function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind']): ManifestFile {
+  return { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind };
 }

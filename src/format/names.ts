@@ -5,6 +5,9 @@ export const STORE_DESCRIPTOR = 'holdfast.json';
 export const STAGING_DIR = '.staging';
 export const QUARANTINE_DIR = '.quarantine';
 export const AUDIT_LOG = 'audit.log';
+/** The writer lease: `.lease/record`, with its temporary and retired records beside it. */
+export const LEASE_DIR = '.lease';
+export const LEASE_RECORD = 'record';
 export const MANIFEST_FILE = 'manifest.json';
 export const SHA256SUMS_FILE = 'SHA256SUMS';
 export const CHECKPOINT_PREFIX = 'ckpt-';

@@ -28,8 +28,11 @@ export interface FileStat {
  *   redirect verification.
  * - `create`: write only, must not exist (O_CREAT|O_EXCL), mode 0600.
  * - `write`: write only, existing file (used by fault injection and tests).
+ * - `append`: write only, created (0600) if missing, every write lands at the
+ *   end whatever its position (O_APPEND): lines of several processes never
+ *   overwrite each other (the audit log).
  */
-export type OpenMode = 'read' | 'create' | 'write';
+export type OpenMode = 'read' | 'create' | 'write' | 'append';
 
 export interface OpenOptions {
   /** O_DIRECT: buffers, offsets and lengths must be aligned to `directIoAlignBytes`. */

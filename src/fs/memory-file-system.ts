@@ -117,7 +117,7 @@ export class MemoryFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode, options: OpenOptions = {}): Promise<FileHandle> {
     const direct = options.direct === true;
     const at = this.locate('open', path);
-    if (mode === 'create') {
+    if (mode === 'create' || (mode === 'append' && at.node === undefined)) {
       if (at.node !== undefined) throw errnoError('open', path, 'EEXIST');
       const file = MemoryFile.empty();
       at.parent!.entries.set(at.name, file);
@@ -128,7 +128,7 @@ export class MemoryFileSystem implements FileSystem {
     if (node === undefined) throw errnoError('open', path, 'ENOENT');
     if (node instanceof MemorySpecial) throw errnoError('open', path, node.type === 'symlink' ? 'ELOOP' : 'ENXIO');
     // Linux lets O_RDONLY open a directory (reads then fail with EISDIR) but not O_WRONLY.
-    if (node.type === 'directory' && mode === 'write') throw errnoError('open', path, 'EISDIR');
+    if (node.type === 'directory' && (mode === 'write' || mode === 'append')) throw errnoError('open', path, 'EISDIR');
     return new MemoryFileHandle(path, node, mode, direct);
   }
 
@@ -224,7 +224,8 @@ class MemoryFileHandle implements FileHandle {
     if (this.mode === 'read') throw errnoError('pwrite', this.path, 'EBADF');
     checkPosition('pwrite', this.path, position);
     this.checkDirect('pwrite', position, data.byteLength);
-    (this.node as MemoryFile).write(data, position);
+    const file = this.node as MemoryFile;
+    file.write(data, this.mode === 'append' ? file.sizeBytes : position);
   }
 
   async pread(into: Uint8Array, position: number, length = into.byteLength): Promise<number> {

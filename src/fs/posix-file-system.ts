@@ -39,7 +39,9 @@ function openFlags(mode: OpenMode, direct: boolean): number {
       ? constants.O_RDONLY | constants.O_NOFOLLOW
       : mode === 'create'
         ? constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL
-        : constants.O_WRONLY | constants.O_NOFOLLOW;
+        : mode === 'append'
+          ? constants.O_WRONLY | constants.O_CREAT | constants.O_APPEND | constants.O_NOFOLLOW
+          : constants.O_WRONLY | constants.O_NOFOLLOW;
   return direct ? base | constants.O_DIRECT : base;
 }
 

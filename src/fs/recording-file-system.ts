@@ -18,6 +18,7 @@
 import { posix } from 'node:path';
 import { isHoldfastError } from '../errors.js';
 import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './file-system.js';
+import { statOrUndefined } from './file-utils.js';
 import { errnoOf } from './fs-errors.js';
 import type { Op, OpInput } from './op-log.js';
 
@@ -96,8 +97,10 @@ export class RecordingFileSystem implements FileSystem {
   async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const handleId = this.nextHandleId++;
     const open = (): Promise<FileHandle> => this.inner.open(path, mode, options);
-    const inner = mode === 'create' ? await this.logged({ kind: 'create', path, handleId }, open) : await open();
-    const handle = new RecordingFileHandle(path, handleId, inner, this);
+    // An append that creates the file is a create as far as the crash model is concerned.
+    const creates = mode === 'create' || (mode === 'append' && (await statOrUndefined(this.inner, path)) === undefined);
+    const inner = creates ? await this.logged({ kind: 'create', path, handleId }, open) : await open();
+    const handle = new RecordingFileHandle(path, handleId, inner, this, mode === 'append');
     this.handles.add(handle);
     return handle;
   }
@@ -162,6 +165,7 @@ class RecordingFileHandle implements FileHandle {
     private readonly handleId: number,
     private readonly inner: FileHandle,
     private readonly owner: RecordingFileSystem,
+    private readonly appends: boolean,
   ) {
     this.currentPath = normalize(path);
   }
@@ -171,9 +175,11 @@ class RecordingFileHandle implements FileHandle {
     return this.orphaned ? { ...t, orphaned: true } : t;
   }
 
-  pwrite(data: Uint8Array, position: number): Promise<void> {
+  async pwrite(data: Uint8Array, position: number): Promise<void> {
     if (!this.owner.recording) return this.inner.pwrite(data, position);
-    const op = { kind: 'pwrite', ...this.target(), offset: position, data: data.slice() } as const;
+    // O_APPEND ignores the position: log where the bytes really land, so the crash model replays them there.
+    const offset = this.appends ? (await this.inner.stat()).sizeBytes : position;
+    const op = { kind: 'pwrite', ...this.target(), offset, data: data.slice() } as const;
     return this.owner.logged(op, () => this.inner.pwrite(data, position), (e) => ({ ...op, data: maybeWritten(data, e) }));
   }
 

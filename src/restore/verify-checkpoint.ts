@@ -7,7 +7,6 @@
  * header must agree with the manifest and carry this checkpoint's step,
  * rank and nonce (catches a shard copied in from another checkpoint).
  */
-import { posix as path } from 'node:path';
 import { isHoldfastError } from '../errors.js';
 import type { Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
@@ -15,12 +14,11 @@ import { parseManifest } from '../format/manifest.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { parseHash, sha256Hex } from '../format/sha256.js';
-import { parseShardHeader, readShardHeader, type ShardHeader } from '../format/safetensors.js';
-import type { FileSystem } from '../fs/file-system.js';
-import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
+import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHeader } from '../format/safetensors.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
-import { readFileHashed } from '../io/read-file-hashed.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
+import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
+import { describeEntry } from '../fs/file-utils.js';
 
 const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
@@ -41,20 +39,20 @@ export interface CheckpointCheck {
   bytesByFile: Map<string, Uint8Array>;
 }
 
-export async function verifyCheckpoint(fs: FileSystem, dir: string, step: number, options: VerifyOptions): Promise<CheckpointCheck> {
+export async function verifyCheckpoint(reader: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
   const bytesByFile = new Map<string, Uint8Array>();
-  const manifestOrProblem = await loadManifest(fs, dir, step);
+  const manifestOrProblem = await loadManifest(reader);
   if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
   const manifest = manifestOrProblem;
   const checked = await mapConcurrent(
     manifest.files,
     FILES_IN_FLIGHT,
-    (file) => checkFile(fs, dir, manifest, file, options, bytesByFile),
+    (file) => checkFile(reader, manifest, file, options, bytesByFile),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
   const problems = checked.filter((p): p is FileProblem => p !== undefined);
   if (problems.length === 0 || !options.stopAtFirst) {
-    const sums = await checkSha256Sums(fs, dir, manifest);
+    const sums = await checkSha256Sums(reader, manifest);
     if (sums !== undefined) problems.push(sums);
   }
   return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
@@ -64,14 +62,14 @@ export async function verifyCheckpoint(fs: FileSystem, dir: string, step: number
  * SHA256SUMS is derived from the manifest, but users run `sha256sum -c` on it, so it must not
  * silently disagree: it has to be byte-for-byte what the manifest's file list encodes.
  */
-async function checkSha256Sums(fs: FileSystem, dir: string, manifest: Manifest): Promise<FileProblem | undefined> {
-  const p = path.join(dir, SHA256SUMS_FILE);
+async function checkSha256Sums(reader: CheckpointReader, manifest: Manifest): Promise<FileProblem | undefined> {
+  const p = reader.locate(SHA256SUMS_FILE);
   const expected = encodeSha256Sums(manifest.files);
-  const st = await statOrUndefined(fs, p);
+  const st = await reader.statFile(SHA256SUMS_FILE);
   if (st === undefined) return { file: SHA256SUMS_FILE, reason: 'missing', message: `${p}: file is missing` };
-  if (st.type !== 'file') return { file: SHA256SUMS_FILE, reason: 'not-a-file', message: `${p}: is a ${st.type}, expected a regular file` };
+  if (st.kind !== 'file') return notAFile(SHA256SUMS_FILE, p, st);
   if (st.sizeBytes !== expected.byteLength) return { file: SHA256SUMS_FILE, reason: 'size', message: `${p}: size is ${st.sizeBytes} bytes, the manifest's file list encodes to ${expected.byteLength}`, expected: expected.byteLength, actual: st.sizeBytes };
-  const actual = await readWholeFile(fs, p, expected.byteLength);
+  const actual = await reader.readSmallFile(SHA256SUMS_FILE, expected.byteLength);
   if (!Buffer.from(actual).equals(Buffer.from(expected))) {
     return { file: SHA256SUMS_FILE, reason: 'hash', message: `${p}: does not match the manifest's file list (sha256 ${sha256Hex(actual)}, expected ${sha256Hex(expected)})` };
   }
@@ -79,16 +77,17 @@ async function checkSha256Sums(fs: FileSystem, dir: string, manifest: Manifest):
 }
 
 /** The checkpoint's validated manifest, or the problem that stops it being read (no data file is touched). */
-export async function loadManifest(fs: FileSystem, dir: string, step: number): Promise<Manifest | FileProblem> {
-  const p = path.join(dir, MANIFEST_FILE);
-  const st = await statOrUndefined(fs, p);
+export async function loadManifest(reader: CheckpointReader): Promise<Manifest | FileProblem> {
+  const { step } = reader;
+  const p = reader.locate(MANIFEST_FILE);
+  const st = await reader.statFile(MANIFEST_FILE);
   if (st === undefined) return { file: MANIFEST_FILE, reason: 'missing', message: `${p}: manifest is missing` };
-  if (st.type !== 'file') return { file: MANIFEST_FILE, reason: 'not-a-file', message: `${p}: manifest is a ${st.type}, expected a regular file` };
+  if (st.kind !== 'file') return notAFile(MANIFEST_FILE, p, st);
   if (st.sizeBytes > MANIFEST_MAX_BYTES) {
     return { file: MANIFEST_FILE, reason: 'bad-manifest', message: `${p}: manifest is ${st.sizeBytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap` };
   }
   try {
-    const manifest = parseManifest(await readWholeFile(fs, p, MANIFEST_MAX_BYTES), p);
+    const manifest = parseManifest(await reader.readSmallFile(MANIFEST_FILE, MANIFEST_MAX_BYTES), p);
     if (manifest.step !== step) {
       return { file: MANIFEST_FILE, reason: 'bad-manifest', message: `${p}: manifest says step ${manifest.step}, its directory says ${step}`, expected: step, actual: manifest.step };
     }
@@ -100,21 +99,20 @@ export async function loadManifest(fs: FileSystem, dir: string, step: number): P
 }
 
 async function checkFile(
-  fs: FileSystem,
-  dir: string,
+  reader: CheckpointReader,
   manifest: Manifest,
   file: ManifestFile,
   options: VerifyOptions,
   bytesByFile: Map<string, Uint8Array>,
 ): Promise<FileProblem | undefined> {
-  const p = path.join(dir, file.path);
-  const st = await statOrUndefined(fs, p);
+  const p = reader.locate(file.path);
+  const st = await reader.statFile(file.path);
   if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
-  if (st.type !== 'file') return { file: file.path, reason: 'not-a-file', message: `${p}: is a ${st.type}, expected a regular file` };
+  if (st.kind !== 'file') return notAFile(file.path, p, st);
   if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   let bytes: Uint8Array | undefined;
   if (options.level === 'full') {
-    const read = await readFileHashed(fs, p, file.size, { keep: options.keepBytes });
+    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     const expected = parseHash(file.hash, p).hex;
     if (read.sha256Hex !== expected) {
@@ -123,7 +121,7 @@ async function checkFile(
     bytes = read.bytes;
     if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
   }
-  return file.kind === 'shard' ? checkShardHeader(fs, p, manifest, file, bytes) : undefined;
+  return file.kind === 'shard' ? checkShardHeader(reader, p, manifest, file, bytes) : undefined;
 }
 
 function sizeProblem(p: string, file: ManifestFile, actual: number): FileProblem {
@@ -131,7 +129,7 @@ function sizeProblem(p: string, file: ManifestFile, actual: number): FileProblem
 }
 
 async function checkShardHeader(
-  fs: FileSystem,
+  reader: CheckpointReader,
   p: string,
   manifest: Manifest,
   file: ManifestFile,
@@ -139,7 +137,7 @@ async function checkShardHeader(
 ): Promise<FileProblem | undefined> {
   let header: ShardHeader;
   try {
-    header = bytes !== undefined ? parseShardHeader(bytes, bytes.byteLength, p) : await readShardHeader(fs, p);
+    header = bytes !== undefined ? parseShardHeader(bytes, bytes.byteLength, p) : await readShardHeaderRanged(reader, file, p);
   } catch (e) {
     if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
     return { file: file.path, reason: 'bad-header', message: e.message };
@@ -172,4 +170,19 @@ function compareHeaderWithManifest(p: string, manifest: Manifest, file: Manifest
     }
   }
   return undefined;
+}
+
+function notAFile(name: string, p: string, st: StoredFileInfo): FileProblem {
+  return { file: name, reason: 'not-a-file', message: `${p}: is a ${describeEntry(st.kind)}, expected a regular file inside the checkpoint (symlinks are refused)` };
+}
+
+/** The shard's header without its data: two ranged reads (length prefix, then the header itself). */
+async function readShardHeaderRanged(reader: CheckpointReader, file: ManifestFile, p: string): Promise<ShardHeader> {
+  const lengthPrefix = new Uint8Array(LENGTH_PREFIX_BYTES);
+  const got = await reader.readRange(file.path, 0, lengthPrefix);
+  const headerBytes = readHeaderLength(lengthPrefix.subarray(0, got), file.size, p);
+  const prefix = new Uint8Array(LENGTH_PREFIX_BYTES + headerBytes);
+  prefix.set(lengthPrefix);
+  const n = await reader.readRange(file.path, LENGTH_PREFIX_BYTES, prefix.subarray(LENGTH_PREFIX_BYTES));
+  return parseShardHeader(prefix.subarray(0, LENGTH_PREFIX_BYTES + n), file.size, p);
 }

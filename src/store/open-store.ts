@@ -1,30 +1,30 @@
 /**
  * The public store (DESIGN §3, top layer): a thin manager that validates its
  * arguments and composes the commit protocol, verified restore with
- * rollback, and retention. It holds no checkpoint state of its own; every
- * call reads the directory afresh, so several processes can read one store.
+ * rollback, retention and the writer lease, over a `CheckpointStorage`. It
+ * holds no checkpoint state of its own; every call reads the storage afresh,
+ * so several processes can read one store, and writers take turns.
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
 import { commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
-import { ensureStagingRoot } from '../commit/checkpoint-target.js';
-import { newNonce } from '../commit/nonce.js';
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
-import { STAGING_DIR, assertValidStep } from '../format/names.js';
+import { assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';
+import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { copyFileHashed } from '../io/copy-file-hashed.js';
+import { resolveUserPath } from '../fs/real-path.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
-import { discoverCheckpoints, discoverIncomplete } from '../restore/discover.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
-import { appendAudit } from './audit-log.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import { openLocalStorage } from '../storage/local-storage.js';
+import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
+import { copyOutVerified } from './copy-out.js';
 import { stepsToDelete } from './retention.js';
 import { saveAsync } from './save-async.js';
-import { readOrCreateDescriptor } from './store-descriptor.js';
 import {
   DURABILITY_MODES,
   type AsyncSaveHandle,
@@ -39,29 +39,27 @@ import {
   type SaveOptions,
   type SaveResult,
   type Store,
-  type StoreEvent,
   type StoreOptions,
   type VerifyReport,
 } from './types.js';
 
+/** Staging leftovers younger than this may belong to a live (paused) save; gc leaves them. */
+const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 
-export async function openStore(root: string, options: StoreOptions = {}): Promise<Store> {
-  if (typeof root !== 'string' || root.length === 0) throw invalidArg('store path must be a non-empty string');
-  const fs = options.fs ?? new PosixFileSystem();
+/**
+ * Opens the store at `root` (a directory, created if missing unless `create: false`), or over any
+ * `CheckpointStorage` passed as `{ storage }`.
+ */
+export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
-  const absRoot = path.resolve(root);
-  const st = await statOrUndefined(fs, absRoot);
-  if (st !== undefined && st.type !== 'directory') {
-    throw invalidArg(`store path ${absRoot} is a ${st.type}, expected a directory`, { path: absRoot });
-  }
-  if (st === undefined) {
-    if (options.create === false) throw new HoldfastError('HF_NOT_FOUND', `no store at ${absRoot}`, { path: absRoot });
-    await ensureDirTree(fs, absRoot);
-    if (durability === 'atomic_dirsync') await fs.syncDir(path.dirname(absRoot));
-  }
-  await readOrCreateDescriptor(fs, absRoot, { durable: durability !== 'unsafe', create: options.create !== false });
-  return new LocalStore(fs, absRoot, durability, options);
+  const fs = options.fs ?? new PosixFileSystem();
+  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
+  if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
+  // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
+  const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
+  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
+  return new CheckpointStore(fs, storage, durability, options);
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -70,21 +68,25 @@ function assertDurability(mode: unknown): asserts mode is DurabilityMode {
   }
 }
 
-class LocalStore implements Store {
+class CheckpointStore implements Store {
+  readonly root: string;
+
   constructor(
     readonly fs: FileSystem,
-    readonly root: string,
+    readonly storage: CheckpointStorage,
     private readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
-  ) {}
+  ) {
+    this.root = storage.location;
+  }
 
   async save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
     assertValidStep(step);
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
     const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
     const state = assertJson(input.state ?? null);
-    const result = await commitCheckpoint(this.commitContext(options), step, { shards, files: [], state });
-    await appendAudit(this.fs, this.root, 'save', { step, bytes: result.bytes, durability: result.durability });
+    const result = await this.withLease(`save ${step}`, (lease) => commitCheckpoint(this.commitContext(options, lease), step, { shards, files: [], state }));
+    await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
     return result;
   }
 
@@ -95,32 +97,32 @@ class LocalStore implements Store {
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
     assertValidStep(step);
     if (!Array.isArray(paths) || paths.length === 0) throw invalidArg('commitFiles needs at least one file path');
-    const files = paths.map((p) => ({ name: path.basename(p), sourcePath: path.resolve(p) }));
+    const files = paths.map((p) => ({ name: path.basename(p), sourcePath: this.userPath(p) }));
     const names = new Set<string>();
     for (const f of files) {
       assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
       if (names.has(f.name)) throw invalidArg(`two files are named ${f.name}; names inside a checkpoint must be unique`, { path: f.sourcePath });
       names.add(f.name);
       const st = await statOrUndefined(this.fs, f.sourcePath);
-      if (st?.type !== 'file') throw invalidArg(`${f.sourcePath} is ${st === undefined ? 'missing' : `a ${st.type}`}, expected a regular file`, { path: f.sourcePath });
+      if (st?.type !== 'file') throw invalidArg(`${f.sourcePath} is ${st === undefined ? 'missing' : `a ${st.type === 'other' ? 'FIFO, socket or device' : st.type}`}, expected a regular file`, { path: f.sourcePath });
     }
-    const result = await commitCheckpoint(this.commitContext(options), step, { shards: [], files, state: null });
-    await appendAudit(this.fs, this.root, 'save', { step, bytes: result.bytes, durability: result.durability, files: result.files });
+    const result = await this.withLease(`commit ${step}`, (lease) => commitCheckpoint(this.commitContext(options, lease), step, { shards: [], files, state: null }));
+    await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability, files: result.files });
     return result;
   }
 
   async restore(step?: number): Promise<RestoreResult> {
     const found = await this.find(step, true);
     const manifest = found.check.manifest!;
-    const tensors = decodeTensors(manifest, found.check.bytesByFile, found.dir);
-    await appendAudit(this.fs, this.root, 'restore', { step: found.step, skipped: found.skipped });
-    return { step: found.step, path: found.dir, manifest, tensors, state: manifest.state, skipped: found.skipped };
+    const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
+    await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
+    return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
 
   async latest(): Promise<LatestResult | null> {
     try {
       const found = await findNewestValid(this.rollbackContext(), false);
-      return { step: found.step, path: found.dir, skipped: found.skipped };
+      return { step: found.step, path: found.location, skipped: found.skipped };
     } catch (e) {
       if (e instanceof HoldfastError && e.code === 'HF_NO_VALID_CHECKPOINT') return null;
       throw e;
@@ -129,12 +131,14 @@ class LocalStore implements Store {
 
   async list(): Promise<CheckpointInfo[]> {
     const infos: CheckpointInfo[] = [];
-    for (const { step, dir } of await discoverCheckpoints(this.fs, this.root)) {
-      const loaded = await loadManifest(this.fs, dir, step);
+    for (const step of await this.storage.list()) {
+      const reader = await this.storage.open(step);
+      if (reader === undefined) continue;
+      const loaded = await loadManifest(reader);
       const m = 'reason' in loaded ? undefined : loaded;
       infos.push({
         step,
-        path: dir,
+        path: reader.location,
         bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0,
         files: m ? m.files.length : 0,
         createdAt: m ? m.createdAt : '',
@@ -144,102 +148,72 @@ class LocalStore implements Store {
   }
 
   async verify(step?: number): Promise<VerifyReport[]> {
-    let found = await discoverCheckpoints(this.fs, this.root);
+    let steps = await this.storage.list();
     if (step !== undefined) {
       assertValidStep(step);
-      found = found.filter((c) => c.step === step);
-      if (found.length === 0) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${this.root}`, { path: this.root });
+      steps = steps.filter((s) => s === step);
+      if (steps.length === 0) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${this.root}`, { path: this.root });
     }
     const reports: VerifyReport[] = [];
-    for (const { step: s, dir } of found) {
-      const check = await verifyCheckpoint(this.fs, dir, s, { level: this.options.verify ?? 'full', keepBytes: false, stopAtFirst: false });
-      reports.push({ step: s, path: dir, ok: check.ok, problems: check.problems });
+    for (const s of steps) {
+      const reader = await this.storage.open(s);
+      if (reader === undefined) continue;
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', keepBytes: false, stopAtFirst: false });
+      reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
   }
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.find(step, false);
-    const dest = path.resolve(toDir);
-    const manifestFiles = found.check.manifest!.files;
-    // Refuse before copying anything, so a refused restore leaves no partial copy behind.
-    for (const f of manifestFiles) {
-      if ((await statOrUndefined(this.fs, path.join(dest, f.path))) !== undefined) {
-        const target = path.join(dest, f.path);
-        throw new HoldfastError('HF_IO', `${target} already exists; restore never overwrites files`, { path: target, data: { errno: 'EEXIST' } });
-      }
-    }
-    await ensureDirTree(this.fs, dest);
-    const files: string[] = [];
-    for (const f of manifestFiles) {
-      const to = path.join(dest, f.path);
-      await ensureDirTree(this.fs, path.dirname(to));
-      // Copy then re-check: the copy must carry exactly the verified bytes.
-      const written = await copyFileHashed(this.fs, path.join(found.dir, f.path), to, { sync: true });
-      if (`sha256:${written.sha256Hex}` !== f.hash) {
-        throw new HoldfastError('HF_CORRUPT', `${f.path} changed while being copied out of checkpoint ${found.step}`, { path: to });
-      }
-      files.push(to);
-    }
-    await this.fs.syncDir(dest);
-    await appendAudit(this.fs, this.root, 'restore', { step: found.step, to: dest });
+    const reader = (await this.storage.open(found.step))!;
+    const files = await copyOutVerified(this.fs, reader, found.check.manifest!.files, this.userPath(toDir));
+    await this.storage.audit('restore', { step: found.step, to: this.userPath(toDir) });
     return { step: found.step, files };
   }
 
   async inspect(step: number): Promise<Manifest> {
     assertValidStep(step);
-    const found = (await discoverCheckpoints(this.fs, this.root)).find((c) => c.step === step);
-    if (found === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${this.root}`, { path: this.root });
-    const loaded = await loadManifest(this.fs, found.dir, step);
-    if ('reason' in loaded) throw new HoldfastError('HF_CORRUPT', loaded.message, { path: found.dir, data: { problems: [loaded] } });
+    const reader = await this.storage.open(step);
+    if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${this.root}`, { path: this.root });
+    const loaded = await loadManifest(reader);
+    if ('reason' in loaded) throw new HoldfastError('HF_CORRUPT', loaded.message, { path: reader.location, data: { problems: [loaded] } });
     return loaded;
   }
 
   async gc(options: GcOptions): Promise<GcResult> {
     const keepLast = options?.keepLast;
     if (!Number.isSafeInteger(keepLast) || keepLast < 1) throw invalidArg(`keepLast must be an integer >= 1, got ${JSON.stringify(keepLast)}`);
-    const removedStaging = await this.sweepStaging();
-    const committed = (await discoverCheckpoints(this.fs, this.root)).map((c) => c.step);
-    const newestValid = (await this.latest())?.step ?? null;
-    const removedSteps = stepsToDelete(committed, keepLast, newestValid);
-    for (const { step, dir } of await discoverCheckpoints(this.fs, this.root)) {
-      if (!removedSteps.includes(step)) continue;
-      await this.deleteCheckpoint(dir);
-      await appendAudit(this.fs, this.root, 'delete', { step, keepLast });
-    }
-    if (removedSteps.length > 0 || removedStaging.length > 0) await this.fs.syncDir(this.root);
-    return { removedSteps, removedStaging };
-  }
-
-  /**
-   * Deleting file by file could leave, after a crash, a `ckpt-*` that still has its manifest but lost
-   * a file. So the directory first leaves readers' sight in one durable rename, then is removed.
-   */
-  private async deleteCheckpoint(dir: string): Promise<void> {
-    const stagingRoot = await ensureStagingRoot(this.fs, this.root, true);
-    const trash = path.join(stagingRoot, `${path.basename(dir)}-deleting-${newNonce()}`);
-    await this.fs.rename(dir, trash);
-    await this.fs.syncDir(this.root);
-    await removeTree(this.fs, trash);
-  }
-
-  /** Staging leftovers of interrupted saves, and `ckpt-*` directories an `unsafe` save left without a manifest. */
-  private async sweepStaging(): Promise<string[]> {
-    const removed: string[] = [];
-    const staging = path.join(this.root, STAGING_DIR);
-    if ((await statOrUndefined(this.fs, staging))?.type === 'directory') {
-      for (const name of await this.fs.readdir(staging)) {
-        await removeTree(this.fs, path.join(staging, name));
-        removed.push(path.join(staging, name));
+    const graceMs = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
+    if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw invalidArg(`stagingGraceMs must be an integer >= 0, got ${JSON.stringify(graceMs)}`);
+    return this.withLease('gc', async (lease) => {
+      const swept = await this.storage.sweep({ graceMs });
+      const committed = await this.storage.list();
+      const newestValid = (await this.latest())?.step ?? null;
+      const removedSteps = stepsToDelete(committed, keepLast, newestValid);
+      for (const step of removedSteps) {
+        await this.storage.remove(step, lease);
+        await this.storage.audit('delete', { step, keepLast });
       }
-      if (removed.length > 0) await this.fs.syncDir(staging);
+      return { removedSteps, removedStaging: swept.removed, quarantined: swept.quarantined };
+    });
+  }
+
+  async close(): Promise<void> {
+    // Nothing process-wide is held yet beyond the io layer's pools (see issue 10's runtime).
+  }
+
+  private async withLease<T>(purpose: string, work: (lease: WriterLease) => Promise<T>): Promise<T> {
+    const lease = await acquireWriterLease(this.storage.lease, purpose, this.options.lease);
+    try {
+      return await work(lease);
+    } finally {
+      await lease.release();
     }
-    for (const { dir } of await discoverIncomplete(this.fs, this.root)) {
-      await removeTree(this.fs, dir);
-      removed.push(dir);
-    }
-    if (removed.length > 0) await appendAudit(this.fs, this.root, 'gc-staging', { removed });
-    return removed;
+  }
+
+  private userPath(p: string): string {
+    return this.options.fs === undefined ? resolveUserPath(path.resolve(p)) : path.resolve(p);
   }
 
   private find(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
@@ -249,17 +223,13 @@ class LocalStore implements Store {
   }
 
   private rollbackContext(): RollbackContext {
-    const onEvent = (event: StoreEvent): void => {
-      if (event.type === 'quarantined') void appendAudit(this.fs, this.root, 'quarantine', { step: event.step, reason: event.reason, movedTo: event.movedTo });
-      this.options.onEvent?.(event);
-    };
-    return { fs: this.fs, root: this.root, level: this.options.verify ?? 'full', onEvent };
+    return { storage: this.storage, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
   }
 
-  private commitContext(options: SaveOptions): CommitContext {
+  private commitContext(options: SaveOptions, lease: WriterLease): CommitContext {
     const mode = options.durability ?? this.durability;
     assertDurability(mode);
-    return { fs: this.fs, root: this.root, mode, gitCommit: options.gitCommit, configHash: options.configHash };
+    return { storage: this.storage, fs: this.fs, mode, lease, gitCommit: options.gitCommit, configHash: options.configHash };
   }
 }
 

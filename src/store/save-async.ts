@@ -49,12 +49,16 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     committed.catch(() => undefined);
     return { snapshotted, committed };
   }
-  return startAsyncSave(input, (snap) => store.save(step, snap, saveOptions), {
+  const handle = startAsyncSave(input, (snap) => store.save(step, snap, saveOptions), {
     limiter: saveLimiterOf(store),
     ifBusy: ifBusy ?? 'wait',
     fileGroups,
     ...(staging === undefined ? {} : { staging }),
     ...(onSnapshot === undefined ? {} : { onSnapshot }),
   });
+  // A background failure reaches the caller through `committed` whenever it is awaited; until then it
+  // must not count as an unhandled rejection, which would end the training process.
+  handle.committed.catch(() => undefined);
+  return handle;
 }
 export type { SaveAsyncOptions } from './types.js';

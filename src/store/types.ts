@@ -3,9 +3,11 @@ import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { LeaseOptions } from '../storage/writer-lease.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
+export type { LeaseOptions } from '../storage/writer-lease.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -18,6 +20,8 @@ export interface StoreOptions {
   create?: boolean;
   /** Target size of one shard file before a new one is started (default 256 MiB). */
   shardSizeBytes?: number;
+  /** How a writer waits for the store's writer lease (one writer at a time; readers never need it). */
+  lease?: LeaseOptions;
   /** Called with human-readable progress and warnings (rollback, quarantine). */
   onEvent?: (event: StoreEvent) => void;
 }
@@ -76,11 +80,15 @@ export interface LatestResult {
 
 export interface GcOptions {
   keepLast: number;
+  /** Staging leftovers younger than this are kept: they may belong to a paused save (default 10 minutes). */
+  stagingGraceMs?: number;
 }
 
 export interface GcResult {
   removedSteps: number[];
   removedStaging: string[];
+  /** `ckpt-*` entries without a manifest, moved to quarantine (never deleted: a damaged manifest may be all that is wrong). */
+  quarantined: string[];
 }
 
 /** A checkpoint store. Create with `openStore(root, options)` from `src/store/open-store.ts`. */
@@ -111,5 +119,8 @@ export interface Store {
   restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }>;
   /** Reads and validates the manifest of `step` (no data hashing). */
   inspect(step: number): Promise<Manifest>;
+  /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
+  /** Releases what the store holds (worker threads, pools); the store is not used afterwards. */
+  close(): Promise<void>;
 }

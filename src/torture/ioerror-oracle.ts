@@ -5,7 +5,8 @@
  *
  * Checked, in order:
  * 1. The save's own answer. It may resolve only if every injected fault hit
- *    the best-effort `audit.log` line after the commit; a save that resolves
+ *    the best-effort `audit.log` line or the writer lease's release after the
+ *    commit (a lease that cannot be taken fails the save before it writes); a save that resolves
  *    after any other failed call (above all a failed fsync) is a violation.
  *    A rejection must be a `HoldfastError`.
  * 2. Never retrying fsync on one descriptor (R10, F7): after a failed
@@ -59,7 +60,8 @@ export interface IoErrorJudgement {
   violations: string[];
 }
 
-const isAudit = (p: string): boolean => p.endsWith('/audit.log');
+/** Best effort after the commit: the audit line, and the release of the writer lease (a failure there cannot un-commit). */
+const isAudit = (p: string): boolean => p.endsWith('/audit.log') || p.includes('/.lease/');
 const SYNC_KINDS = new Set(['fsync', 'fdatasync']);
 
 /** R10: a handle whose fsync failed must not be synced again and trusted. */

@@ -36,6 +36,7 @@ import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import { lookupTree, type MemoryTree } from '../fs/memory-tree.js';
 import type { Op } from '../fs/op-log.js';
 import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
+import { localCheckpointReader } from '../storage/local-reader.js';
 import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, StoreEvent } from '../store/types.js';
 import { fileNamesOf, restoredDigest, STORE_ROOT, type ShapeSave } from './powerloss-shapes.js';
@@ -86,13 +87,17 @@ export interface PowerlossVerdict {
 
 /** The op indexes a recorded save needs for judging: commit end, install rename, staging dir. */
 export function describeRecordedSave(log: readonly Op[], mode: DurabilityMode, step: number): Pick<RecordedSave, 'commitDoneAt' | 'returnedAt' | 'renameIndex' | 'stagingDir'> {
+  // After the commit come only the writer lease's release and the audit line, both best effort.
   const auditPath = path.join(STORE_ROOT, 'audit.log');
-  const firstAudit = log.findIndex((op) => 'path' in op && op.path === auditPath);
+  const leaseDir = path.join(STORE_ROOT, '.lease');
+  const afterCommit = (op: Op): boolean => ('path' in op ? op.path === auditPath || op.path.startsWith(leaseDir) : op.from.startsWith(leaseDir));
+  let firstAudit = log.length;
+  while (firstAudit > 0 && afterCommit(log[firstAudit - 1]!)) firstAudit--;
   const finalDir = path.join(STORE_ROOT, checkpointDirName(step));
   const renameIndex = mode === 'unsafe' ? -1 : log.findIndex((op) => op.kind === 'rename' && op.to === finalDir && op.error === undefined);
   const rename = renameIndex >= 0 ? log[renameIndex] : undefined;
   return {
-    commitDoneAt: firstAudit >= 0 ? firstAudit : log.length,
+    commitDoneAt: firstAudit,
     returnedAt: log.length,
     renameIndex,
     stagingDir: rename?.kind === 'rename' ? rename.from : undefined,
@@ -169,6 +174,6 @@ async function whyNotNewest(state: CrashState, save: RecordedSave): Promise<stri
     const createdAt = save.log.findIndex((op) => op.kind === 'create' && op.path === manifestPath);
     return createdAt >= 0 && state.crashPoint > createdAt ? 'manifest-entry-lost' : 'not-yet-installed';
   }
-  const check = await verifyCheckpoint(MemoryFileSystem.fromTree(tree), finalDir, save.step, { level: 'full', keepBytes: false, stopAtFirst: true });
+  const check = await verifyCheckpoint(localCheckpointReader(MemoryFileSystem.fromTree(tree), finalDir, save.step), { level: 'full', keepBytes: false, stopAtFirst: true });
   return check.ok ? 'verified-but-not-returned' : `detected:${check.problems[0]!.reason}`;
 }

@@ -15,11 +15,11 @@ describe('holdfast gc', () => {
     writeFileSync(join(store, '.staging', '000000000004-deadbeef', 'a.bin'), 'half');
     mkdirSync(ckptDir(store, 9));
 
-    const r = expectExit(['gc', store, '--keep-last', '1'], 0);
+    const r = expectExit(['gc', store, '--keep-last', '1', '--staging-grace', '0'], 0);
     assert.match(r.stdout, /^removed checkpoint 1$/m);
     assert.match(r.stdout, /^removed checkpoint 2$/m);
     assert.match(r.stdout, /^removed leftover .*000000000004-deadbeef$/m);
-    assert.match(r.stdout, /^removed leftover .*ckpt-000000000009$/m);
+    assert.match(r.stdout, /^quarantined .*\.quarantine\/ckpt-000000000009-/m);
     assert.equal(existsSync(ckptDir(store, 1)), false);
     assert.equal(existsSync(ckptDir(store, 2)), false);
     assert.equal(existsSync(ckptDir(store, 9)), false);
@@ -28,7 +28,7 @@ describe('holdfast gc', () => {
     assert.deepEqual(JSON.parse(expectExit(['ls', store, '--json'], 0).stdout).map((c: { step: number }) => c.step), [3]);
 
     const again = expectExit(['gc', store, '--keep-last', '1', '--json'], 0);
-    assert.deepEqual(JSON.parse(again.stdout), { removedSteps: [], removedStaging: [] });
+    assert.deepEqual(JSON.parse(again.stdout), { removedSteps: [], removedStaging: [], quarantined: [] });
   });
 
   it('rejects a missing or non-positive --keep-last (exit 2) and a missing store (exit 1)', () => {

@@ -16,7 +16,13 @@ async function recordSave(mode: DurabilityMode): Promise<Op[]> {
   await store.save(1, { tensors: sampleTensors() }); // first save creates .staging
   fs.start();
   await store.save(2, { tensors: sampleTensors(2), state: { step: 2 } });
-  return fs.log.filter((op) => !('path' in op && op.path.endsWith('audit.log')));
+  return fs.log.filter((op) => !isAuditOrLease(op));
+}
+
+/** The audit log and the writer lease are around the save, not part of its protocol; their ops are pinned below. */
+function isAuditOrLease(op: Op): boolean {
+  const paths = 'path' in op ? [op.path] : [op.from, op.to];
+  return paths.some((p) => p.endsWith('audit.log') || p.includes('/.lease'));
 }
 
 const describe = (op: Op): string => {
@@ -60,4 +66,25 @@ test('unsafe: writes straight into ckpt-<step>, no fsync, no rename', async () =
   assert.equal(ops.filter((o) => o.kind === 'fsync' || o.kind === 'fdatasync' || o.kind === 'syncDir' || o.kind === 'rename').length, 0);
   const creates = ops.filter((o) => o.kind === 'create').map(describe);
   assert.equal(creates.at(-1), 'create /ckpt-000000000002/manifest.json', 'the manifest is written last');
+});
+
+test('the writer lease around a save: retire the released record, create ours, mark it released (never fsynced: a power cut kills its holders too)', async () => {
+  const memory = new MemoryFileSystem();
+  await memory.mkdir('/data');
+  const fs = new RecordingFileSystem(memory, { recording: false });
+  const store = await openStore('/data/store', { fs, durability: 'atomic_dirsync' });
+  await store.save(1, { tensors: sampleTensors() });
+  fs.start();
+  await store.save(2, { tensors: sampleTensors(2) });
+  const leaseOps = fs.log
+    .filter((op) => ('path' in op ? op.path : op.from).includes('/.lease'))
+    .map((op) => (op.kind === 'rename' ? `rename ${op.from} ${op.to}` : `${op.kind} ${op.path}`).replace(/[0-9a-f]{32}/g, '<n>'))
+    .filter((d) => !d.startsWith('pwrite'));
+  assert.deepEqual(leaseOps, [
+    'rename /data/store/.lease/record /data/store/.lease/<n>.retired',
+    'unlink /data/store/.lease/<n>.retired',
+    'create /data/store/.lease/record',
+    'create /data/store/.lease/<n>.tmp',
+    'rename /data/store/.lease/<n>.tmp /data/store/.lease/record',
+  ]);
 });

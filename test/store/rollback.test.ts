@@ -78,7 +78,7 @@ test('when every checkpoint is corrupt, restore fails with HF_NO_VALID_CHECKPOIN
   assert.equal(await store.latest(), null);
 });
 
-test('staging leftovers and manifest-less directories are ignored by list/latest and swept by gc', async (t) => {
+test('staging leftovers past the grace period are swept by gc; manifest-less ckpt directories are quarantined, not deleted', async (t) => {
   const root = tempDir(t);
   const { store } = await twoCheckpoints(root);
   const leftover = join(root, '.staging', '000000000003-deadbeef');
@@ -88,11 +88,18 @@ test('staging leftovers and manifest-less directories are ignored by list/latest
   writeFileSync(join(root, 'ckpt-000000000004', 'r0000-p000.safetensors'), 'torn');
   assert.deepEqual((await store.list()).map((c) => c.step), [1, 2]);
   assert.equal((await store.latest())?.step, 2);
-  const gc = await store.gc({ keepLast: 5 });
+  // Within the grace period a staging entry may belong to a paused save: kept.
+  const young = await store.gc({ keepLast: 5 });
+  assert.deepEqual(young.removedStaging, []);
+  assert.ok(existsSync(leftover));
+  const gc = await store.gc({ keepLast: 5, stagingGraceMs: 0 });
   assert.deepEqual(gc.removedSteps, []);
-  assert.equal(gc.removedStaging.length, 2);
+  assert.deepEqual(gc.removedStaging, [leftover]);
   assert.deepEqual(readdirSync(join(root, '.staging')), []);
   assert.equal(existsSync(join(root, 'ckpt-000000000004')), false);
+  const quarantined = readdirSync(join(root, '.quarantine'));
+  assert.equal(quarantined.length, 1);
+  assert.equal(readFileSync(join(root, '.quarantine', quarantined[0]!, 'r0000-p000.safetensors'), 'utf8'), 'torn');
 });
 
 test('gc keeps the newest N, and never the newest valid one even when newer ones are corrupt', async (t) => {

@@ -100,8 +100,9 @@ test('a manifest-less ckpt directory (an interrupted unsafe save) does not block
   writeFileSync(join(root, 'ckpt-000000000006', 'r0000-p000.safetensors'), 'torn');
   await store.save(6, { state: { ok: true } });
   assert.deepEqual((await store.restore(6)).state, { ok: true });
-  const moved = readdirSync(join(root, '.staging'));
+  // Moved to quarantine with its bytes, never deleted: it may have been a checkpoint that lost only its manifest.
+  const moved = readdirSync(join(root, '.quarantine'));
   assert.equal(moved.length, 1);
-  assert.match(moved[0]!, /^000000000006-[0-9a-f]{32}-incomplete$/);
-  assert.deepEqual((await store.gc({ keepLast: 1 })).removedStaging.length, 1);
+  assert.match(moved[0]!, /^ckpt-000000000006-incomplete-[0-9a-f]{32}$/);
+  assert.equal(readFileSync(join(root, '.quarantine', moved[0]!, 'r0000-p000.safetensors'), 'utf8'), 'torn');
 });
