@@ -68,7 +68,8 @@ const SYSCALLS: Record<CallKind, string> = {
   close: 'close',
 };
 
-export type InjectedErrno = 'EIO' | 'ENOSPC' | 'EDQUOT';
+/** EROFS stands for a store on a read-only mount or snapshot. */
+export type InjectedErrno = 'EIO' | 'ENOSPC' | 'EDQUOT' | 'EROFS';
 
 export type Fault =
   /** For pwrite, `writtenBytes` land before the error (default: half the buffer for ENOSPC/EDQUOT, none for EIO). */

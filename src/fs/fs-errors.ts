@@ -21,7 +21,8 @@ export type Errno =
   | 'EBUSY'
   | 'EIO'
   | 'ENOSPC'
-  | 'EDQUOT';
+  | 'EDQUOT'
+  | 'EROFS';
 
 // Node's wording (libuv's uv_strerror), so messages read like the real ones.
 const DESCRIPTIONS: Record<Errno, string> = {
@@ -38,6 +39,7 @@ const DESCRIPTIONS: Record<Errno, string> = {
   EIO: 'i/o error',
   ENOSPC: 'no space left on device',
   EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
 };
 
 /** The error `syscall` on `path` would raise with `errno`; `extraData` is merged into `data`. */
