@@ -47,6 +47,8 @@ export interface HashedRead {
   bytes?: Uint8Array;
   /** How the bytes were read (absent when nothing was read). */
   ioMethod?: IoMethod;
+  /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
+  hashFallbackReason?: string;
 }
 
 export interface ReadFileHashedOptions extends FileIoOptions {
@@ -245,8 +247,10 @@ async function readOpened(
       return { sizeBytes: short, sha256Hex: '' };
     }
     const sha256Hex = await hash.digest();
-    const ioMethod: IoMethod = direct ? 'direct' : 'buffered';
-    return bytes ? { sizeBytes, sha256Hex, bytes, ioMethod } : { sizeBytes, sha256Hex, ioMethod };
+    const read: HashedRead = { sizeBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    if (bytes !== undefined) read.bytes = bytes;
+    if (hash.fallbackReason !== undefined) read.hashFallbackReason = hash.fallbackReason;
+    return read;
   } catch (e) {
     await Promise.allSettled(inflight);
     hash.abort();

@@ -36,6 +36,8 @@ export interface WrittenFile {
   ioMethod: IoMethod;
   /** Why `direct` was wanted but `buffered` was used (O_DIRECT refused by the file system). */
   fallbackReason?: string;
+  /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
+  hashFallbackReason?: string;
 }
 
 export interface WriteFilePartsOptions extends FileIoOptions {
@@ -176,9 +178,10 @@ async function writeOpened(
     if (options.sync) await fh.sync();
     closed = true;
     await fh.close();
-    return fallbackReason === undefined
-      ? { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' }
-      : { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered', fallbackReason };
+    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    if (fallbackReason !== undefined) written.fallbackReason = fallbackReason;
+    if (hash.fallbackReason !== undefined) written.hashFallbackReason = hash.fallbackReason;
+    return written;
   } catch (e) {
     await Promise.allSettled(inflight);
     hash.abort();

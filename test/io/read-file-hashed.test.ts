@@ -225,3 +225,18 @@ test('store.restore hands back tensors that are views of one ordinary buffer per
     assert.ok(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(tensors[name as keyof typeof tensors].data.buffer)), name);
   }
 });
+
+test('when no hashing worker can start, reads still hash every byte (on the main thread) and say why', async (t) => {
+  const dir = tempDir(t);
+  const broken = new HashWorkerPool({ workers: 2, flags: { execArgv: ['--input-type=module'], nodeOptions: undefined } });
+  t.after(() => broken.close());
+  const data = bytes(3 * MiB + 11, 6);
+  const p = join(dir, 'f');
+  writeFileSync(p, data);
+  for (const keep of [true, false]) {
+    const r = await readFileHashed(fs, p, data.length, { keep, hashers: broken, pool: smallPool });
+    assert.equal(r.sha256Hex, sha256(data));
+    assert.match(r.hashFallbackReason ?? '', /could not start.*--input-type/);
+  }
+  assert.equal((await readFileHashed(fs, p, data.length, { keep: false, hashers, pool: smallPool })).hashFallbackReason, undefined);
+});

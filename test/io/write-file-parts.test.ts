@@ -163,3 +163,16 @@ test('progress is reported up to the full size', async (t) => {
   await writeFileParts(fs, join(dir, 'f'), parts, { sync: false, ioMethod: 'direct', pool: smallPool, hashers, onProgress: (done) => seen.push(done) });
   assert.equal(Math.max(...seen), 4096 + 300 * 1024 + 1);
 });
+
+test('when no hashing worker can start, the file is still written and hashed (on the main thread), and the result says why', async (t) => {
+  const dir = tempDir(t);
+  const broken = new HashWorkerPool({ workers: 2, flags: { execArgv: ['--input-type=module'], nodeOptions: undefined } });
+  t.after(() => broken.close());
+  const parts = [bytes(4096, 1), bytes(3 * MiB + 1, 2)];
+  const w = await writeFileParts(fs, join(dir, 'f'), parts, { sync: true, hashers: broken });
+  assert.equal(w.sha256Hex, sha256(...parts));
+  assert.ok(fileBytes(join(dir, 'f')).equals(Buffer.concat(parts)));
+  assert.match(w.hashFallbackReason ?? '', /could not start.*--input-type/);
+  const normal = await writeFileParts(fs, join(dir, 'g'), parts, { sync: true, hashers });
+  assert.equal(normal.hashFallbackReason, undefined);
+});
