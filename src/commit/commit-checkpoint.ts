@@ -19,6 +19,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { writeNewFile } from '../fs/file-utils.js';
 import { defineEntry } from '../format/define-entry.js';
 import { copyFileHashed } from '../io/copy-file-hashed.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { DurabilityMode, SaveResult } from '../format/vocabulary.js';
@@ -40,6 +41,8 @@ export interface CheckpointContent {
 
 export interface CommitContext {
   fs: FileSystem;
+  /** Hashing workers and write buffers. */
+  io: IoRuntime;
   root: string;
   mode: DurabilityMode;
   gitCommit?: string | undefined;
@@ -55,7 +58,7 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   const nonce = newNonce();
   const target = await prepareTarget(ctx.fs, ctx.root, step, nonce, ctx.mode);
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, target.dir, shard, step, nonce, target.syncFiles), {
+    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(ctx.fs, ctx.io, target.dir, shard, step, nonce, target.syncFiles), {
       sizeOf: (shard) => shard.dataBytes,
     });
     const files: ManifestFile[] = written.map((w) => w.file);
@@ -90,6 +93,7 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
 
 async function writeShard(
   fs: FileSystem,
+  io: IoRuntime,
   dir: string,
   shard: PlannedShard,
   step: number,
@@ -100,7 +104,7 @@ async function writeShard(
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const written = await writeFileParts(fs, path.join(dir, shard.fileName), parts, { sync });
+  const written = await writeFileParts(fs, path.join(dir, shard.fileName), parts, { sync, runtime: io });
   const tensors = shard.tensors.map((t, i): [string, ManifestTensor] => [
     t.name,
     {

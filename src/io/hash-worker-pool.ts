@@ -266,11 +266,23 @@ export class HashWorkerPool {
       if (best === undefined || w.openStreams < best.openStreams || (w.openStreams === best.openStreams && w.outstanding < best.outstanding)) best = w;
     }
     if (best === undefined || (best.openStreams > 0 && this.workers.length < this.size)) {
-      const started = new HashWorker(this.flags);
-      started.started.then((reason) => (this.startFailure ??= reason)).catch(() => undefined);
-      this.workers.push((best = started));
+      this.workers.push((best = this.startWorker()));
     }
     return new WorkerHashStream(best);
+  }
+
+  /** Starts every worker now and waits until each runs or has failed to start (then `fallbackReason` says why). */
+  async warm(): Promise<void> {
+    if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
+    this.workers = this.workers.filter((w) => w.dead === undefined);
+    while (this.startFailure === undefined && this.workers.length < this.size) this.workers.push(this.startWorker());
+    await Promise.all(this.workers.map((w) => w.started.catch(() => undefined)));
+  }
+
+  private startWorker(): HashWorker {
+    const w = new HashWorker(this.flags);
+    w.started.then((reason) => (this.startFailure ??= reason)).catch(() => undefined);
+    return w;
   }
 
   async close(): Promise<void> {
@@ -279,12 +291,4 @@ export class HashWorkerPool {
     this.workers = [];
     await Promise.all(ws.map((w) => w.terminate()));
   }
-}
-
-let shared: HashWorkerPool | undefined;
-
-/** The process-wide pool used when a caller passes none. Its idle workers never keep the process alive. */
-export function sharedHashWorkerPool(): HashWorkerPool {
-  shared ??= new HashWorkerPool();
-  return shared;
 }

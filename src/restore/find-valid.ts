@@ -9,9 +9,12 @@ import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import { discoverCheckpoints } from './discover.js';
 import { quarantineCheckpoint } from './quarantine.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 
 export interface RollbackContext {
   fs: FileSystem;
+  /** Hashing workers and read buffers. */
+  io: IoRuntime;
   root: string;
   level: VerifyLevel;
   onEvent?: ((event: StoreEvent) => void) | undefined;
@@ -28,7 +31,7 @@ export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean):
   const skipped: { step: number; reason: string }[] = [];
   const candidates = (await discoverCheckpoints(ctx.fs, ctx.root)).reverse();
   for (const { step, dir } of candidates) {
-    const check = await verifyCheckpoint(ctx.fs, dir, step, { level: ctx.level, keepBytes, stopAtFirst: true });
+    const check = await verifyCheckpoint(ctx.fs, dir, step, { level: ctx.level, keepBytes, stopAtFirst: true, io: ctx.io });
     if (check.ok) return { step, dir, check, skipped };
     const reason = check.problems[0]!.message;
     const movedTo = await quarantineCheckpoint(ctx.fs, ctx.root, step, dir);
@@ -45,7 +48,7 @@ export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean):
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
   const found = (await discoverCheckpoints(ctx.fs, ctx.root)).find((c) => c.step === step);
   if (found === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.root}`, { path: ctx.root, data: { step } });
-  const check = await verifyCheckpoint(ctx.fs, found.dir, step, { level: ctx.level, keepBytes, stopAtFirst: true });
+  const check = await verifyCheckpoint(ctx.fs, found.dir, step, { level: ctx.level, keepBytes, stopAtFirst: true, io: ctx.io });
   if (!check.ok) {
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: found.dir, data: { step, problems: check.problems } });

@@ -19,6 +19,7 @@ import { parseShardHeader, readShardHeader, type ShardHeader } from '../format/s
 import type { FileSystem } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import { readFileHashed } from '../io/read-file-hashed.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 
@@ -32,6 +33,8 @@ export interface VerifyOptions {
   keepBytes: boolean;
   /** Stop at the first problem (restore) instead of listing them all (verify). */
   stopAtFirst: boolean;
+  /** Hashing workers and read buffers. */
+  io: IoRuntime;
 }
 
 export interface CheckpointCheck {
@@ -114,7 +117,7 @@ async function checkFile(
   if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   let bytes: Uint8Array | undefined;
   if (options.level === 'full') {
-    const read = await readFileHashed(fs, p, file.size, { keep: options.keepBytes });
+    const read = await readFileHashed(fs, p, file.size, { keep: options.keepBytes, runtime: options.io });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     const expected = parseHash(file.hash, p).hex;
     if (read.sha256Hex !== expected) {

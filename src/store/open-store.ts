@@ -17,6 +17,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { copyFileHashed } from '../io/copy-file-hashed.js';
+import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import { discoverCheckpoints, discoverIncomplete } from '../restore/discover.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
@@ -71,12 +72,23 @@ function assertDurability(mode: unknown): asserts mode is DurabilityMode {
 }
 
 class LocalStore implements Store {
+  /** Hashing workers and I/O memory: the caller's, or this store's own (closed by `close()`). */
+  private readonly io: IoRuntime;
+  private readonly ownsIo: boolean;
+
   constructor(
     readonly fs: FileSystem,
     readonly root: string,
     private readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
-  ) {}
+  ) {
+    this.ownsIo = options.runtime === undefined;
+    this.io = options.runtime ?? new IoRuntime();
+  }
+
+  async close(): Promise<void> {
+    if (this.ownsIo) await this.io.close();
+  }
 
   async save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
     assertValidStep(step);
@@ -89,7 +101,7 @@ class LocalStore implements Store {
   }
 
   saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
-    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES });
+    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
@@ -152,7 +164,7 @@ class LocalStore implements Store {
     }
     const reports: VerifyReport[] = [];
     for (const { step: s, dir } of found) {
-      const check = await verifyCheckpoint(this.fs, dir, s, { level: this.options.verify ?? 'full', keepBytes: false, stopAtFirst: false });
+      const check = await verifyCheckpoint(this.fs, dir, s, { level: this.options.verify ?? 'full', keepBytes: false, stopAtFirst: false, io: this.io });
       reports.push({ step: s, path: dir, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -253,13 +265,13 @@ class LocalStore implements Store {
       if (event.type === 'quarantined') void appendAudit(this.fs, this.root, 'quarantine', { step: event.step, reason: event.reason, movedTo: event.movedTo });
       this.options.onEvent?.(event);
     };
-    return { fs: this.fs, root: this.root, level: this.options.verify ?? 'full', onEvent };
+    return { fs: this.fs, io: this.io, root: this.root, level: this.options.verify ?? 'full', onEvent };
   }
 
   private commitContext(options: SaveOptions): CommitContext {
     const mode = options.durability ?? this.durability;
     assertDurability(mode);
-    return { fs: this.fs, root: this.root, mode, gitCommit: options.gitCommit, configHash: options.configHash };
+    return { fs: this.fs, io: this.io, root: this.root, mode, gitCommit: options.gitCommit, configHash: options.configHash };
   }
 }
 

@@ -3,6 +3,7 @@ import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
@@ -20,6 +21,11 @@ export interface StoreOptions {
   shardSizeBytes?: number;
   /** Called with human-readable progress and warnings (rollback, quarantine). */
   onEvent?: (event: StoreEvent) => void;
+  /**
+   * Hashing workers and I/O memory to use, e.g. one shared by several stores; the caller closes it.
+   * Default: the store creates its own and `close()` releases it.
+   */
+  runtime?: IoRuntime;
 }
 
 export interface SaveOptions {
@@ -112,4 +118,9 @@ export interface Store {
   /** Reads and validates the manifest of `step` (no data hashing). */
   inspect(step: number): Promise<Manifest>;
   gc(options: GcOptions): Promise<GcResult>;
+  /**
+   * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
+   * passed in `StoreOptions.runtime`). Idempotent; await running saves and restores first.
+   */
+  close(): Promise<void>;
 }

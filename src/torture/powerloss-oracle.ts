@@ -39,6 +39,7 @@ import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, StoreEvent } from '../store/types.js';
 import { fileNamesOf, restoredDigest, STORE_ROOT, type ShapeSave } from './powerloss-shapes.js';
+import { IoRuntime } from '../io/io-runtime.js';
 
 export type PowerlossOutcome = 'newest-committed' | 'previous-committed' | 'nothing-valid' | 'lost-committed' | 'torn-returned' | 'restore-crashed';
 
@@ -169,6 +170,8 @@ async function whyNotNewest(state: CrashState, save: RecordedSave): Promise<stri
     const createdAt = save.log.findIndex((op) => op.kind === 'create' && op.path === manifestPath);
     return createdAt >= 0 && state.crashPoint > createdAt ? 'manifest-entry-lost' : 'not-yet-installed';
   }
-  const check = await verifyCheckpoint(MemoryFileSystem.fromTree(tree), finalDir, save.step, { level: 'full', keepBytes: false, stopAtFirst: true });
+  // Hashed inline (no workers): the files of a crash state are small and live in memory.
+  const io = new IoRuntime({ hashWorkers: 0 });
+  const check = await verifyCheckpoint(MemoryFileSystem.fromTree(tree), finalDir, save.step, { level: 'full', keepBytes: false, stopAtFirst: true, io }).finally(() => io.close());
   return check.ok ? 'verified-but-not-returned' : `detected:${check.problems[0]!.reason}`;
 }
