@@ -23,3 +23,4 @@ export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';
 export type { FileSystem, FileHandle, FileStat, OpenMode } from './fs/file-system.js';
 export { PosixFileSystem } from './fs/posix-file-system.js';
+export { IoRuntime, type IoRuntimeOptions } from './io/io-runtime.js';

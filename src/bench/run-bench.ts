@@ -18,12 +18,10 @@ import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { allocAligned } from '../io/aligned-memory.js';
-import { sharedHashWorkerPool } from '../io/hash-worker-pool.js';
-import { sharedStagingMemory } from '../io/staging-memory.js';
+import { IoRuntime } from '../io/io-runtime.js';
 import { writeFileParts } from '../io/write-file-parts.js';
 import { readFilesHashed } from '../io/read-file-hashed.js';
 import { openStore } from '../store/open-store.js';
-import { saveAsync } from '../store/save-async.js';
 import { DURABILITY_MODES, type DurabilityMode, type Store } from '../store/types.js';
 import { hashOnly, readIntoFreshMemory, touchFreshMemory, writeOneFilePerTensor, writeSingleFile } from './baselines.js';
 import { BufferedOnlyFileSystem } from './buffered-only-file-system.js';
@@ -78,7 +76,7 @@ export interface AsyncPause {
   bytes: number;
   /** Duration of the first saveAsync call, which returns with the snapshot taken (staging memory allocated and faulted in). */
   firstPauseMs: number;
-  /** The first call again, after `sharedStagingMemory().reserve(bytes)` (outside the pause) allocated the staging memory. */
+  /** The first call again, after `runtime.staging.reserve(bytes)` (outside the pause) allocated the staging memory. */
   reservedFirstPauseMs: number;
   /** Median of the following ones (staging memory reused). */
   steadyPauseMs: number;
@@ -138,13 +136,16 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
   };
   const hasFio = await fioAvailable();
   if (!hasFio) options.log('fio not found (apt-get install fio): ratios to the physical limit will be missing');
+  // One runtime for every store and io-layer measurement: workers and buffers stay warm across them.
+  const io = new IoRuntime();
   try {
     for (const name of options.workloads) {
       const maxBytes = options.quick ? Math.min(options.maxBytes ?? QUICK_MAX_BYTES, QUICK_MAX_BYTES) : options.maxBytes ?? (name === '1b' ? DEFAULT_1B_BYTES : undefined);
-      report.workloads.push(await benchWorkload(fs, work, name, maxBytes, options, hasFio, report.fioCommands));
+      report.workloads.push(await benchWorkload(fs, io, work, name, maxBytes, options, hasFio, report.fioCommands));
     }
   } finally {
     await removeTree(fs, work);
+    await io.close();
   }
   report.seconds = (performance.now() - started) / 1000;
   return report;
@@ -180,6 +181,7 @@ function measurement(m: Omit<Measurement, 'bytesPerSecond'>, limit: number | und
 
 async function benchWorkload(
   fs: FileSystem,
+  io: IoRuntime,
   work: string,
   name: WorkloadName,
   maxBytes: number | undefined,
@@ -226,8 +228,8 @@ async function benchWorkload(
   // Holdfast through the public store API, every mode and I/O method.
   const saveSamples = new Map<string, number[]>();
   const stores: Record<'direct' | 'buffered', Store> = {
-    direct: await openStore(path.join(dir, 'store-direct')),
-    buffered: await openStore(path.join(dir, 'store-buffered'), { fs: new BufferedOnlyFileSystem(fs) }),
+    direct: await openStore(path.join(dir, 'store-direct'), { runtime: io }),
+    buffered: await openStore(path.join(dir, 'store-buffered'), { fs: new BufferedOnlyFileSystem(fs), runtime: io }),
   };
   let lastCommitted: { store: Store; step: number; bytes: number } | undefined;
   for (const method of ['direct', 'buffered'] as const) {
@@ -253,7 +255,7 @@ async function benchWorkload(
     await fs.mkdir(d);
     const header = new Uint8Array(4096);
     await sample(ioLayer, () =>
-      Promise.all(halves.map((h, k) => writeFileParts(fs, path.join(d, `p${k}`), [header, ...h.map(tensorBytes)], { sync: true, ioMethod: 'direct' }))),
+      Promise.all(halves.map((h, k) => writeFileParts(fs, path.join(d, `p${k}`), [header, ...h.map(tensorBytes)], { sync: true, ioMethod: 'direct', runtime: io }))),
     );
     await fs.syncDir(d);
     await removeTree(fs, d);
@@ -261,7 +263,7 @@ async function benchWorkload(
 
   // The CPU limit of full verification: SHA-256 of the same byte count on every hashing worker at
   // once, from memory that is already touched (up to 256 MiB of the state, hashed round and round).
-  const hashers = sharedHashWorkerPool();
+  const hashers = io.hashers;
   const hashMemory = allocAligned(Math.min(w.bytes, 256 * 1024 * 1024));
   {
     let off = 0;
@@ -288,7 +290,7 @@ async function benchWorkload(
     const manifest = await store.inspect(s);
     const ckptDir = path.join(store.root, `ckpt-${String(s).padStart(12, '0')}`);
     const files = manifest.files.map((f) => ({ path: path.join(ckptDir, f.path), expectedSizeBytes: f.size }));
-    for (let i = 0; i < Math.min(repeat, 3); i++) await sample(verifyOnly, () => readFilesHashed(fs, files, { keep: false }));
+    for (let i = 0; i < Math.min(repeat, 3); i++) await sample(verifyOnly, () => readFilesHashed(fs, files, { keep: false, runtime: io }));
     // What restoring into new memory costs before any hashing: the same files read into fresh
     // buffers (2 files at a time, as verification does), and the page faults of that memory alone.
     const sized = manifest.files.map((f) => ({ path: path.join(ckptDir, f.path), sizeBytes: f.size }));
@@ -300,7 +302,7 @@ async function benchWorkload(
   const fioReadLimit = fioReads.length ? Math.max(...fioReads.map((r) => r.bytesPerSecond)) : undefined;
 
   // saveAsync: the training-loop pause against one plain copy of the state.
-  const asyncResult = await benchAsync(stores.direct, tensors, w.bytes, repeat, () => ++step, fs);
+  const asyncResult = await benchAsync(stores.direct, io, tensors, w.bytes, repeat, () => ++step, fs);
 
   const bytes = lastCommitted?.bytes ?? w.bytes;
   const save: Measurement[] = [];
@@ -373,7 +375,10 @@ function splitInTwo(ts: Tensor[]): [Tensor[], Tensor[]] {
   return [a, b];
 }
 
-async function benchAsync(store: Store, tensors: Record<string, Tensor>, bytes: number, repeat: number, nextStep: () => number, fs: FileSystem): Promise<AsyncPause> {
+async function benchAsync(
+  store: Store,
+  io: IoRuntime,
+  tensors: Record<string, Tensor>, bytes: number, repeat: number, nextStep: () => number, fs: FileSystem): Promise<AsyncPause> {
   const copyInto = (dst: Uint8Array): void => {
     let off = 0;
     for (const t of Object.values(tensors)) {
@@ -395,13 +400,13 @@ async function benchAsync(store: Store, tensors: Record<string, Tensor>, bytes: 
   copyInto(new Uint8Array(bytes));
   const freshMemcpyMs = performance.now() - t1;
 
-  const staging = sharedStagingMemory();
+  const staging = io.staging;
   const pauses: number[] = [];
   const committed: number[] = [];
   const once = async (): Promise<number> => {
     const s = nextStep();
     const t0 = performance.now();
-    const a = saveAsync(store, s, { tensors, state: { step: s } });
+    const a = store.saveAsync(s, { tensors, state: { step: s } });
     // The slot is free, so the copy happened inside the call: its return is the end of the pause.
     const pause = performance.now() - t0;
     await a.snapshotted;

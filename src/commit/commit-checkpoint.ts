@@ -19,6 +19,7 @@ import type { DurabilityMode, SaveResult } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { defineEntry } from '../format/define-entry.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
@@ -43,6 +44,8 @@ export interface CommitContext {
   /** Where `commitFiles` reads the caller's files from. */
   fs: FileSystem;
   mode: DurabilityMode;
+  /** Hashing workers and aligned buffers of the store. */
+  io: IoRuntime;
   lease?: WriterLease | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
@@ -57,7 +60,7 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   const nonce = newNonce();
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease: ctx.lease });
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, shard, step, nonce), {
+    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, ctx.io, shard, step, nonce), {
       sizeOf: (shard) => shard.dataBytes,
     });
     const files: ManifestFile[] = written.map((w) => w.file);
@@ -79,19 +82,21 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
     });
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
-    return { step, path: writer.location, bytes, files: files.length, durability: ctx.mode };
+    const result: SaveResult = { step, path: writer.location, bytes, files: files.length, durability: ctx.mode };
+    const hashFallbackReason = written.find((w) => w.hashFallbackReason !== undefined)?.hashFallbackReason;
+    return hashFallbackReason === undefined ? result : { ...result, hashFallbackReason };
   } catch (e) {
     await writer.abandon();
     throw e;
   }
 }
 
-async function writeShard(writer: CheckpointWriter, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][] }> {
+async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
   const entries = shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const written = await writer.writeFile(shard.fileName, parts, {});
+  const written = await writer.writeFile(shard.fileName, parts, { runtime: io });
   const tensors = shard.tensors.map((t, i): [string, ManifestTensor] => [
     t.name,
     {
@@ -100,7 +105,7 @@ async function writeShard(writer: CheckpointWriter, shard: PlannedShard, step: n
       slabs: [{ file: shard.fileName, byteRange: header.ranges[i]!, offset: t.tensor.shape.map(() => 0), shape: [...t.tensor.shape] }],
     },
   ]);
-  return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors };
+  return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors, hashFallbackReason: written.hashFallbackReason };
 }
 
 /** Streams a caller's file into the checkpoint; the hash is of the bytes as written. */

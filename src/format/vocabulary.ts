@@ -30,6 +30,8 @@ export interface SaveResult {
   bytes: number;
   files: number;
   durability: DurabilityMode;
+  /** Set when some file was hashed on the main thread because no hashing worker could start, and why. */
+  hashFallbackReason?: string;
 }
 
 export interface FileProblem {

@@ -94,11 +94,3 @@ export class AlignedBufferPool {
  */
 export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_MAX_BUFFERS = 8;
-
-let shared: AlignedBufferPool | undefined;
-
-/** The process-wide pool used when a caller passes none. */
-export function sharedAlignedBufferPool(): AlignedBufferPool {
-  shared ??= new AlignedBufferPool();
-  return shared;
-}

@@ -1,6 +1,6 @@
 /**
- * Which directories accept O_DIRECT, learned once per (FileSystem, directory).
- * Contract: `openForWrite` creates `path` (O_EXCL) with O_DIRECT when the
+ * Which directories accept O_DIRECT, learned once per (FileSystem, directory)
+ * and kept by the io runtime (`DirectRefusals`). Contract: `openForWrite` creates `path` (O_EXCL) with O_DIRECT when the
  * caller wants it and the directory has not refused it before; when the open
  * is refused with EINVAL (tmpfs before Linux 6.6, some network and FUSE file
  * systems) it records the refusal, removes the empty file Linux may already
@@ -12,17 +12,20 @@ import { isHoldfastError } from '../errors.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 
-const refusedDirs = new WeakMap<FileSystem, Map<string, string>>();
+/** Directories known to refuse O_DIRECT, with the reason, per FileSystem. */
+export class DirectRefusals {
+  private readonly refusedDirs = new WeakMap<FileSystem, Map<string, string>>();
 
-/** The reason O_DIRECT was refused in `dir`, or undefined if it was not (yet) refused. */
-export function directRefusal(fs: FileSystem, dir: string): string | undefined {
-  return refusedDirs.get(fs)?.get(dir);
-}
+  /** The reason O_DIRECT was refused in `dir`, or undefined if it was not (yet) refused. */
+  reason(fs: FileSystem, dir: string): string | undefined {
+    return this.refusedDirs.get(fs)?.get(dir);
+  }
 
-export function recordDirectRefusal(fs: FileSystem, dir: string, reason: string): void {
-  let m = refusedDirs.get(fs);
-  if (m === undefined) refusedDirs.set(fs, (m = new Map()));
-  m.set(dir, reason);
+  record(fs: FileSystem, dir: string, reason: string): void {
+    let m = this.refusedDirs.get(fs);
+    if (m === undefined) this.refusedDirs.set(fs, (m = new Map()));
+    m.set(dir, reason);
+  }
 }
 
 /** True for the errors that mean "this file system does not do O_DIRECT", as opposed to real I/O failures. */
@@ -37,9 +40,15 @@ export interface OpenedForWrite {
   fallbackReason?: string;
 }
 
-export async function openForWrite(fs: FileSystem, path: string, wantDirect: boolean, mayFallBack: boolean): Promise<OpenedForWrite> {
+export async function openForWrite(
+  fs: FileSystem,
+  path: string,
+  wantDirect: boolean,
+  mayFallBack: boolean,
+  refusals: DirectRefusals,
+): Promise<OpenedForWrite> {
   const dir = pathPosix.dirname(path);
-  const refused = wantDirect ? directRefusal(fs, dir) : undefined;
+  const refused = wantDirect ? refusals.reason(fs, dir) : undefined;
   if (!wantDirect) return { fh: await fs.open(path, 'create'), direct: false };
   if (refused !== undefined && mayFallBack) return { fh: await fs.open(path, 'create'), direct: false, fallbackReason: refused };
   try {
@@ -47,7 +56,7 @@ export async function openForWrite(fs: FileSystem, path: string, wantDirect: boo
   } catch (e) {
     if (!mayFallBack || !isDirectRefusal(e)) throw e;
     const reason = `O_DIRECT refused in ${dir} (${String((e as { data: { errno: unknown } }).data.errno)})`;
-    recordDirectRefusal(fs, dir, reason);
+    refusals.record(fs, dir, reason);
     if ((await statOrUndefined(fs, path)) !== undefined) await fs.unlink(path);
     return { fh: await fs.open(path, 'create'), direct: false, fallbackReason: reason };
   }

@@ -16,23 +16,35 @@
  *
  * Workers are unref'd while idle so an open pool never keeps a process alive,
  * and ref'd while a request is outstanding so an awaited hash always finishes.
+ * They start with the host's loader flags only (`worker-flags.ts`). A worker
+ * that still cannot start (a loader that fails in a worker, a broken
+ * NODE_OPTIONS) is not an error: its streams, and every later one, are hashed
+ * on the calling thread (slower, same digest) and say why in `fallbackReason`.
  */
 import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError } from '../errors.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
+import { describeWorkerFlags, workerFlags, type WorkerFlags } from './worker-flags.js';
 
 export interface HashStream {
   update(bytes: Uint8Array): Promise<void>;
   digest(): Promise<string>;
   /** Drops the stream (after an error); later calls reject. */
   abort(): void;
+  /**
+   * Set (by the time `digest` resolves) when the stream was meant for a worker but was hashed on
+   * the calling thread because no worker could start; says which flags and what error.
+   */
+  readonly fallbackReason?: string | undefined;
 }
 
 export interface HashWorkerPoolOptions {
   /** Worker threads; default min(4, cores). 0 hashes inline on the calling thread (for comparisons). */
   workers?: number;
+  /** The flags workers start with; default the host's loader flags only (see `worker-flags.ts`). */
+  flags?: WorkerFlags;
 }
 
 /** `Omit` that keeps a union a union. */
@@ -44,15 +56,36 @@ interface Pending {
 }
 
 class HashWorker {
-  private readonly worker: Worker;
+  private readonly worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextSeq = 1;
   openStreams = 0;
   dead: Error | undefined;
+  /**
+   * Resolves with undefined once the worker has loaded, or with the reason it could not start
+   * (then nothing was ever posted to it); rejects HF_ABORTED when the pool closes first.
+   */
+  readonly started: Promise<string | undefined>;
+  private settleStart!: (reason: string | undefined) => void;
+  private abortStart!: (e: Error) => void;
+  private isStarted = false;
 
-  constructor() {
-    this.worker = new Worker(new URL('./hash-worker.js', import.meta.url));
-    this.worker.unref();
+  constructor(private readonly flags: WorkerFlags) {
+    this.started = new Promise((resolve, reject) => {
+      this.settleStart = resolve;
+      this.abortStart = reject;
+    });
+    this.started.catch(() => undefined);
+    const env = { ...process.env };
+    if (flags.nodeOptions === undefined) delete env['NODE_OPTIONS'];
+    else env['NODE_OPTIONS'] = flags.nodeOptions;
+    try {
+      // Ref'd until it has started, so a caller waiting for the start is not dropped by an idle loop.
+      this.worker = new Worker(new URL('./hash-worker.js', import.meta.url), { execArgv: flags.execArgv, env });
+    } catch (e) {
+      this.fail(e as Error);
+      return;
+    }
     this.worker.on('message', (reply: HashReply) => this.onReply(reply));
     this.worker.on('error', (e) => this.fail(e));
     this.worker.on('exit', (code) => this.fail(new Error(`hash worker exited with code ${code}`)));
@@ -64,32 +97,47 @@ class HashWorker {
 
   request(req: WithoutSeq<HashRequest>, transfer?: ArrayBuffer[]): Promise<HashReply & { ok: true }> {
     if (this.dead) return Promise.reject(this.dead);
+    const worker = this.worker!;
     const seq = this.nextSeq++;
     return new Promise((resolve, reject) => {
-      if (this.pending.size === 0) this.worker.ref();
+      if (this.pending.size === 0) worker.ref();
       this.pending.set(seq, { resolve, reject });
-      this.worker.postMessage({ ...req, seq } as HashRequest, transfer ?? []);
+      worker.postMessage({ ...req, seq } as HashRequest, transfer ?? []);
     });
   }
 
   private onReply(reply: HashReply): void {
+    if (reply.seq === 0) {
+      this.isStarted = true;
+      if (this.pending.size === 0) this.worker!.unref();
+      this.settleStart(undefined);
+      return;
+    }
     const p = this.pending.get(reply.seq);
     if (p === undefined) return;
     this.pending.delete(reply.seq);
-    if (this.pending.size === 0 && this.dead === undefined) this.worker.unref();
+    if (this.pending.size === 0 && this.dead === undefined) this.worker!.unref();
     if (reply.ok) p.resolve(reply);
     else p.reject(new HoldfastError('HF_IO', `hashing failed: ${reply.message}`));
   }
 
   private fail(e: Error): void {
     if (this.dead) return;
-    this.dead = new HoldfastError('HF_IO', `hash worker failed: ${e.message}`, { cause: e });
+    if (this.isStarted) {
+      this.dead = new HoldfastError('HF_IO', `hash worker failed: ${e.message}`, { cause: e });
+    } else {
+      const reason = `hash worker could not start (${describeWorkerFlags(this.flags)}): ${e.message}`;
+      this.dead = new HoldfastError('HF_IO', reason, { cause: e });
+      this.settleStart(`${reason}; hashed on the main thread instead`);
+    }
     for (const p of this.pending.values()) p.reject(this.dead);
     this.pending.clear();
   }
 
   async terminate(): Promise<void> {
     this.dead ??= new HoldfastError('HF_ABORTED', 'hash worker pool closed');
+    this.abortStart(this.dead);
+    if (this.worker === undefined) return;
     // An unref'd worker's 'exit' would not keep the loop alive: `terminate()` could then never settle.
     this.worker.ref();
     await this.worker.terminate();
@@ -100,18 +148,33 @@ let nextStreamId = 1;
 
 class WorkerHashStream implements HashStream {
   private readonly id = nextStreamId++;
-  private readonly opened: Promise<unknown>;
+  /** Settles once the worker has started: undefined, or the inline hash used because it could not. */
+  private readonly via: Promise<InlineHashStream | undefined>;
   private done = false;
+  fallbackReason: string | undefined;
 
   constructor(private readonly worker: HashWorker) {
     worker.openStreams++;
-    this.opened = worker.request({ op: 'open', stream: this.id });
-    this.opened.catch(() => undefined);
+    // Every call below goes through `via.then`, whose callbacks run in registration order, so the
+    // worker receives this stream's messages in call order.
+    this.via = worker.started.then((reason) => {
+      if (reason !== undefined) {
+        this.fallbackReason = reason;
+        return new InlineHashStream();
+      }
+      worker.request({ op: 'open', stream: this.id }).catch(() => undefined);
+      return undefined;
+    });
+    this.via.catch(() => undefined);
   }
 
   update(bytes: Uint8Array): Promise<void> {
     if (this.done) return Promise.reject(new HoldfastError('HF_ABORTED', 'hash stream already finished'));
     if (bytes.byteLength === 0) return Promise.resolve();
+    return this.via.then((inline) => (inline !== undefined ? inline.update(bytes) : this.post(bytes)));
+  }
+
+  private post(bytes: Uint8Array): Promise<void> {
     if (bytes.buffer instanceof SharedArrayBuffer) {
       return this.worker
         .request({ op: 'update', stream: this.id, buffer: bytes.buffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength })
@@ -126,14 +189,18 @@ class WorkerHashStream implements HashStream {
   async digest(): Promise<string> {
     if (this.done) throw new HoldfastError('HF_ABORTED', 'hash stream already finished');
     this.finish();
-    const reply = await this.worker.request({ op: 'digest', stream: this.id });
-    return reply.hex!;
+    return this.via.then(async (inline) => (inline !== undefined ? inline.digest() : (await this.worker.request({ op: 'digest', stream: this.id })).hex!));
   }
 
   abort(): void {
     if (this.done) return;
     this.finish();
-    this.worker.request({ op: 'abort', stream: this.id }).catch(() => undefined);
+    this.via
+      .then(async (inline) => {
+        if (inline !== undefined) inline.abort();
+        else await this.worker.request({ op: 'abort', stream: this.id });
+      })
+      .catch(() => undefined);
   }
 
   private finish(): void {
@@ -144,6 +211,8 @@ class WorkerHashStream implements HashStream {
 
 class InlineHashStream implements HashStream {
   private hash: Hash | undefined = createHash('sha256');
+
+  constructor(readonly fallbackReason?: string) {}
 
   async update(bytes: Uint8Array): Promise<void> {
     if (!this.hash) throw new HoldfastError('HF_ABORTED', 'hash stream already finished');
@@ -164,13 +233,22 @@ const INLINE_HASH_MAX_BYTES = 1024 * 1024;
 
 export class HashWorkerPool {
   readonly size: number;
+  private readonly flags: WorkerFlags;
   private workers: HashWorker[] = [];
   private closed = false;
+  /** Set once a worker could not start: later streams hash inline at once (the flags will not change). */
+  private startFailure: string | undefined;
 
   constructor(options: HashWorkerPoolOptions = {}) {
     const n = options.workers ?? Math.min(4, availableParallelism());
     if (!Number.isInteger(n) || n < 0) throw new HoldfastError('HF_INVALID_ARG', `workers must be a non-negative integer, got ${n}`);
     this.size = n;
+    this.flags = options.flags ?? workerFlags();
+  }
+
+  /** Why hashing runs on the calling thread instead of workers, if a worker could not start. */
+  get fallbackReason(): string | undefined {
+    return this.startFailure;
   }
 
   /**
@@ -181,16 +259,30 @@ export class HashWorkerPool {
   open(expectedBytes?: number): HashStream {
     if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
     if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream();
+    if (this.startFailure !== undefined) return new InlineHashStream(this.startFailure);
     this.workers = this.workers.filter((w) => w.dead === undefined);
     let best: HashWorker | undefined;
     for (const w of this.workers) {
       if (best === undefined || w.openStreams < best.openStreams || (w.openStreams === best.openStreams && w.outstanding < best.outstanding)) best = w;
     }
     if (best === undefined || (best.openStreams > 0 && this.workers.length < this.size)) {
-      best = new HashWorker();
-      this.workers.push(best);
+      this.workers.push((best = this.startWorker()));
     }
     return new WorkerHashStream(best);
+  }
+
+  /** Starts every worker now and waits until each runs or has failed to start (then `fallbackReason` says why). */
+  async warm(): Promise<void> {
+    if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
+    this.workers = this.workers.filter((w) => w.dead === undefined);
+    while (this.startFailure === undefined && this.workers.length < this.size) this.workers.push(this.startWorker());
+    await Promise.all(this.workers.map((w) => w.started.catch(() => undefined)));
+  }
+
+  private startWorker(): HashWorker {
+    const w = new HashWorker(this.flags);
+    w.started.then((reason) => (this.startFailure ??= reason)).catch(() => undefined);
+    return w;
   }
 
   async close(): Promise<void> {
@@ -199,12 +291,4 @@ export class HashWorkerPool {
     this.workers = [];
     await Promise.all(ws.map((w) => w.terminate()));
   }
-}
-
-let shared: HashWorkerPool | undefined;
-
-/** The process-wide pool used when a caller passes none. Its idle workers never keep the process alive. */
-export function sharedHashWorkerPool(): HashWorkerPool {
-  shared ??= new HashWorkerPool();
-  return shared;
 }

@@ -16,6 +16,7 @@ export type HashRequest =
   | { op: 'digest'; seq: number; stream: number }
   | { op: 'abort'; seq: number; stream: number };
 
+/** `seq` 0 is the worker's first message, sent once its module has loaded: it has started. */
 export type HashReply = { seq: number; ok: true; hex?: string } | { seq: number; ok: false; message: string };
 
 const streams = new Map<number, Hash>();
@@ -52,3 +53,4 @@ parentPort?.on('message', (req: HashRequest) => {
   }
   parentPort!.postMessage(reply);
 });
+parentPort?.postMessage({ seq: 0, ok: true } satisfies HashReply);

@@ -4,7 +4,7 @@
  * how much is in flight.
  */
 import type { AlignedBufferPool } from './aligned-memory.js';
-import type { HashWorkerPool } from './hash-worker-pool.js';
+import type { IoRuntime } from './io-runtime.js';
 
 export type IoMethod = 'direct' | 'buffered';
 export type IoMethodChoice = IoMethod | 'auto';
@@ -18,9 +18,10 @@ export interface FileIoOptions {
   /** Default `auto`: O_DIRECT for files of at least `directMinBytes` where accepted. `direct` still falls back when refused. */
   ioMethod?: IoMethodChoice;
   directMinBytes?: number;
+  /** Hashing workers, buffers and the O_DIRECT refusal cache. */
+  runtime: IoRuntime;
+  /** Buffers to use instead of the runtime's (tests use small ones to force many chunks). */
   pool?: AlignedBufferPool;
-  /** Where hashing runs; default the process-wide worker pool. */
-  hashers?: HashWorkerPool;
   /** Chunks in flight per file, default `DEFAULT_DEPTH`. */
   depth?: number;
   /** Called as chunks are done. */

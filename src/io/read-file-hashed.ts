@@ -33,9 +33,8 @@
  */
 import { posix as pathPosix } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import { AlignedBufferPool, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
-import { directRefusal, isDirectRefusal, recordDirectRefusal } from './direct-io-support.js';
-import { sharedHashWorkerPool } from './hash-worker-pool.js';
+import { AlignedBufferPool, roundUp } from './aligned-memory.js';
+import { isDirectRefusal } from './direct-io-support.js';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
 export interface HashedRead {
@@ -47,13 +46,15 @@ export interface HashedRead {
   bytes?: Uint8Array;
   /** How the bytes were read (absent when nothing was read). */
   ioMethod?: IoMethod;
+  /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
+  hashFallbackReason?: string;
 }
 
 export interface ReadFileHashedOptions extends FileIoOptions {
   keep: boolean;
   /**
-   * Buffers for reads when the bytes are not kept (default the process-wide pool), or for the copies
-   * that take kept bytes to the hashing worker (default a small process-wide pool of 4 MiB buffers).
+   * Buffers for reads when the bytes are not kept (default the runtime's `buffers`), or for the copies
+   * that take kept bytes to the hashing worker (default the runtime's `hashStaging`).
    */
   pool?: AlignedBufferPool;
 }
@@ -65,18 +66,6 @@ const KEEP_CHUNK_BYTES = 16 * 1024 * 1024;
 const MAX_KEPT_ALIGNED_BYTES = 2 ** 32;
 /** `ArrayBuffer` with the ES2024 resizable-buffer constructor (in V8 since Node 20; not yet in our TS lib). */
 const ResizableArrayBuffer = ArrayBuffer as unknown as new (byteLength: number, options: { maxByteLength: number }) => ArrayBuffer;
-
-let hashStaging: AlignedBufferPool | undefined;
-
-/**
- * Where kept bytes are copied to reach a hashing worker: 8 × 4 MiB, process-wide. Small because a
- * piece lives only from its copy to the end of its hash (≈2.5 ms), so a few keep both workers fed;
- * and a restore in a fresh process pays the first touch of 32 MiB here instead of 128 MiB.
- */
-function sharedHashStagingPool(): AlignedBufferPool {
-  hashStaging ??= new AlignedBufferPool({ bufferBytes: 4 * 1024 * 1024, maxBuffers: 8 });
-  return hashStaging;
-}
 
 /**
  * `n` bytes of ordinary memory to keep a file in. Below 4 GiB a resizable ArrayBuffer (fixed at
@@ -106,7 +95,7 @@ export async function readFileHashed(
   const wantDirect =
     choice !== 'buffered' &&
     expectedSizeBytes >= (choice === 'direct' ? fs.directIoAlignBytes : options.directMinBytes ?? DEFAULT_DIRECT_MIN_BYTES) &&
-    directRefusal(fs, dir) === undefined;
+    options.runtime.directRefusals.reason(fs, dir) === undefined;
   let fh: FileHandle | undefined;
   let direct = false;
   if (wantDirect) {
@@ -115,7 +104,7 @@ export async function readFileHashed(
       direct = true;
     } catch (e) {
       if (!isDirectRefusal(e)) throw e;
-      recordDirectRefusal(fs, dir, `O_DIRECT refused in ${dir}`);
+      options.runtime.directRefusals.record(fs, dir, `O_DIRECT refused in ${dir}`);
     }
   }
   fh ??= await fs.open(path, 'read');
@@ -149,7 +138,7 @@ async function readOpened(
   direct: boolean,
   options: ReadFileHashedOptions,
 ): Promise<HashedRead> {
-  const hashers = options.hashers ?? sharedHashWorkerPool();
+  const hashers = options.runtime.hashers;
   const depth = Math.max(1, options.depth ?? DEFAULT_DEPTH);
   const align = fs.directIoAlignBytes;
   const kept = options.keep ? allocKeptBytes(sizeBytes) : undefined;
@@ -157,7 +146,7 @@ async function readOpened(
   const bytes = kept?.bytes;
   // Verification reads into pool buffers; kept bytes are read into their destination and pass
   // through small staging buffers only to reach the hashing worker.
-  const pool = options.pool ?? (bytes === undefined ? sharedAlignedBufferPool() : sharedHashStagingPool());
+  const pool = options.pool ?? (bytes === undefined ? options.runtime.buffers : options.runtime.hashStaging);
   const alignedEnd = direct ? sizeBytes - (sizeBytes % align) : sizeBytes;
   // A file smaller than `depth` chunks is cut into `depth` chunks (of at least 1 MiB), so its hash
   // can start after the first chunk instead of after the whole file: a read must finish before its
@@ -245,8 +234,10 @@ async function readOpened(
       return { sizeBytes: short, sha256Hex: '' };
     }
     const sha256Hex = await hash.digest();
-    const ioMethod: IoMethod = direct ? 'direct' : 'buffered';
-    return bytes ? { sizeBytes, sha256Hex, bytes, ioMethod } : { sizeBytes, sha256Hex, ioMethod };
+    const read: HashedRead = { sizeBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    if (bytes !== undefined) read.bytes = bytes;
+    if (hash.fallbackReason !== undefined) read.hashFallbackReason = hash.fallbackReason;
+    return read;
   } catch (e) {
     await Promise.allSettled(inflight);
     hash.abort();
@@ -269,14 +260,13 @@ export async function readFilesHashed(
   files: readonly FileToRead[],
   options: ReadFileHashedOptions & { concurrency?: number },
 ): Promise<HashedRead[]> {
-  const hashers = options.hashers ?? sharedHashWorkerPool();
-  const concurrency = Math.max(1, options.concurrency ?? Math.max(1, hashers.size));
+  const concurrency = Math.max(1, options.concurrency ?? Math.max(1, options.runtime.hashers.size));
   const results: HashedRead[] = new Array(files.length);
   let next = 0;
   const lane = async (): Promise<void> => {
     while (next < files.length) {
       const i = next++;
-      results[i] = await readFileHashed(fs, files[i]!.path, files[i]!.expectedSizeBytes, { ...options, hashers });
+      results[i] = await readFileHashed(fs, files[i]!.path, files[i]!.expectedSizeBytes, options);
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, files.length) }, lane));

@@ -22,7 +22,7 @@ import { assertValidTensor, tensorBytes, typedArrayFor, type Tensor } from '../f
 import type { JsonValue } from '../format/manifest-types.js';
 import type { SaveInput } from '../format/vocabulary.js';
 import { roundUp } from './aligned-memory.js';
-import { StagingMemory, sharedStagingMemory } from './staging-memory.js';
+import type { IoRuntime } from './io-runtime.js';
 
 export interface SaveSnapshot {
   /** Same names, dtypes, shapes and values as the caller's input, in staged memory. */
@@ -36,7 +36,8 @@ export interface SaveSnapshot {
 }
 
 export interface SnapshotOptions {
-  staging?: StagingMemory;
+  /** Its staging memory receives the copy. */
+  runtime: IoRuntime;
   /**
    * Tensor names per shard file, in file order. Each group starts block-aligned in staging so
    * the writer can skip its own copy. Names not listed go last, in insertion order.
@@ -46,9 +47,9 @@ export interface SnapshotOptions {
   alignBytes?: number;
 }
 
-export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions = {}): SaveSnapshot {
+export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions): SaveSnapshot {
   const started = performance.now();
-  const staging = options.staging ?? sharedStagingMemory();
+  const staging = options.runtime.staging;
   const align = options.alignBytes ?? 4096;
   const tensors = input.tensors ?? {};
   for (const [name, t] of Object.entries(tensors)) assertValidTensor(name, t);

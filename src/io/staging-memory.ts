@@ -62,10 +62,3 @@ export class StagingMemory {
     this.free.length = 0;
   }
 }
-
-let shared: StagingMemory | undefined;
-
-export function sharedStagingMemory(): StagingMemory {
-  shared ??= new StagingMemory();
-  return shared;
-}

@@ -23,9 +23,8 @@
  */
 import { HoldfastError } from '../errors.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
-import { isDirectCapable, roundUp, sharedAlignedBufferPool } from './aligned-memory.js';
-import { isDirectRefusal, openForWrite, recordDirectRefusal } from './direct-io-support.js';
-import { sharedHashWorkerPool } from './hash-worker-pool.js';
+import { isDirectCapable, roundUp } from './aligned-memory.js';
+import { isDirectRefusal, openForWrite } from './direct-io-support.js';
 import { posix as pathPosix } from 'node:path';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
@@ -36,6 +35,8 @@ export interface WrittenFile {
   ioMethod: IoMethod;
   /** Why `direct` was wanted but `buffered` was used (O_DIRECT refused by the file system). */
   fallbackReason?: string;
+  /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
+  hashFallbackReason?: string;
 }
 
 export interface WriteFilePartsOptions extends FileIoOptions {
@@ -57,7 +58,8 @@ export async function writeFileParts(
   const choice = options.ioMethod ?? 'auto';
   const wantDirect = choice === 'direct' || (choice === 'auto' && totalBytes >= (options.directMinBytes ?? DEFAULT_DIRECT_MIN_BYTES));
   const mayFallBack = choice !== 'buffered';
-  const opened = await openForWrite(fs, path, wantDirect, mayFallBack);
+  const refusals = options.runtime.directRefusals;
+  const opened = await openForWrite(fs, path, wantDirect, mayFallBack, refusals);
   try {
     return await writeOpened(fs, opened.fh, merged, totalBytes, opened.direct, options, opened.fallbackReason);
   } catch (e) {
@@ -65,7 +67,7 @@ export async function writeFileParts(
     // network file systems): start again buffered, once, and remember the directory.
     if (!(opened.direct && mayFallBack && isDirectRefusal(e))) throw e;
     const reason = `O_DIRECT write refused in ${pathPosix.dirname(path)} (${String((e as HoldfastError).data.errno)})`;
-    recordDirectRefusal(fs, pathPosix.dirname(path), reason);
+    refusals.record(fs, pathPosix.dirname(path), reason);
     await fs.unlink(path);
     const fh = await fs.open(path, 'create');
     return await writeOpened(fs, fh, merged, totalBytes, false, options, reason);
@@ -97,8 +99,8 @@ async function writeOpened(
   options: WriteFilePartsOptions,
   fallbackReason: string | undefined,
 ): Promise<WrittenFile> {
-  const pool = options.pool ?? sharedAlignedBufferPool();
-  const hashers = options.hashers ?? sharedHashWorkerPool();
+  const pool = options.pool ?? options.runtime.buffers;
+  const hashers = options.runtime.hashers;
   const depth = Math.max(1, options.depth ?? DEFAULT_DEPTH);
   const align = direct ? fs.directIoAlignBytes : 1;
   if (direct && pool.bufferBytes % align !== 0) {
@@ -176,9 +178,10 @@ async function writeOpened(
     if (options.sync) await fh.sync();
     closed = true;
     await fh.close();
-    return fallbackReason === undefined
-      ? { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' }
-      : { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered', fallbackReason };
+    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    if (fallbackReason !== undefined) written.fallbackReason = fallbackReason;
+    if (hash.fallbackReason !== undefined) written.hashFallbackReason = hash.fallbackReason;
+    return written;
   } catch (e) {
     await Promise.allSettled(inflight);
     hash.abort();

@@ -8,11 +8,13 @@
  */
 import { HoldfastError } from '../errors.js';
 import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
 export interface RollbackContext {
   storage: CheckpointStorage;
+  io: IoRuntime;
   level: VerifyLevel;
   onEvent?: ((event: StoreEvent) => void) | undefined;
 }
@@ -30,7 +32,7 @@ export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean):
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) continue; // quarantined or removed by another process since the listing
-    const check = await verifyCheckpoint(reader, { level: ctx.level, keepBytes, stopAtFirst: true });
+    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
     if (check.ok) return { step, location: reader.location, check, skipped };
     const reason = check.problems[0]!.message;
     const { movedTo, note } = await ctx.storage.quarantine(step, reason);
@@ -47,7 +49,7 @@ export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean):
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
   const reader = await ctx.storage.open(step);
   if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.storage.location}`, { path: ctx.storage.location, data: { step } });
-  const check = await verifyCheckpoint(reader, { level: ctx.level, keepBytes, stopAtFirst: true });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
   if (!check.ok) {
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });

@@ -15,6 +15,7 @@ import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { parseHash, sha256Hex } from '../format/sha256.js';
 import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHeader } from '../format/safetensors.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
@@ -26,6 +27,8 @@ const FILES_IN_FLIGHT = 2;
 
 export interface VerifyOptions {
   level: VerifyLevel;
+  /** Hashing workers and buffers of the store. */
+  io: IoRuntime;
   /** Keep every file's bytes (restore reads and verifies in one pass). */
   keepBytes: boolean;
   /** Stop at the first problem (restore) instead of listing them all (verify). */
@@ -112,7 +115,7 @@ async function checkFile(
   if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   let bytes: Uint8Array | undefined;
   if (options.level === 'full') {
-    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes });
+    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes, runtime: options.io });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     const expected = parseHash(file.hash, p).hex;
     if (read.sha256Hex !== expected) {

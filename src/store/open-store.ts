@@ -16,6 +16,7 @@ import type { FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { resolveUserPath } from '../fs/real-path.js';
+import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
@@ -70,6 +71,9 @@ function assertDurability(mode: unknown): asserts mode is DurabilityMode {
 
 class CheckpointStore implements Store {
   readonly root: string;
+  /** Hashing workers and I/O memory: the caller's, or this store's own (closed by `close()`). */
+  private readonly io: IoRuntime;
+  private readonly ownsIo: boolean;
 
   constructor(
     readonly fs: FileSystem,
@@ -78,6 +82,8 @@ class CheckpointStore implements Store {
     private readonly options: StoreOptions,
   ) {
     this.root = storage.location;
+    this.ownsIo = options.runtime === undefined;
+    this.io = options.runtime ?? new IoRuntime();
   }
 
   async save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
@@ -91,7 +97,7 @@ class CheckpointStore implements Store {
   }
 
   saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
-    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES });
+    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
@@ -158,7 +164,7 @@ class CheckpointStore implements Store {
     for (const s of steps) {
       const reader = await this.storage.open(s);
       if (reader === undefined) continue;
-      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', keepBytes: false, stopAtFirst: false });
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false });
       reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -200,7 +206,7 @@ class CheckpointStore implements Store {
   }
 
   async close(): Promise<void> {
-    // Nothing process-wide is held yet beyond the io layer's pools (see issue 10's runtime).
+    if (this.ownsIo) await this.io.close();
   }
 
   private async withLease<T>(purpose: string, work: (lease: WriterLease) => Promise<T>): Promise<T> {
@@ -223,13 +229,13 @@ class CheckpointStore implements Store {
   }
 
   private rollbackContext(): RollbackContext {
-    return { storage: this.storage, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
+    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
   }
 
   private commitContext(options: SaveOptions, lease: WriterLease): CommitContext {
     const mode = options.durability ?? this.durability;
     assertDurability(mode);
-    return { storage: this.storage, fs: this.fs, mode, lease, gitCommit: options.gitCommit, configHash: options.configHash };
+    return { storage: this.storage, fs: this.fs, io: this.io, mode, lease, gitCommit: options.gitCommit, configHash: options.configHash };
   }
 }
 

@@ -17,14 +17,14 @@
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
-import type { StagingMemory } from '../io/staging-memory.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';
 
 export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
   /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default: the store's default, DEFAULT_SHARD_BYTES). */
   shardSizeBytes?: number;
-  /** Staging memory to copy into (default: the process-wide one, reused across saves). */
-  staging?: StagingMemory;
+  /** The store's runtime: its staging memory receives the copy (reused across saves). */
+  runtime: IoRuntime;
 }
 
 const limiters = new WeakMap<Store, InFlightLimiter>();
@@ -36,8 +36,8 @@ export function saveLimiterOf(store: Store): InFlightLimiter {
   return l;
 }
 
-export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncInternalOptions = {}): AsyncSave<SaveResult> {
-  const { ifBusy, shardSizeBytes, staging, onSnapshot, ...saveOptions } = options;
+export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncInternalOptions): AsyncSave<SaveResult> {
+  const { ifBusy, shardSizeBytes, runtime, onSnapshot, ...saveOptions } = options;
   let fileGroups: string[][] | undefined;
   try {
     fileGroups = planShards(input?.tensors ?? {}, shardSizeBytes ?? DEFAULT_SHARD_BYTES).map((s) => s.tensors.map((t) => t.name));
@@ -53,7 +53,7 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     limiter: saveLimiterOf(store),
     ifBusy: ifBusy ?? 'wait',
     fileGroups,
-    ...(staging === undefined ? {} : { staging }),
+    runtime,
     ...(onSnapshot === undefined ? {} : { onSnapshot }),
   });
   // A background failure reaches the caller through `committed` whenever it is awaited; until then it

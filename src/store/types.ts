@@ -3,6 +3,7 @@ import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
@@ -24,6 +25,11 @@ export interface StoreOptions {
   lease?: LeaseOptions;
   /** Called with human-readable progress and warnings (rollback, quarantine). */
   onEvent?: (event: StoreEvent) => void;
+  /**
+   * Hashing workers and I/O memory to use, e.g. one shared by several stores; the caller closes it.
+   * Default: the store creates its own and `close()` releases it.
+   */
+  runtime?: IoRuntime;
 }
 
 export interface SaveOptions {
@@ -121,6 +127,9 @@ export interface Store {
   inspect(step: number): Promise<Manifest>;
   /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
-  /** Releases what the store holds (worker threads, pools); the store is not used afterwards. */
+  /**
+   * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
+   * passed in `StoreOptions.runtime`). Idempotent; await running saves and restores first.
+   */
   close(): Promise<void>;
 }

@@ -35,6 +35,7 @@ import type { CrashState } from '../fs/crash-model.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import { lookupTree, type MemoryTree } from '../fs/memory-tree.js';
 import type { Op } from '../fs/op-log.js';
+import { IoRuntime } from '../io/io-runtime.js';
 import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import { localCheckpointReader } from '../storage/local-reader.js';
 import { openStore } from '../store/open-store.js';
@@ -174,6 +175,9 @@ async function whyNotNewest(state: CrashState, save: RecordedSave): Promise<stri
     const createdAt = save.log.findIndex((op) => op.kind === 'create' && op.path === manifestPath);
     return createdAt >= 0 && state.crashPoint > createdAt ? 'manifest-entry-lost' : 'not-yet-installed';
   }
-  const check = await verifyCheckpoint(localCheckpointReader(MemoryFileSystem.fromTree(tree), finalDir, save.step), { level: 'full', keepBytes: false, stopAtFirst: true });
+  // Hashed inline (no workers): the files of a crash state are small and live in memory.
+  const io = new IoRuntime({ hashWorkers: 0 });
+  const reader = localCheckpointReader(MemoryFileSystem.fromTree(tree), finalDir, save.step);
+  const check = await verifyCheckpoint(reader, { level: 'full', keepBytes: false, stopAtFirst: true, io }).finally(() => io.close());
   return check.ok ? 'verified-but-not-returned' : `detected:${check.problems[0]!.reason}`;
 }

@@ -16,9 +16,8 @@ import { RecordingFileSystem } from '../../src/fs/recording-file-system.js';
 import { startAsyncSave } from '../../src/io/async-save.js';
 import { InFlightLimiter } from '../../src/io/in-flight-limiter.js';
 import { snapshotSaveInput } from '../../src/io/snapshot.js';
-import { StagingMemory } from '../../src/io/staging-memory.js';
+import { IoRuntime } from '../../src/io/io-runtime.js';
 import { openStore } from '../../src/store/open-store.js';
-import { saveAsync } from '../../src/store/save-async.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bytesOf, sampleTensors } from '../helpers/tensors.js';
 import { bytes } from './io-fixtures.js';
@@ -43,10 +42,11 @@ function scribble(tensors: Record<string, Tensor>): void {
 }
 
 test('a snapshot is a copy: changing the caller\'s tensors afterwards changes nothing staged', () => {
-  const staging = new StagingMemory();
+  const runtime = new IoRuntime();
+  const staging = runtime.staging;
   const tensors = bigTensors(1);
   const before = copyOf(tensors);
-  const snap = snapshotSaveInput({ tensors, state: { step: 3, nested: { a: [1, 2] } } }, { staging });
+  const snap = snapshotSaveInput({ tensors, state: { step: 3, nested: { a: [1, 2] } } }, { runtime });
   scribble(tensors);
   for (const [name, b] of Object.entries(before)) {
     const t = snap.input.tensors![name]!;
@@ -60,14 +60,15 @@ test('a snapshot is a copy: changing the caller\'s tensors afterwards changes no
 });
 
 test('reserve() allocates the staging region up front, and the next snapshot of that size reuses it', () => {
-  const staging = new StagingMemory();
+  const runtime = new IoRuntime();
+  const staging = runtime.staging;
   const tensors = bigTensors(8);
   const stateBytes = Object.values(tensors).reduce((n, t) => n + t.data.byteLength, 0);
   staging.reserve(stateBytes);
   const held = staging.retainedBytes;
   assert.ok(held >= stateBytes);
   // Every tensor in its own group: the most padding a snapshot of these tensors can add.
-  const snap = snapshotSaveInput({ tensors }, { staging, fileGroups: Object.keys(tensors).map((k) => [k]) });
+  const snap = snapshotSaveInput({ tensors }, { runtime, fileGroups: Object.keys(tensors).map((k) => [k]) });
   assert.equal(staging.retainedBytes, 0, 'the reserved region was lent out, not a new one allocated');
   snap.release();
   assert.equal(staging.retainedBytes, held);
@@ -77,7 +78,7 @@ test('saveAsync: snapshotted resolves before committed; mutating after snapshott
   const store = await openStore(join(tempDir(t), 'store'), { shardSizeBytes: MiB });
   const tensors = bigTensors(2);
   const before = copyOf(tensors);
-  const { snapshotted, committed } = saveAsync(store, 7, { tensors, state: { lr: 0.1 } }, { shardSizeBytes: MiB });
+  const { snapshotted, committed } = store.saveAsync(7, { tensors, state: { lr: 0.1 } });
   let committedFirst = false;
   void committed.then(() => (committedFirst = true));
   await snapshotted;
@@ -92,9 +93,9 @@ test('saveAsync: snapshotted resolves before committed; mutating after snapshott
 
 test('one save in flight: a second one waits by default, or is refused with HF_BUSY', async (t) => {
   const store = await openStore(join(tempDir(t), 'store'));
-  const first = saveAsync(store, 1, { tensors: bigTensors(3) });
-  await assert.rejects(saveAsync(store, 2, { tensors: bigTensors(4) }, { ifBusy: 'refuse' }).snapshotted, (e) => isHoldfastError(e, 'HF_BUSY'));
-  const waiting = saveAsync(store, 3, { tensors: bigTensors(5) });
+  const first = store.saveAsync(1, { tensors: bigTensors(3) });
+  await assert.rejects(store.saveAsync(2, { tensors: bigTensors(4) }, { ifBusy: 'refuse' }).snapshotted, (e) => isHoldfastError(e, 'HF_BUSY'));
+  const waiting = store.saveAsync(3, { tensors: bigTensors(5) });
   await first.committed;
   await waiting.snapshotted;
   await waiting.committed;
@@ -103,21 +104,22 @@ test('one save in flight: a second one waits by default, or is refused with HF_B
 
 test('a failure in the background rejects committed, frees the slot and the staging memory', async () => {
   const limiter = new InFlightLimiter();
-  const staging = new StagingMemory();
+  const runtime = new IoRuntime();
+  const staging = runtime.staging;
   const boom = new Error('disk on fire');
-  const a = startAsyncSave({ tensors: bigTensors(6) }, async () => Promise.reject(boom), { limiter, staging });
+  const a = startAsyncSave({ tensors: bigTensors(6) }, async () => Promise.reject(boom), { limiter, runtime });
   await a.snapshotted;
   await assert.rejects(a.committed, (e) => e === boom);
   assert.equal(limiter.inFlight, 0);
   assert.equal(staging.retainedBytes > 0, true);
-  const b = startAsyncSave({ tensors: bigTensors(7) }, async (input) => Object.keys(input.tensors!).length, { limiter, staging, ifBusy: 'refuse' });
+  const b = startAsyncSave({ tensors: bigTensors(7) }, async (input) => Object.keys(input.tensors!).length, { limiter, runtime, ifBusy: 'refuse' });
   assert.equal(await b.committed, Object.keys(bigTensors(7)).length);
 });
 
 test('invalid input fails the snapshot, rejects both promises and takes no slot', async () => {
   const limiter = new InFlightLimiter();
   const bad = { tensors: { x: { dtype: 'F32', shape: [3], data: new Float32Array(2) } as Tensor } };
-  const s = startAsyncSave(bad, async () => 1, { limiter });
+  const s = startAsyncSave(bad, async () => 1, { limiter, runtime: new IoRuntime({ hashWorkers: 0 }) });
   await assert.rejects(s.snapshotted, (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
   await assert.rejects(s.committed, (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
   assert.equal(limiter.inFlight, 0);
@@ -136,7 +138,7 @@ test('a process killed at any instant of a background save leaves the old checkp
   const store = await openStore('/s', { fs: recording, shardSizeBytes: MiB });
   const next = bigTensors(9);
   const nextBytes = copyOf(next);
-  const { snapshotted, committed } = saveAsync(store, 2, { tensors: next }, { shardSizeBytes: MiB });
+  const { snapshotted, committed } = store.saveAsync(2, { tensors: next });
   await snapshotted;
   scribble(next); // the training loop moves on while the save runs
   await committed;

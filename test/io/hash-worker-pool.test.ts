@@ -51,3 +51,28 @@ test('a finished or aborted stream refuses further use', async (t) => {
   a.abort();
   await assert.rejects(a.digest());
 });
+
+test('a worker that cannot start is reported, and its streams are hashed on the calling thread with the same digest', async (t) => {
+  // A real start failure: Node refuses --input-type in a worker started from a file (issue 15).
+  const pool = new HashWorkerPool({ workers: 2, flags: { execArgv: ['--input-type=module'], nodeOptions: undefined } });
+  t.after(() => pool.close());
+  const b = bytes(3 * 1024 * 1024 + 5, 9);
+  for (let round = 0; round < 2; round++) {
+    const s = pool.open(b.byteLength);
+    await s.update(b.subarray(0, 1000));
+    await s.update(b.subarray(1000));
+    assert.equal(await s.digest(), sha256(b));
+    assert.match(s.fallbackReason ?? '', /could not start.*--input-type/);
+  }
+  assert.match(pool.fallbackReason ?? '', /--input-type/);
+});
+
+test('a stream on a started worker reports no fallback', async (t) => {
+  const pool = new HashWorkerPool({ workers: 1 });
+  t.after(() => pool.close());
+  const s = pool.open(4 * 1024 * 1024);
+  await s.update(bytes(4 * 1024 * 1024, 3));
+  assert.equal(await s.digest(), sha256(bytes(4 * 1024 * 1024, 3)));
+  assert.equal(s.fallbackReason, undefined);
+  assert.equal(pool.fallbackReason, undefined);
+});

@@ -14,7 +14,8 @@ import type { FileHandle, OpenMode, OpenOptions } from '../../src/fs/file-system
 import { FileSystemWrapper } from '../../src/fs/file-system-wrapper.js';
 import { PosixFileSystem } from '../../src/fs/posix-file-system.js';
 import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
-import { HashWorkerPool, type HashStream } from '../../src/io/hash-worker-pool.js';
+import type { HashStream } from '../../src/io/hash-worker-pool.js';
+import { IoRuntime } from '../../src/io/io-runtime.js';
 import { allocKeptBytes, readFileHashed, readFilesHashed } from '../../src/io/read-file-hashed.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
@@ -23,8 +24,8 @@ import { NoDirectFileSystem, bytes, sha256 } from './io-fixtures.js';
 
 const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
-const hashers = new HashWorkerPool({ workers: 2 });
-test.after(() => hashers.close());
+const runtime = new IoRuntime({ hashWorkers: 2 });
+test.after(() => runtime.close());
 const smallPool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 2 });
 
 for (const size of [0, 1, 4095, 4096, 4097, 65536 * 3 + 1, 20 * MiB + 3]) {
@@ -35,7 +36,7 @@ for (const size of [0, 1, 4095, 4096, 4097, 65536 * 3 + 1, 20 * MiB + 3]) {
     writeFileSync(p, data);
     for (const ioMethod of ['direct', 'buffered', 'auto'] as IoMethodChoice[]) {
       for (const keep of [true, false]) {
-        const r = await readFileHashed(fs, p, size, { keep, ioMethod, hashers, pool: smallPool, depth: 3 });
+        const r = await readFileHashed(fs, p, size, { keep, ioMethod, runtime, pool: smallPool, depth: 3 });
         const what = `${ioMethod}, keep ${keep}`;
         assert.equal(r.sizeBytes, size, what);
         assert.equal(r.sha256Hex, sha256(data), what);
@@ -58,7 +59,7 @@ test('a single flipped bit anywhere changes the hash', async (t) => {
     const p = join(dir, `f${at}`);
     writeFileSync(p, flipped);
     for (const ioMethod of ['direct', 'buffered'] as const) {
-      const r = await readFileHashed(fs, p, size, { keep: false, ioMethod, hashers, pool: smallPool });
+      const r = await readFileHashed(fs, p, size, { keep: false, ioMethod, runtime, pool: smallPool });
       assert.notEqual(r.sha256Hex, good, `bit flipped at ${at}, ${ioMethod}`);
       assert.equal(r.sha256Hex, sha256(flipped));
     }
@@ -70,7 +71,7 @@ test('a file of the wrong size is reported without reading it', async (t) => {
   const p = join(dir, 'f');
   writeFileSync(p, bytes(5000, 1));
   for (const expected of [4999, 5001, 0]) {
-    const r = await readFileHashed(fs, p, expected, { keep: true, hashers });
+    const r = await readFileHashed(fs, p, expected, { keep: true, runtime });
     assert.deepEqual(r, { sizeBytes: 5000, sha256Hex: '' });
   }
 });
@@ -80,7 +81,7 @@ test('where O_DIRECT is refused, reads fall back to buffered', async (t) => {
   const data = bytes(2 * MiB + 9, 4);
   const p = join(dir, 'f');
   writeFileSync(p, data);
-  const r = await readFileHashed(new NoDirectFileSystem(fs), p, data.length, { keep: true, ioMethod: 'direct', hashers });
+  const r = await readFileHashed(new NoDirectFileSystem(fs), p, data.length, { keep: true, ioMethod: 'direct', runtime });
   assert.equal(r.ioMethod, 'buffered');
   assert.equal(r.sha256Hex, sha256(data));
 });
@@ -93,35 +94,39 @@ test('several files read in parallel come back in order with their own bytes', a
     writeFileSync(path, data);
     return { path, data };
   });
-  const rs = await readFilesHashed(fs, files.map((f) => ({ path: f.path, expectedSizeBytes: f.data.length })), { keep: true, hashers, concurrency: 3 });
+  const rs = await readFilesHashed(fs, files.map((f) => ({ path: f.path, expectedSizeBytes: f.data.length })), { keep: true, runtime, concurrency: 3 });
   rs.forEach((r, i) => {
     assert.equal(r.sha256Hex, sha256(files[i]!.data));
     assert.ok(Buffer.from(r.bytes!).equals(files[i]!.data));
   });
 });
 
-/** Records the memory of every chunk handed to a hash stream. */
-class SpyHashers extends HashWorkerPool {
-  readonly seen = new Set<ArrayBufferLike>();
-  override open(expectedBytes?: number): HashStream {
-    const inner = super.open(expectedBytes);
+/** A runtime whose hash streams record the memory of every chunk they are handed. */
+function spyRuntime(): { runtime: IoRuntime; seen: Set<ArrayBufferLike> } {
+  const runtime = new IoRuntime({ hashWorkers: 2 });
+  const seen = new Set<ArrayBufferLike>();
+  const pool = runtime.hashers;
+  const open = pool.open.bind(pool);
+  pool.open = (expectedBytes?: number): HashStream => {
+    const inner = open(expectedBytes);
     return {
-      update: (b) => (this.seen.add(b.buffer), inner.update(b)),
+      update: (b) => (seen.add(b.buffer), inner.update(b)),
       digest: () => inner.digest(),
       abort: () => inner.abort(),
     };
-  }
+  };
+  return { runtime, seen };
 }
 
 test('kept bytes are one ordinary buffer per file, filled by O_DIRECT, and never handed to a hashing worker', async (t) => {
   const dir = tempDir(t);
-  const spy = new SpyHashers({ workers: 2 });
-  t.after(() => spy.close());
+  const spy = spyRuntime();
+  t.after(() => spy.runtime.close());
   for (const size of [5 * MiB + 4097, 3 * MiB]) {
     const data = bytes(size, size);
     const p = join(dir, `k${size}`);
     writeFileSync(p, data);
-    const r = await readFileHashed(fs, p, size, { keep: true, ioMethod: 'direct', hashers: spy, pool: smallPool });
+    const r = await readFileHashed(fs, p, size, { keep: true, ioMethod: 'direct', runtime: spy.runtime, pool: smallPool });
     assert.equal(r.sha256Hex, sha256(data));
     assert.equal(r.ioMethod, 'direct');
     assert.ok(!(r.bytes!.buffer instanceof SharedArrayBuffer), 'not shared memory: the GC accounts for it and frees it');
@@ -179,7 +184,7 @@ test('where O_DIRECT is accepted at open but the read is refused, the file is re
   writeFileSync(p, data);
   const refusing = new FailingDirectReads(fs, 'EINVAL');
   for (const keep of [true, false]) {
-    const r = await readFileHashed(refusing, p, data.length, { keep, ioMethod: 'direct', hashers, pool: smallPool });
+    const r = await readFileHashed(refusing, p, data.length, { keep, ioMethod: 'direct', runtime, pool: smallPool });
     assert.equal(r.ioMethod, 'buffered');
     assert.equal(r.sha256Hex, sha256(data));
     if (keep) assert.ok(Buffer.from(r.bytes!).equals(data));
@@ -195,14 +200,14 @@ test('a read error mid-file propagates and returns every pool buffer, kept or no
   const pool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 2 });
   for (const keep of [true, false]) {
     await assert.rejects(
-      readFileHashed(new FailingDirectReads(fs, 'EIO', 2), p, data.length, { keep, ioMethod: 'direct', hashers, pool }),
+      readFileHashed(new FailingDirectReads(fs, 'EIO', 2), p, data.length, { keep, ioMethod: 'direct', runtime, pool }),
       (e) => e instanceof HoldfastError && e.data.errno === 'EIO',
     );
     // Every buffer came back: both can be taken at once, and a later read completes.
     const both = await Promise.race([Promise.all([pool.acquire(), pool.acquire()]), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 500))]);
     assert.notEqual(both, 'stuck', `keep ${keep}: a pool buffer was not returned`);
     for (const b of both as Uint8Array[]) pool.release(b);
-    const r = await readFileHashed(fs, p, data.length, { keep, ioMethod: 'direct', hashers, pool });
+    const r = await readFileHashed(fs, p, data.length, { keep, ioMethod: 'direct', runtime, pool });
     assert.equal(r.sha256Hex, sha256(data));
   }
   assert.equal(pool.allocated, 2);
@@ -224,4 +229,19 @@ test('store.restore hands back tensors that are views of one ordinary buffer per
     assert.ok(!(x.data.buffer instanceof SharedArrayBuffer), name);
     assert.ok(Buffer.from(x.data.buffer, x.data.byteOffset, x.data.byteLength).equals(Buffer.from(tensors[name as keyof typeof tensors].data.buffer)), name);
   }
+});
+
+test('when no hashing worker can start, reads still hash every byte (on the main thread) and say why', async (t) => {
+  const dir = tempDir(t);
+  const broken = new IoRuntime({ hashWorkers: 2, workerFlags: { execArgv: ['--input-type=module'], nodeOptions: undefined } });
+  t.after(() => broken.close());
+  const data = bytes(3 * MiB + 11, 6);
+  const p = join(dir, 'f');
+  writeFileSync(p, data);
+  for (const keep of [true, false]) {
+    const r = await readFileHashed(fs, p, data.length, { keep, runtime: broken, pool: smallPool });
+    assert.equal(r.sha256Hex, sha256(data));
+    assert.match(r.hashFallbackReason ?? '', /could not start.*--input-type/);
+  }
+  assert.equal((await readFileHashed(fs, p, data.length, { keep: false, runtime, pool: smallPool })).hashFallbackReason, undefined);
 });

@@ -12,9 +12,8 @@ import { isHoldfastError } from '../../src/errors.js';
 import type { FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
 import { PosixFileSystem } from '../../src/fs/posix-file-system.js';
 import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
-import { HashWorkerPool } from '../../src/io/hash-worker-pool.js';
+import { IoRuntime } from '../../src/io/io-runtime.js';
 import { snapshotSaveInput } from '../../src/io/snapshot.js';
-import { StagingMemory } from '../../src/io/staging-memory.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { writeFileParts } from '../../src/io/write-file-parts.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -24,8 +23,8 @@ const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
 /** A small pool makes every file span many segments and makes writers wait for buffers. */
 const smallPool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 3 });
-const hashers = new HashWorkerPool({ workers: 2 });
-test.after(() => hashers.close());
+const runtime = new IoRuntime({ hashWorkers: 2 });
+test.after(() => runtime.close());
 
 const cases: [string, number[]][] = [
   ['no parts', []],
@@ -46,7 +45,7 @@ for (const [name, sizes] of cases) {
     for (const ioMethod of ['direct', 'buffered', 'auto'] as IoMethodChoice[]) {
       for (const [label, pool] of [['default pool', undefined], ['small pool', smallPool]] as const) {
         const p = join(dir, `${ioMethod}-${label.replace(' ', '-')}`);
-        const w = await writeFileParts(fs, p, parts, { sync: true, ioMethod, pool, hashers });
+        const w = await writeFileParts(fs, p, parts, { sync: true, ioMethod, pool, runtime });
         const what = `${ioMethod}, ${label}`;
         assert.equal(w.sizeBytes, expected.length, what);
         assert.equal(w.sha256Hex, sha256(expected), what);
@@ -60,7 +59,6 @@ for (const [name, sizes] of cases) {
 
 test('tensors staged by a snapshot are written zero-copy and still byte-identical, ragged or not', async (t) => {
   const dir = tempDir(t);
-  const staging = new StagingMemory();
   const tensors = {
     a: { dtype: 'U8' as const, shape: [3 * MiB + 5], data: bytes(3 * MiB + 5, 1) },
     b: { dtype: 'U8' as const, shape: [1], data: bytes(1, 2) },
@@ -69,7 +67,7 @@ test('tensors staged by a snapshot are written zero-copy and still byte-identica
   };
   const header = bytes(4096, 9);
   for (const fileGroups of [undefined, [['a', 'b'], ['c', 'd']], [['d'], ['c', 'a'], ['b']]]) {
-    const snap = snapshotSaveInput({ tensors }, { staging, fileGroups });
+    const snap = snapshotSaveInput({ tensors }, { runtime, fileGroups });
     try {
       const views = (names: string[]): Uint8Array[] =>
         names.map((n) => {
@@ -92,7 +90,7 @@ test('tensors staged by a snapshot are written zero-copy and still byte-identica
               },
             },
           });
-          const w = await writeFileParts(watching, p, parts, { sync: false, ioMethod, hashers, pool: smallPool });
+          const w = await writeFileParts(watching, p, parts, { sync: false, ioMethod, runtime, pool: smallPool });
           assert.equal(w.sha256Hex, sha256(expected));
           assert.ok(fileBytes(p).equals(expected), p);
           if (fileGroups === undefined && names.length === 4) {
@@ -110,12 +108,12 @@ test('where O_DIRECT is refused at open (tmpfs), the write falls back to buffere
   const dir = tempDir(t);
   const noDirect = new NoDirectFileSystem(fs);
   const parts = [bytes(4096, 1), bytes(3 * MiB + 1, 2)];
-  const first = await writeFileParts(noDirect, join(dir, 'a'), parts, { sync: true, ioMethod: 'direct', hashers });
+  const first = await writeFileParts(noDirect, join(dir, 'a'), parts, { sync: true, ioMethod: 'direct', runtime });
   assert.equal(first.ioMethod, 'buffered');
   assert.match(first.fallbackReason ?? '', /EINVAL/);
   assert.equal(first.sha256Hex, sha256(...parts));
   assert.ok(fileBytes(join(dir, 'a')).equals(Buffer.concat(parts)));
-  const second = await writeFileParts(noDirect, join(dir, 'b'), parts, { sync: true, hashers });
+  const second = await writeFileParts(noDirect, join(dir, 'b'), parts, { sync: true, runtime });
   assert.equal(second.ioMethod, 'buffered');
   assert.equal(noDirect.refusedOpens, 1, 'the refusal is learned once per directory');
 });
@@ -124,7 +122,7 @@ test('where O_DIRECT is accepted at open but the write is refused, the file is r
   const dir = tempDir(t);
   const faulty = new FaultyFileSystem(fs, { onDirectOnly: true, failPwriteNumber: 0, errno: 'EINVAL' });
   const parts = [bytes(4096, 1), bytes(2 * MiB + 17, 2)];
-  const w = await writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'auto', hashers });
+  const w = await writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'auto', runtime });
   assert.equal(w.ioMethod, 'buffered');
   assert.match(w.fallbackReason ?? '', /EINVAL/);
   assert.ok(fileBytes(join(dir, 'f')).equals(Buffer.concat(parts)));
@@ -137,12 +135,12 @@ test('an I/O error mid-file propagates, closes the file and returns every pool b
   const faulty = new FaultyFileSystem(fs, { failPwriteNumber: 5, errno: 'EIO' });
   const parts = [bytes(4096, 1), bytes(MiB + 3, 2)];
   await assert.rejects(
-    writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'direct', pool, hashers }),
+    writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'direct', pool, runtime }),
     (e) => isHoldfastError(e, 'HF_IO') && e.data.errno === 'EIO',
   );
   assert.equal(faulty.openHandles, 0);
   // Every buffer came back: a later write that needs them all completes.
-  const w = await writeFileParts(fs, join(dir, 'g'), parts, { sync: false, ioMethod: 'direct', pool, hashers });
+  const w = await writeFileParts(fs, join(dir, 'g'), parts, { sync: false, ioMethod: 'direct', pool, runtime });
   assert.equal(w.sha256Hex, sha256(...parts));
   assert.equal(pool.allocated, 2);
 });
@@ -150,8 +148,8 @@ test('an I/O error mid-file propagates, closes the file and returns every pool b
 test('the file is created exclusively: an existing path is refused, not overwritten', async (t) => {
   const dir = tempDir(t);
   const p = join(dir, 'f');
-  await writeFileParts(fs, p, [bytes(10, 1)], { sync: false, hashers });
-  await assert.rejects(writeFileParts(fs, p, [bytes(MiB * 2, 2)], { sync: false, ioMethod: 'direct', hashers }), (e) => isHoldfastError(e, 'HF_IO'));
+  await writeFileParts(fs, p, [bytes(10, 1)], { sync: false, runtime });
+  await assert.rejects(writeFileParts(fs, p, [bytes(MiB * 2, 2)], { sync: false, ioMethod: 'direct', runtime }), (e) => isHoldfastError(e, 'HF_IO'));
   assert.equal(statSync(p).size, 10);
   assert.ok(existsSync(p));
 });
@@ -160,6 +158,19 @@ test('progress is reported up to the full size', async (t) => {
   const dir = tempDir(t);
   const seen: number[] = [];
   const parts = [bytes(4096, 1), bytes(300 * 1024 + 1, 2)];
-  await writeFileParts(fs, join(dir, 'f'), parts, { sync: false, ioMethod: 'direct', pool: smallPool, hashers, onProgress: (done) => seen.push(done) });
+  await writeFileParts(fs, join(dir, 'f'), parts, { sync: false, ioMethod: 'direct', pool: smallPool, runtime, onProgress: (done) => seen.push(done) });
   assert.equal(Math.max(...seen), 4096 + 300 * 1024 + 1);
+});
+
+test('when no hashing worker can start, the file is still written and hashed (on the main thread), and the result says why', async (t) => {
+  const dir = tempDir(t);
+  const broken = new IoRuntime({ hashWorkers: 2, workerFlags: { execArgv: ['--input-type=module'], nodeOptions: undefined } });
+  t.after(() => broken.close());
+  const parts = [bytes(4096, 1), bytes(3 * MiB + 1, 2)];
+  const w = await writeFileParts(fs, join(dir, 'f'), parts, { sync: true, runtime: broken });
+  assert.equal(w.sha256Hex, sha256(...parts));
+  assert.ok(fileBytes(join(dir, 'f')).equals(Buffer.concat(parts)));
+  assert.match(w.hashFallbackReason ?? '', /could not start.*--input-type/);
+  const normal = await writeFileParts(fs, join(dir, 'g'), parts, { sync: true, runtime });
+  assert.equal(normal.hashFallbackReason, undefined);
 });
