@@ -116,7 +116,7 @@ test('restore --to that fails partway leaves no file under its final name, and a
   assert.deepEqual(await faulty.readdir('/out'), []);
   faulty.clearRules();
   const again = await store.restoreFiles(undefined, '/out');
-  assert.deepEqual(again.files.sort(), ['/out/SHA256SUMS', '/out/manifest.json', '/out/r0000-p000.safetensors']);
+  assert.deepEqual(again.files, ['/out/r0000-p000.safetensors']);
 });
 
 test('a store reached through a symlink works; so do a symlinked restore target and a symlinked input file', async (t) => {
