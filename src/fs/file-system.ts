@@ -14,7 +14,23 @@
  * `data.errno`.
  */
 
+/** `other` is anything else lstat can report: a FIFO, socket or device. */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
+
+const ENTRY_TYPE_PHRASES: Record<EntryType, string> = {
+  file: 'a regular file',
+  directory: 'a directory',
+  symlink: 'a symbolic link',
+  other: 'a special file (a FIFO, socket or device)',
+};
+
+/**
+ * The type as a phrase that completes "is …" or "found …" in a message:
+ * "is a directory", "found a special file (a FIFO, socket or device)".
+ */
+export function describeEntryType(type: EntryType): string {
+  return ENTRY_TYPE_PHRASES[type];
+}
 
 export interface FileStat {
   type: EntryType;

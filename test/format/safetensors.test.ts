@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DTYPES, byteLengthOf } from '../../src/format/dtype.js';
+import { SAFETENSORS_HEADER_MAX_BYTES } from '../../src/format/limits.js';
 import {
-  MAX_HEADER_BYTES,
   encodeShardHeader,
   parseShardHeader,
   readShardHeader,
@@ -143,7 +143,7 @@ describe('parseShardHeader refuses bad files', () => {
   });
 
   test('a header length over the 100,000,000-byte cap, including 2^64 - 1 read as u64', () => {
-    const big = rawFile('{}', 0, BigInt(MAX_HEADER_BYTES) + 1n);
+    const big = rawFile('{}', 0, BigInt(SAFETENSORS_HEADER_MAX_BYTES) + 1n);
     expectError(() => parseShardHeader(big, 200_000_000, PATH), 'HF_FORMAT', PATH, '100000001', 'cap');
     const huge = rawFile('{}', 0, 2n ** 64n - 1n);
     expectError(() => parseShardHeader(huge, huge.byteLength, PATH), 'HF_FORMAT', PATH, '18446744073709551615');
