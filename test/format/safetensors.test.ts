@@ -187,6 +187,16 @@ describe('parseShardHeader refuses bad files', () => {
     expectError(() => parseRaw(`{"a":${tensorJson('U8', [2 ** 30, 2 ** 30, 2 ** 30], [0, 1])}}`, 1), 'HF_FORMAT', PATH, '2^53');
   });
 
+  test('a shape or offset not written as plain digits (another writer; strict readers refuse it)', () => {
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[1e3],"data_offsets":[0,1000]}}', 1000), 'HF_FORMAT', PATH, 'number 1e3', 'expected 1000');
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2.0]}}', 2), 'HF_FORMAT', PATH, 'number 2.0');
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}'), 'HF_FORMAT', PATH, 'number -0');
+  });
+
+  test('an offset beyond 2^53 is reported as written, not rounded', () => {
+    expectError(() => parseRaw(`{"a":${tensorJson('U8', [1], [0, 1]).replace('[0,1]', '[9007199254740993,9007199254740994]')}}`, 1), 'HF_FORMAT', PATH, '9007199254740993');
+  });
+
   test('data_offsets that are not [begin, end] integers with end >= begin', () => {
     expectError(() => parseRaw(`{"a":${tensorJson('U8', [0], [4, 3])}}`), 'HF_FORMAT', PATH, 'end >= begin');
     expectError(() => parseRaw(`{"a":${tensorJson('U8', [1], [0, 1, 2])}}`, 1), 'HF_FORMAT', PATH, '[begin, end]');
