@@ -42,8 +42,10 @@ export interface FileStat {
  * How to open a file:
  * - `read`: read only; refuses symlinks (O_NOFOLLOW) so a planted link cannot
  *   redirect verification.
- * - `create`: write only, must not exist (O_CREAT|O_EXCL), mode 0600.
+ * - `create`: write only, must not exist (O_CREAT|O_EXCL), mode 0600 unless configured.
  * - `write`: write only, existing file (used by fault injection and tests).
+ * Opening never blocks: a FIFO, socket or device is refused with HF_IO
+ * "open <path>: is a FIFO, expected a regular file" (`data.found`).
  */
 export type OpenMode = 'read' | 'create' | 'write';
 
@@ -73,7 +75,7 @@ export interface FileSystem {
   /** Alignment required of O_DIRECT buffers, offsets and lengths. */
   readonly directIoAlignBytes: number;
   open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle>;
-  /** mkdir(2), not recursive; mode 0700. Throws if it exists. */
+  /** mkdir(2), not recursive; mode 0700 unless configured. Throws if it exists. */
   mkdir(path: string): Promise<void>;
   /** Entry names, sorted, without `.` and `..`. */
   readdir(path: string): Promise<string[]>;
