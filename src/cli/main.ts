@@ -12,6 +12,7 @@ import { HoldfastError, exitCodeFor } from '../errors.js';
 import { LIBRARY_VERSION } from '../version.js';
 import type { CliIo, Command } from './command.js';
 import { COMMANDS, findCommand } from './commands/index.js';
+import { escapeControl } from './output.js';
 
 export function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
@@ -92,21 +93,19 @@ function help(args: string[], io: CliIo): number {
 
 function report(e: unknown, prefix: string, json: boolean, io: CliIo): number {
   const exitCode = exitCodeFor(e);
-  const message = oneLine(e instanceof Error ? e.message : String(e));
+  const message = e instanceof Error ? e.message : String(e);
   if (json) {
+    // JSON.stringify escapes every control character, so the message goes out exact.
     const code = e instanceof HoldfastError ? e.code : 'INTERNAL';
     const path = e instanceof HoldfastError ? e.path : undefined;
     io.stdout(JSON.stringify({ error: { code, message, ...(path !== undefined ? { path } : {}) }, exitCode }, null, 2));
   } else {
-    io.stderr(`${prefix}: ${message}`);
+    io.stderr(`${prefix}: ${escapeControl(message)}`);
   }
   if (!(e instanceof HoldfastError) && process.env['HOLDFAST_DEBUG'] === '1' && e instanceof Error && e.stack) io.stderr(e.stack);
   return exitCode;
 }
 
-function oneLine(s: string): string {
-  return s.replace(/\s*\n\s*/g, ' ').trim();
-}
 
 /** The process-backed IO; progress is drawn in place only on a terminal. */
 function processIo(): CliIo {

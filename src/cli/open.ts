@@ -12,7 +12,7 @@ import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, Store, StoreEvent } from '../store/types.js';
 import type { CliIo } from './command.js';
-import { formatBytes } from './output.js';
+import { escapeControl, formatBytes } from './output.js';
 
 /** Opens an existing store without creating or writing anything to open it. */
 export async function openExistingStore(command: string, root: string, io: CliIo): Promise<Store> {
@@ -34,7 +34,7 @@ export function openOrCreateStore(command: string, root: string, io: CliIo, dura
 export function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
   return (event) => {
     if (event.type === 'quarantined') {
-      io.stderr(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`);
+      io.stderr(escapeControl(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`));
     } else if (event.type === 'progress' && io.progress !== undefined && event.totalBytes > 0) {
       const pct = Math.floor((100 * event.doneBytes) / event.totalBytes);
       io.progress(`${event.phase} ${pct}% (${formatBytes(event.doneBytes)} / ${formatBytes(event.totalBytes)})`);

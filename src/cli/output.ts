@@ -60,6 +60,20 @@ export const JSON_OPTION: [string, string] = [
   'print JSON on stdout, errors too: {"error": {code, message, path}, "exitCode": n}',
 ];
 
+// C0 controls (newline, carriage return, escape …), DEL, C1 controls, and the Unicode line and
+// paragraph separators some terminals break lines at.
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g;
+const SHORT_ESCAPES: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+/**
+ * `s` on one line, safe for a terminal: control characters (a newline in a path, an escape
+ * sequence in a file name) are written as `\n`, `\r`, `\t` or `\u001b`. An error is always one
+ * line of stderr, and a hostile name cannot rewrite what the terminal shows.
+ */
+export function escapeControl(s: string): string {
+  return s.replace(CONTROL, (c) => SHORT_ESCAPES[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 export function printJson(io: CliIo, value: unknown): void {
   io.stdout(JSON.stringify(value, null, 2));
 }

@@ -23,8 +23,9 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
-import type { PlannedShard } from './plan-shards.js';
+import { assertPlanWithinLimits, type PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
+import type { Provenance } from '../format/manifest-types.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
@@ -34,8 +35,8 @@ const RESERVED_NAMES = new Set([MANIFEST_FILE, SHA256SUMS_FILE]);
 
 export interface CheckpointContent {
   shards: PlannedShard[];
-  /** Opaque files copied in by `commitFiles`: name inside the checkpoint → source path on the local disk. */
-  files: { name: string; sourcePath: string }[];
+  /** Opaque files copied in by `commitFiles`: name inside the checkpoint, source path on the local disk, size. */
+  files: { name: string; sourcePath: string; sizeBytes: number }[];
   state: JsonValue;
 }
 
@@ -46,7 +47,8 @@ export interface CommitContext {
   mode: DurabilityMode;
   /** Hashing workers and aligned buffers of the store. */
   io: IoRuntime;
-  lease?: WriterLease | undefined;
+  /** Takes the store's writer lease once the save is known to be valid; released when the save ends. */
+  takeLease?: (() => Promise<WriterLease>) | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
 }
@@ -57,8 +59,20 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
     assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
     if (RESERVED_NAMES.has(f.name)) throw invalidArg(`${f.sourcePath}: the name ${f.name} is reserved inside a checkpoint`, { path: f.sourcePath });
   }
+  const provenance = currentProvenance(ctx);
+  // Whatever a reader would refuse is refused here, before the first byte is written.
+  assertPlanWithinLimits({ step, shards: content.shards, files: content.files, state: content.state, provenance });
+  const lease = await ctx.takeLease?.();
+  try {
+    return await writeAndCommit(ctx, step, content, provenance, lease);
+  } finally {
+    await lease?.release();
+  }
+}
+
+async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined): Promise<SaveResult> {
   const nonce = newNonce();
-  const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease: ctx.lease });
+  const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
     const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, ctx.io, shard, step, nonce), {
       sizeOf: (shard) => shard.dataBytes,
@@ -77,7 +91,7 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
       tensors,
       state: content.state,
       world: { size: 1 },
-      provenance: currentProvenance(ctx),
+      provenance,
       parent: null,
     });
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));

@@ -10,9 +10,17 @@
  * multiple of its element size, so this order puts every tensor on an offset
  * aligned for its typed array, and restore can hand back views of the read
  * buffer instead of copies.
+ *
+ * The planner refuses, before anything is written, every tensor a reader
+ * would refuse (`assertValidTensor`, reserved names); `assertPlanWithinLimits`
+ * does the same for the whole checkpoint once the step and state are known.
  */
+import { invalidArg } from '../errors.js';
 import { assertValidTensor, elementBytes, tensorBytes, type Tensor } from '../format/dtype.js';
+import type { Provenance } from '../format/manifest-types.js';
 import { shardFileName } from '../format/names.js';
+import { tensorNameProblem, type ShardEntry } from '../format/safetensors.js';
+import { assertSaveWithinLimits } from '../format/save-limits.js';
 
 /**
  * Default target size of one shard file. Large enough that each file is a long
@@ -37,6 +45,8 @@ export interface PlannedShard {
 export function planShards(tensors: Record<string, Tensor>, shardSizeBytes: number, rank = 0): PlannedShard[] {
   const planned = Object.keys(tensors).map((name): PlannedTensor => {
     const tensor = tensors[name]!;
+    const problem = tensorNameProblem(name);
+    if (problem !== undefined) throw invalidArg(`tensor ${JSON.stringify(name)}: ${problem}`);
     assertValidTensor(name, tensor);
     return { name, tensor, bytes: tensorBytes(tensor) };
   });
@@ -52,4 +62,33 @@ export function planShards(tensors: Record<string, Tensor>, shardSizeBytes: numb
     current.dataBytes += t.bytes.byteLength;
   }
   return shards;
+}
+
+/** The safetensors entries of `shard`, in file order. */
+export function shardEntries(shard: PlannedShard): ShardEntry[] {
+  return shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
+}
+
+export interface PlannedCheckpoint {
+  step: number;
+  shards: readonly PlannedShard[];
+  /** Opaque files (`commitFiles`): name inside the checkpoint and size in bytes. */
+  files: readonly { name: string; sizeBytes: number }[];
+  state: unknown;
+  provenance: Provenance;
+}
+
+/**
+ * HF_INVALID_ARG, naming the limit, when a reader would refuse the checkpoint this save writes
+ * (manifest over its cap, a shard header over its cap, state too deep or not exactly JSON, a bad
+ * or clashing file name). Call before the first byte is written.
+ */
+export function assertPlanWithinLimits(plan: PlannedCheckpoint): void {
+  assertSaveWithinLimits({
+    step: plan.step,
+    shards: plan.shards.map((s) => ({ fileName: s.fileName, rank: s.rank, entries: shardEntries(s) })),
+    files: plan.files,
+    state: plan.state,
+    provenance: plan.provenance,
+  });
 }

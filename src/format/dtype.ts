@@ -1,5 +1,5 @@
 /** Safetensors dtypes Holdfast stores, their element sizes and typed-array views. */
-import { invalidArg } from '../errors.js';
+import { HoldfastError, invalidArg, type HoldfastErrorCode } from '../errors.js';
 
 export const DTYPES = ['F64', 'F32', 'F16', 'BF16', 'I64', 'I32', 'I16', 'I8', 'U8', 'BOOL'] as const;
 export type DType = (typeof DTYPES)[number];
@@ -75,7 +75,28 @@ const ARRAY_TYPE: Record<DType, string> = {
   I32: 'Int32Array', I16: 'Int16Array', I8: 'Int8Array', U8: 'Uint8Array', BOOL: 'Uint8Array',
 };
 
-/** Checks a caller's tensor: known dtype, matching typed array, length = product of shape. */
+/** Index of the first BOOL byte other than 0 or 1, or -1: safetensors BOOL is one byte, 0 or 1. */
+export function firstInvalidBoolIndex(bytes: Uint8Array): number {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 1) return i;
+  return -1;
+}
+
+/**
+ * Refuses BOOL bytes other than 0/1, naming the tensor and the first bad index. Writers pass
+ * HF_INVALID_ARG; a reader decoding a shard passes HF_FORMAT (the bytes match their hash, so
+ * a writer put them there).
+ */
+export function assertBoolBytes(name: string, bytes: Uint8Array, code: HoldfastErrorCode, path?: string): void {
+  const i = firstInvalidBoolIndex(bytes);
+  if (i < 0) return;
+  const where = path === undefined ? '' : `${path}: `;
+  throw new HoldfastError(code, `${where}tensor ${JSON.stringify(name)}: BOOL element ${i} is ${bytes[i]}, expected 0 or 1`, {
+    ...(path === undefined ? {} : { path }),
+    data: { tensor: name, index: i, value: bytes[i] },
+  });
+}
+
+/** Checks a caller's tensor: known dtype, matching typed array, length = product of shape, BOOL bytes 0/1. */
 export function assertValidTensor(name: string, t: Tensor): void {
   if (!isDType(t.dtype)) throw invalidArg(`tensor "${name}": unsupported dtype ${JSON.stringify(t.dtype)}; expected one of ${DTYPES.join(' ')}`);
   if (!Array.isArray(t.shape)) throw invalidArg(`tensor "${name}": shape must be an array of integers`);
@@ -85,6 +106,7 @@ export function assertValidTensor(name: string, t: Tensor): void {
     throw invalidArg(`tensor "${name}": dtype ${t.dtype} needs a ${expected}, got ${t.data?.constructor?.name ?? typeof t.data}`);
   }
   if (t.data.length !== n) throw invalidArg(`tensor "${name}": shape [${t.shape.join(', ')}] has ${n} elements, data has ${t.data.length}`);
+  if (t.dtype === 'BOOL') assertBoolBytes(name, t.data as Uint8Array, 'HF_INVALID_ARG');
 }
 
 /** The tensor's bytes, as a view (no copy). Holdfast writes little-endian, the machine order we require. */

@@ -22,8 +22,8 @@ export class FieldChecker {
   constructor(
     /** Names the document: "manifest /ckpt-…/manifest.json". */
     readonly subject: string,
-    /** The file, recorded on the error. */
-    readonly path: string,
+    /** The file, recorded on the error (none for in-memory input such as a save's state). */
+    readonly path: string | undefined,
     readonly code: HoldfastErrorCode = 'HF_FORMAT',
   ) {}
 

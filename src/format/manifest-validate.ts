@@ -14,6 +14,8 @@
  */
 import { DTYPES, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
+import { checkJsonValue } from './json-value.js';
+import { STATE_MAX_DEPTH } from './limits.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from './manifest-types.js';
 import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
@@ -27,8 +29,6 @@ const TENSOR_FIELDS = ['dtype', 'shape', 'slabs'];
 const SLAB_FIELDS = ['file', 'byteRange', 'offset', 'shape'];
 const NONCE = /^[0-9a-f]{32}$/;
 const VERSION = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
-/** Bounds recursion over `state` for in-memory input; parsed input is already capped by the parser. */
-const MAX_STATE_DEPTH = 64;
 
 interface FileInfo {
   size: number;
@@ -64,7 +64,7 @@ export function validateManifest(x: unknown, path: string): Manifest {
   c.string(top.createdAt, 'createdAt');
   const files = checkFiles(c, top.files);
   checkTensors(c, top.tensors, files);
-  checkJsonValue(c, top.state, 'state', 0);
+  checkJsonValue(c, top.state, 'state', STATE_MAX_DEPTH);
   const world = c.object(top.world, 'world');
   c.keys(world, 'world', ['size']);
   c.safeInt(world.size, 'world.size', 1);
@@ -155,26 +155,5 @@ function checkProvenance(c: FieldChecker, v: unknown): void {
   for (const key of ['gitCommit', 'configHash']) {
     // undefined is "absent": JSON.stringify and canonicalJson both omit it.
     if (p[key] !== undefined) c.string(p[key], `provenance.${key}`);
-  }
-}
-
-/** Any JSON value: what `state` may hold. Rejects what JSON cannot carry (in-memory input). */
-function checkJsonValue(c: FieldChecker, v: unknown, where: string, depth: number): void {
-  if (depth > MAX_STATE_DEPTH) c.fail(where, `nested deeper than ${MAX_STATE_DEPTH} levels`);
-  if (v === null || typeof v === 'string' || typeof v === 'boolean') return;
-  if (typeof v === 'number') {
-    if (!Number.isFinite(v)) c.expected(where, 'a finite number', v);
-    return;
-  }
-  if (Array.isArray(v)) {
-    v.forEach((item, i) => checkJsonValue(c, item, `${where}[${i}]`, depth + 1));
-    return;
-  }
-  const proto: unknown = typeof v === 'object' ? Object.getPrototypeOf(v) : undefined;
-  if (proto !== Object.prototype && proto !== null) c.expected(where, 'a JSON value', v);
-  const obj = v as Record<string, unknown>;
-  for (const key of Object.keys(obj)) {
-    // An undefined member is omitted on encoding (and from the hash), like an absent one.
-    if (obj[key] !== undefined) checkJsonValue(c, obj[key], `${where}[${JSON.stringify(key)}]`, depth + 1);
   }
 }

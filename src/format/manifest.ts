@@ -4,7 +4,8 @@
  * (canonical-json.ts) of every other field, so re-indenting or re-ordering
  * keys never breaks it while any change of value does. `encodeManifest`
  * writes pretty JSON for humans; `parseManifest` refuses, in order: more than
- * `maxBytes` (64 MiB), invalid UTF-8, invalid or duplicate-key JSON (HF_FORMAT);
+ * `maxBytes` (MANIFEST_MAX_BYTES, 64 MiB), invalid UTF-8, invalid or duplicate-key JSON or a
+ * number not written as `JSON.stringify` writes it (HF_FORMAT);
  * another format or an unknown major version (HF_FORMAT); a recorded hash that
  * disagrees with the content (HF_CORRUPT); then any schema violation
  * (HF_FORMAT, see manifest-validate.ts). The hash is compared before the full
@@ -15,14 +16,13 @@
  */
 import { corrupt, formatError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
+import { MANIFEST_MAX_BYTES } from './limits.js';
 import { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
 import type { Manifest } from './manifest-types.js';
 import { formatHash, hashProblem, sha256Hex } from './sha256.js';
 import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
 
 export { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
-
-export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 export function computeManifestHash(m: Omit<Manifest, 'manifestHash'> | Manifest): string {
   // Object.fromEntries defines properties, so no key is ever treated as a prototype.
@@ -39,11 +39,12 @@ export function encodeManifest(m: Manifest): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(m, null, 2)}\n`);
 }
 
-export function parseManifest(bytes: Uint8Array, path: string, maxBytes = MAX_MANIFEST_BYTES): Manifest {
+export function parseManifest(bytes: Uint8Array, path: string, maxBytes = MANIFEST_MAX_BYTES): Manifest {
   if (bytes.byteLength > maxBytes) {
     throw formatError(`manifest ${path}: ${bytes.byteLength} bytes, over the ${maxBytes}-byte cap`, { path, data: { sizeBytes: bytes.byteLength, maxBytes } });
   }
-  const doc = parseStrictJson(decodeUtf8Strict(bytes, 'manifest', path), 'manifest', path);
+  // Holdfast writes every number as JSON.stringify does; any other form is not a manifest we wrote.
+  const doc = parseStrictJson(decodeUtf8Strict(bytes, 'manifest', path), 'manifest', path, { canonicalNumbers: true });
   assertReadableManifestVersion(doc, path);
   assertRecordedHash(doc as Record<string, unknown>, path);
   return validateManifest(doc, path);

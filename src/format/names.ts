@@ -18,12 +18,16 @@ export function checkpointDirName(step: number): string {
   return CHECKPOINT_PREFIX + String(step).padStart(STEP_DIGITS, '0');
 }
 
-/** The step of a `ckpt-<digits>` directory name, or undefined for anything else. */
+/**
+ * The step of a checkpoint directory name, or undefined for anything else.
+ * Only the canonical name `checkpointDirName(step)` counts: `ckpt-0000000000012`
+ * beside `ckpt-000000000012` would otherwise be a second copy of step 12.
+ */
 export function parseCheckpointDirName(name: string): number | undefined {
   const m = /^ckpt-(\d{12,16})$/.exec(name);
   if (!m) return undefined;
   const step = Number(m[1]);
-  return Number.isSafeInteger(step) ? step : undefined;
+  return Number.isSafeInteger(step) && checkpointDirName(step) === name ? step : undefined;
 }
 
 export function stagingDirName(step: number, nonce: string): string {

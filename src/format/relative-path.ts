@@ -13,11 +13,10 @@
  * The `...Problem` functions return the reason instead of throwing.
  */
 import { HoldfastError } from '../errors.js';
+import { PATH_COMPONENT_MAX_BYTES } from './limits.js';
 
 export type InputErrorCode = 'HF_FORMAT' | 'HF_INVALID_ARG';
 
-/** Linux NAME_MAX; most file systems limit a component to 255 bytes. */
-export const MAX_COMPONENT_BYTES = 255;
 
 // C0 controls (incl. NUL), DEL and C1 controls: invisible in listings, and NUL truncates C paths.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
@@ -38,7 +37,7 @@ export function relativePathProblem(p: unknown): string | undefined {
     if (segment === '') return 'path has an empty segment';
     if (segment === '.' || segment === '..') return `path has a "${segment}" segment`;
     const sizeBytes = Buffer.byteLength(segment, 'utf8');
-    if (sizeBytes > MAX_COMPONENT_BYTES) return `path component is ${sizeBytes} bytes, over ${MAX_COMPONENT_BYTES}`;
+    if (sizeBytes > PATH_COMPONENT_MAX_BYTES) return `path component is ${sizeBytes} bytes, over ${PATH_COMPONENT_MAX_BYTES}`;
   }
   return undefined;
 }

@@ -9,20 +9,20 @@
  * size and truncation problems (file shorter than its header or data says,
  * bytes after the last tensor) are `HF_CORRUPT`, since a torn or truncated
  * write produces them; a header this build cannot read (over the 100 MB cap,
- * not `{`-led UTF-8 JSON, duplicate keys, wrong types, unknown dtype or field,
+ * not `{`-led UTF-8 JSON, duplicate keys, a number not written as plain
+ * digits (`1e3`, `2.0`), wrong types, unknown dtype or field,
  * offsets that disagree with dtype × shape, overlap or leave holes) is
  * `HF_FORMAT`. Every message names the file and says expected vs found.
  */
 import { corrupt, formatError, invalidArg } from '../errors.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { DTYPES, byteLengthOf, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
+import { SAFETENSORS_HEADER_MAX_BYTES } from './limits.js';
 import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
 
 /** Bytes of the little-endian u64 header length that opens every file. */
 export const LENGTH_PREFIX_BYTES = 8;
-/** The reference implementation's cap (huggingface/safetensors `MAX_HEADER_SIZE`). */
-export const MAX_HEADER_BYTES = 100_000_000;
 export const DEFAULT_ALIGN_BYTES = 4096;
 const METADATA_KEY = '__metadata__';
 const TENSOR_FIELDS = ['dtype', 'shape', 'data_offsets'] as const;
@@ -77,8 +77,8 @@ export function encodeShardHeader(entries: ShardEntry[], metadata: Record<string
   parts.push('}');
   const json = new TextEncoder().encode(parts.join(''));
   const dataStart = Math.ceil((LENGTH_PREFIX_BYTES + json.byteLength) / alignBytes) * alignBytes;
-  if (dataStart - LENGTH_PREFIX_BYTES > MAX_HEADER_BYTES) {
-    throw invalidArg(`shard header would be ${dataStart - 8} bytes, over the ${MAX_HEADER_BYTES}-byte cap readers enforce`);
+  if (dataStart - LENGTH_PREFIX_BYTES > SAFETENSORS_HEADER_MAX_BYTES) {
+    throw invalidArg(`shard header would be ${dataStart - 8} bytes, over the ${SAFETENSORS_HEADER_MAX_BYTES}-byte cap readers enforce`);
   }
   const bytes = new Uint8Array(dataStart).fill(0x20, LENGTH_PREFIX_BYTES);
   new DataView(bytes.buffer).setBigUint64(0, BigInt(dataStart - LENGTH_PREFIX_BYTES), true);
@@ -90,8 +90,8 @@ export function encodeShardHeader(entries: ShardEntry[], metadata: Record<string
 function checkEntries(entries: ShardEntry[]): void {
   const seen = new Set<string>();
   for (const e of entries) {
-    if (typeof e.name !== 'string' || e.name === '') throw invalidArg('shard entry name must be a non-empty string');
-    if (e.name === METADATA_KEY) throw invalidArg(`shard entry name ${METADATA_KEY} is reserved by safetensors`);
+    const problem = tensorNameProblem(e.name);
+    if (problem !== undefined) throw invalidArg(`shard entry ${describeFound(e.name)}: ${problem}`);
     if (seen.has(e.name)) throw invalidArg(`shard entry ${JSON.stringify(e.name)} appears twice`);
     seen.add(e.name);
     if (!isDType(e.dtype)) {
@@ -102,6 +102,13 @@ function checkEntries(entries: ShardEntry[]): void {
       throw invalidArg(`shard entry ${JSON.stringify(e.name)}: byteLength ${e.byteLength}, but ${e.dtype} × [${e.shape.join(', ')}] is ${expected} bytes`);
     }
   }
+}
+
+/** Why `name` cannot name a tensor in a shard (and so in a manifest), or undefined when it can. */
+export function tensorNameProblem(name: unknown): string | undefined {
+  if (typeof name !== 'string' || name === '') return 'a tensor name must be a non-empty string';
+  if (name === METADATA_KEY) return `the tensor name ${METADATA_KEY} is reserved by safetensors`;
+  return undefined;
 }
 
 function metadataJson(metadata: Record<string, string>): string {
@@ -121,7 +128,7 @@ export function readHeaderLength(prefix: Uint8Array, fileSize: number, path: str
   // u64, as the format defines it: reading it as a double or i64 would let 2^63+ wrap into a "valid" size.
   const length = new DataView(prefix.buffer, prefix.byteOffset, LENGTH_PREFIX_BYTES).getBigUint64(0, true);
   const data = { headerBytes: length.toString(), fileSize };
-  if (length > BigInt(MAX_HEADER_BYTES)) throw formatError(`${subject}: header length ${length} bytes is over the ${MAX_HEADER_BYTES}-byte cap`, { path, data });
+  if (length > BigInt(SAFETENSORS_HEADER_MAX_BYTES)) throw formatError(`${subject}: header length ${length} bytes is over the ${SAFETENSORS_HEADER_MAX_BYTES}-byte cap`, { path, data });
   if (length > BigInt(fileSize - LENGTH_PREFIX_BYTES)) {
     const after = fileSize - LENGTH_PREFIX_BYTES;
     throw corrupt(`${subject}: header length ${length} bytes runs past the end of the file (${fileSize} bytes leave ${after} after the length)`, { path, data });
@@ -138,7 +145,8 @@ export function parseShardHeader(prefix: Uint8Array, fileSize: number, path: str
     const found = json.byteLength === 0 ? 'an empty header' : `byte 0x${json[0]!.toString(16).padStart(2, '0')}`;
     throw formatError(`safetensors header ${path}: expected the header to start with "{", found ${found}`, { path });
   }
-  const doc = parseStrictJson(decodeUtf8Strict(json, 'safetensors header', path), 'safetensors header', path);
+  // A header holds only integers; `1e3` or `2.0` for a size is a writer we do not know.
+  const doc = parseStrictJson(decodeUtf8Strict(json, 'safetensors header', path), 'safetensors header', path, { canonicalNumbers: true });
   const c = new FieldChecker(`safetensors header ${path}`, path);
   const top = c.object(doc, '');
   const metadata = new Map<string, string>();
@@ -206,13 +214,13 @@ function describeRange(t: RawTensor): string {
 
 /** Reads only the header: the length prefix, then exactly N bytes (never the data). */
 export async function readShardHeader(fs: FileSystem, path: string): Promise<ShardHeader> {
-  // lstat first: open() on a FIFO would block forever, and a directory is no shard.
+  // lstat first: a directory or special file is no shard, and saying so beats an open error.
   const entry = await fs.stat(path);
-  if (entry.type !== 'file') throw corrupt(`safetensors file ${path}: expected a regular file, found a ${entry.type}`, { path });
+  if (entry.type !== 'file') throw corrupt(`safetensors file ${path}: expected a regular file, found ${describeEntryType(entry.type)}`, { path });
   const fh = await fs.open(path, 'read');
   try {
     const { type, sizeBytes } = await fh.stat();
-    if (type !== 'file') throw corrupt(`safetensors file ${path}: expected a regular file, found a ${type}`, { path });
+    if (type !== 'file') throw corrupt(`safetensors file ${path}: expected a regular file, found ${describeEntryType(type)}`, { path });
     const lengthPrefix = new Uint8Array(LENGTH_PREFIX_BYTES);
     const got = await fh.pread(lengthPrefix, 0);
     const headerBytes = readHeaderLength(lengthPrefix.subarray(0, got), sizeBytes, path);

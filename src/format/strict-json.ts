@@ -4,22 +4,29 @@
  * and returns the same value, but also refuses three things `JSON.parse`
  * lets through: an object with the same key twice (`JSON.parse` silently keeps
  * the last, so two readers of one file could disagree on its meaning),
- * nesting deeper than `maxDepth` arrays/objects (default 64; bounds recursion
- * and memory on hostile input), and a number that overflows to ±Infinity (no
- * Holdfast field can hold it and canonical JSON cannot encode it). Keys such as
+ * nesting deeper than `maxDepth` arrays/objects (default `JSON_MAX_DEPTH`;
+ * bounds recursion and memory on hostile input), a number that overflows to
+ * ±Infinity (no Holdfast field can hold it and canonical JSON cannot encode
+ * it), and an integer written in plain digits outside ±(2^53 − 1):
+ * `JSON.parse` rounds 9007199254740993 to 9007199254740992, so an offset or
+ * size would silently read as another value. With `canonicalNumbers`
+ * (manifests and safetensors headers) every number must be written exactly as
+ * `JSON.stringify` writes its value: `1e3`, `1.0`, `-0` and `1E+21` are
+ * refused, so an integer field is always plain digits. Keys such as
  * `__proto__` become ordinary own properties, as with `JSON.parse`. Every
  * refusal is a `HoldfastError` `HF_FORMAT` naming what was parsed, its path
  * and the line/column. `decodeUtf8Strict` turns bytes into text, refusing
  * invalid UTF-8 instead of substituting U+FFFD.
  */
 import { formatError, invalidArg } from '../errors.js';
+import { JSON_MAX_DEPTH } from './limits.js';
 
 export interface StrictJsonLimits {
   /** Deepest allowed nesting of arrays/objects; the top-level container is depth 1. */
   maxDepth?: number;
+  /** Every number must be written as `JSON.stringify` writes its value (so integers as plain digits). */
+  canonicalNumbers?: boolean;
 }
-
-export const DEFAULT_MAX_JSON_DEPTH = 64;
 
 /** "manifest /x/manifest.json", or just "manifest" when there is no file. */
 export function subjectOf(what: string, path: string | undefined): string {
@@ -40,12 +47,13 @@ export function decodeUtf8Strict(bytes: Uint8Array, what: string, path?: string)
 }
 
 export function parseStrictJson(text: string, what: string, path?: string, limits: StrictJsonLimits = {}): unknown {
-  const maxDepth = limits.maxDepth ?? DEFAULT_MAX_JSON_DEPTH;
+  const maxDepth = limits.maxDepth ?? JSON_MAX_DEPTH;
   if (!Number.isSafeInteger(maxDepth) || maxDepth < 1) throw invalidArg(`maxDepth must be an integer >= 1, got ${maxDepth}`);
-  return new StrictJsonParser(text, subjectOf(what, path), path, maxDepth).document();
+  return new StrictJsonParser(text, subjectOf(what, path), path, maxDepth, limits.canonicalNumbers === true).document();
 }
 
 const NUMBER = /-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?/y;
+const INTEGER = /^-?(?:0|[1-9][0-9]*)$/;
 const HEX4 = /^[0-9a-fA-F]{4}$/;
 const SIMPLE_ESCAPES: Record<string, string> = { '"': '"', '\\': '\\', '/': '/', b: '\b', f: '\f', n: '\n', r: '\r', t: '\t' };
 
@@ -57,6 +65,7 @@ class StrictJsonParser {
     private readonly subject: string,
     private readonly path: string | undefined,
     private readonly maxDepth: number,
+    private readonly canonicalNumbers: boolean,
   ) {}
 
   document(): unknown {
@@ -152,9 +161,17 @@ class StrictJsonParser {
     NUMBER.lastIndex = this.pos;
     const m = NUMBER.exec(this.text);
     if (m === null) return this.fail('invalid number');
-    const n = Number(m[0]);
-    if (!Number.isFinite(n)) this.fail(`number ${m[0].slice(0, 40)} is out of range`);
-    this.pos += m[0].length;
+    const literal = m[0];
+    const shown = literal.length > 40 ? `${literal.slice(0, 40)}…` : literal;
+    const n = Number(literal);
+    if (!Number.isFinite(n)) this.fail(`number ${shown} is out of range`);
+    if (INTEGER.test(literal) && !Number.isSafeInteger(n)) {
+      this.fail(`integer ${shown} is outside ±(2^53 - 1) and cannot be read exactly`);
+    }
+    if (this.canonicalNumbers && JSON.stringify(n) !== literal) {
+      this.fail(`number ${shown} is not written in canonical form: expected ${JSON.stringify(n)}`);
+    }
+    this.pos += literal.length;
     return n;
   }
 

@@ -14,7 +14,23 @@
  * `data.errno`.
  */
 
+/** `other` is anything else lstat can report: a FIFO, socket or device. */
 export type EntryType = 'file' | 'directory' | 'symlink' | 'other';
+
+const ENTRY_TYPE_PHRASES: Record<EntryType, string> = {
+  file: 'a regular file',
+  directory: 'a directory',
+  symlink: 'a symbolic link',
+  other: 'a special file (a FIFO, socket or device)',
+};
+
+/**
+ * The type as a phrase that completes "is …" or "found …" in a message:
+ * "is a directory", "found a special file (a FIFO, socket or device)".
+ */
+export function describeEntryType(type: EntryType): string {
+  return ENTRY_TYPE_PHRASES[type];
+}
 
 export interface FileStat {
   type: EntryType;
@@ -26,11 +42,13 @@ export interface FileStat {
  * How to open a file:
  * - `read`: read only; refuses symlinks (O_NOFOLLOW) so a planted link cannot
  *   redirect verification.
- * - `create`: write only, must not exist (O_CREAT|O_EXCL), mode 0600.
+ * - `create`: write only, must not exist (O_CREAT|O_EXCL), mode 0600 unless configured.
  * - `write`: write only, existing file (used by fault injection and tests).
  * - `append`: write only, created (0600) if missing, every write lands at the
  *   end whatever its position (O_APPEND): lines of several processes never
  *   overwrite each other (the audit log).
+ * Opening never blocks: a FIFO, socket or device is refused with HF_IO
+ * "open <path>: is a FIFO, expected a regular file" (`data.found`).
  */
 export type OpenMode = 'read' | 'create' | 'write' | 'append';
 
@@ -60,7 +78,7 @@ export interface FileSystem {
   /** Alignment required of O_DIRECT buffers, offsets and lengths. */
   readonly directIoAlignBytes: number;
   open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle>;
-  /** mkdir(2), not recursive; mode 0700. Throws if it exists. */
+  /** mkdir(2), not recursive; mode 0700 unless configured. Throws if it exists. */
   mkdir(path: string): Promise<void>;
   /** Entry names, sorted, without `.` and `..`. */
   readdir(path: string): Promise<string[]>;

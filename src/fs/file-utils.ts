@@ -72,15 +72,3 @@ export async function removeTree(fs: FileSystem, p: string): Promise<void> {
   for (const name of await fs.readdir(p)) await removeTree(fs, path.join(p, name));
   await fs.rmdir(p);
 }
-
-/** "a symlink", "a regular file", "a FIFO, socket or device": never "a other". */
-export function describeEntry(type: string): string {
-  switch (type) {
-    case 'file':
-      return 'regular file';
-    case 'other':
-      return 'FIFO, socket or device';
-    default:
-      return type;
-  }
-}

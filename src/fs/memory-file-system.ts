@@ -6,14 +6,16 @@
  *
  * Deliberate limits: symlinks exist only as dangling entries (made by
  * `createSpecial`; paths through them give ENOENT, opening them ELOOP, as
- * O_NOFOLLOW does); other special files refuse to open (ENXIO, as a socket
- * does; a FIFO would block). Syncs succeed and do nothing: everything here is
+ * O_NOFOLLOW does); other special files refuse to open with the HF_IO
+ * "is a special file …, expected a regular file" that `PosixFileSystem` gives
+ * a FIFO, socket or device. Syncs succeed and do nothing: everything here is
  * "durable"; power loss is the crash model's business. `..` is resolved
  * lexically, which is exact because no symlink is ever followed.
  * O_DIRECT handles check that offsets and lengths are aligned (EINVAL).
  */
-import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './file-system.js';
+import { describeEntryType, type FileHandle, type FileStat, type FileSystem, type OpenMode, type OpenOptions } from './file-system.js';
 import { errnoError } from './fs-errors.js';
+import { notRegularFileError } from './posix-file-system.js';
 import { formatTree, treeDigest, type MemoryTree } from './memory-tree.js';
 import { MemoryDirectory, MemoryFile, MemorySpecial, directoryFromTree, directoryToTree, type MemoryNode } from './memory-nodes.js';
 
@@ -126,7 +128,9 @@ export class MemoryFileSystem implements FileSystem {
     }
     const node = at.node;
     if (node === undefined) throw errnoError('open', path, 'ENOENT');
-    if (node instanceof MemorySpecial) throw errnoError('open', path, node.type === 'symlink' ? 'ELOOP' : 'ENXIO');
+    if (node instanceof MemorySpecial) {
+      throw node.type === 'symlink' ? errnoError('open', path, 'ELOOP') : notRegularFileError('open', path, describeEntryType(node.type));
+    }
     // Linux lets O_RDONLY open a directory (reads then fail with EISDIR) but not O_WRONLY.
     if (node.type === 'directory' && (mode === 'write' || mode === 'append')) throw errnoError('open', path, 'EISDIR');
     return new MemoryFileHandle(path, node, mode, direct);

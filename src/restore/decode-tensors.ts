@@ -3,7 +3,7 @@
  * shard's buffer (no copy) unless its offset is misaligned for its element
  * type, which safetensors allows since tensors are packed without padding.
  */
-import { typedArrayFor, type Tensor } from '../format/dtype.js';
+import { assertBoolBytes, typedArrayFor, type Tensor } from '../format/dtype.js';
 import { HoldfastError } from '../errors.js';
 import type { Manifest } from '../format/manifest-types.js';
 import { defineEntry } from '../format/define-entry.js';
@@ -17,7 +17,10 @@ export function decodeTensors(manifest: Manifest, bytesByFile: ReadonlyMap<strin
     const slab = t.slabs[0]!;
     const bytes = bytesByFile.get(slab.file);
     if (bytes === undefined) throw new HoldfastError('HF_NOT_FOUND', `${checkpointDir}: bytes of ${slab.file} were not loaded`, { path: checkpointDir });
-    defineEntry(tensors, name, { dtype: t.dtype, shape: [...t.shape], data: typedArrayFor(t.dtype, bytes.subarray(slab.byteRange[0], slab.byteRange[1])) });
+    const slabBytes = bytes.subarray(slab.byteRange[0], slab.byteRange[1]);
+    // Verified bytes can still be a BOOL other than 0/1 if an older or foreign writer stored them.
+    if (t.dtype === 'BOOL') assertBoolBytes(name, slabBytes, 'HF_FORMAT', checkpointDir);
+    defineEntry(tensors, name, { dtype: t.dtype, shape: [...t.shape], data: typedArrayFor(t.dtype, slabBytes) });
   }
   return tensors;
 }

@@ -11,6 +11,7 @@ import { isHoldfastError } from '../errors.js';
 import type { Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
+import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { parseHash, sha256Hex } from '../format/sha256.js';
@@ -19,9 +20,8 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
-import { describeEntry } from '../fs/file-utils.js';
+import { describeEntryType } from '../fs/file-system.js';
 
-const MANIFEST_MAX_BYTES = 64 * 1024 * 1024;
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
 const FILES_IN_FLIGHT = 2;
 
@@ -176,7 +176,7 @@ function compareHeaderWithManifest(p: string, manifest: Manifest, file: Manifest
 }
 
 function notAFile(name: string, p: string, st: StoredFileInfo): FileProblem {
-  return { file: name, reason: 'not-a-file', message: `${p}: is a ${describeEntry(st.kind)}, expected a regular file inside the checkpoint (symlinks are refused)` };
+  return { file: name, reason: 'not-a-file', message: `${p}: is ${describeEntryType(st.kind)}, expected a regular file inside the checkpoint (symlinks are refused)` };
 }
 
 /** The shard's header without its data: two ranged reads (length prefix, then the header itself). */

@@ -16,7 +16,7 @@ import { newNonce } from '../format/nonce.js';
 import { decodeUtf8Strict, parseStrictJson } from '../format/strict-json.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
-import { describeEntry } from '../fs/file-utils.js';
+import { describeEntryType } from '../fs/file-system.js';
 
 const STORE_FORMAT = 'holdfast-store';
 const STORE_VERSION = '1.0';
@@ -48,7 +48,7 @@ export async function readOrCreateDescriptor(fs: FileSystem, root: string, optio
 async function readDescriptorBytes(fs: FileSystem, p: string): Promise<Uint8Array | undefined> {
   const st = await statOrUndefined(fs, p);
   if (st === undefined) return undefined;
-  if (st.type !== 'file') throw formatError(`${p} is a ${describeEntry(st.type)}, expected a regular file (the store descriptor)`, { path: p, data: { found: st.type } });
+  if (st.type !== 'file') throw formatError(`${p} is ${describeEntryType(st.type)}, expected a regular file (the store descriptor)`, { path: p, data: { found: st.type } });
   return readWholeFile(fs, p, DESCRIPTOR_MAX_BYTES);
 }
 

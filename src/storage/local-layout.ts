@@ -8,7 +8,8 @@ import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
 import { LEASE_DIR, QUARANTINE_DIR, STAGING_DIR } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { describeEntry, statOrUndefined } from '../fs/file-utils.js';
+import { describeEntryType, type EntryType } from '../fs/file-system.js';
+import { statOrUndefined } from '../fs/file-utils.js';
 
 export interface LocalLayout {
   readonly fs: FileSystem;
@@ -55,8 +56,8 @@ async function ensureStoreDir(layout: LocalLayout, name: string): Promise<string
   return dir;
 }
 
-export function assertPlainDir(dir: string, type: string): void {
+export function assertPlainDir(dir: string, type: EntryType): void {
   if (type !== 'directory') {
-    throw new HoldfastError('HF_IO', `${dir} is a ${describeEntry(type)}, expected a directory inside the store (symlinks inside a store are refused)`, { path: dir, data: { found: type } });
+    throw new HoldfastError('HF_IO', `${dir} is ${describeEntryType(type)}, expected a directory inside the store (symlinks inside a store are refused)`, { path: dir, data: { found: type } });
   }
 }

@@ -15,7 +15,8 @@ import { HoldfastError, isHoldfastError } from '../errors.js';
 import { LEASE_DIR, LEASE_RECORD } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { LeaseBackend } from './checkpoint-storage.js';
-import { describeEntry, readWholeFile, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
+import { describeEntryType } from '../fs/file-system.js';
+import { readWholeFile, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 import { ensureLeaseRoot, type LocalLayout } from './local-layout.js';
 
 const LEASE_MAX_BYTES = 64 * 1024;
@@ -27,7 +28,7 @@ export function localLeaseBackend(layout: LocalLayout): LeaseBackend {
   const readIfPresent = async (at: string): Promise<Uint8Array | undefined> => {
     const st = await statOrUndefined(fs, at);
     if (st === undefined) return undefined;
-    if (st.type !== 'file') throw new HoldfastError('HF_IO', `${at} is a ${describeEntry(st.type)}, expected a regular file (the writer lease)`, { path: at });
+    if (st.type !== 'file') throw new HoldfastError('HF_IO', `${at} is ${describeEntryType(st.type)}, expected a regular file (the writer lease)`, { path: at });
     try {
       return await readWholeFile(fs, at, LEASE_MAX_BYTES);
     } catch (e) {

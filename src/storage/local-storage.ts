@@ -13,7 +13,7 @@ import { HoldfastError, isHoldfastError } from '../errors.js';
 import { MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { removeTree, statOrUndefined } from '../fs/file-utils.js';
 import type {
   AuditAction,
@@ -49,7 +49,7 @@ export interface OpenLocalOptions {
 export async function openLocalStorage(fs: FileSystem, root: string, options: OpenLocalOptions): Promise<LocalStorage> {
   const st = await statOrUndefined(fs, root);
   if (st !== undefined && st.type !== 'directory') {
-    throw new HoldfastError('HF_INVALID_ARG', `store path ${root} is a ${st.type === 'other' ? 'FIFO, socket or device' : st.type}, expected a directory`, { path: root });
+    throw new HoldfastError('HF_INVALID_ARG', `store path ${root} is ${describeEntryType(st.type)}, expected a directory`, { path: root });
   }
   if (st === undefined) {
     if (!options.create) throw new HoldfastError('HF_NOT_FOUND', `no store at ${root}`, { path: root });

@@ -12,7 +12,7 @@ import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import { assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
-import type { FileSystem } from '../fs/file-system.js';
+import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { resolveUserPath } from '../fs/real-path.js';
@@ -54,7 +54,7 @@ const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
-  const fs = options.fs ?? new PosixFileSystem();
+  const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
   if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
@@ -91,7 +91,7 @@ class CheckpointStore implements Store {
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
     const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
     const state = assertJson(input.state ?? null);
-    const result = await this.withLease(`save ${step}`, (lease) => commitCheckpoint(this.commitContext(options, lease), step, { shards, files: [], state }));
+    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
     return result;
   }
@@ -103,16 +103,17 @@ class CheckpointStore implements Store {
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
     assertValidStep(step);
     if (!Array.isArray(paths) || paths.length === 0) throw invalidArg('commitFiles needs at least one file path');
-    const files = paths.map((p) => ({ name: path.basename(p), sourcePath: this.userPath(p) }));
+    const files = paths.map((p) => ({ name: path.basename(p), sourcePath: this.userPath(p), sizeBytes: 0 }));
     const names = new Set<string>();
     for (const f of files) {
       assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
       if (names.has(f.name)) throw invalidArg(`two files are named ${f.name}; names inside a checkpoint must be unique`, { path: f.sourcePath });
       names.add(f.name);
       const st = await statOrUndefined(this.fs, f.sourcePath);
-      if (st?.type !== 'file') throw invalidArg(`${f.sourcePath} is ${st === undefined ? 'missing' : `a ${st.type === 'other' ? 'FIFO, socket or device' : st.type}`}, expected a regular file`, { path: f.sourcePath });
+      if (st?.type !== 'file') throw invalidArg(`${f.sourcePath} is ${st === undefined ? 'missing' : describeEntryType(st.type)}, expected a regular file`, { path: f.sourcePath });
+      f.sizeBytes = st.sizeBytes;
     }
-    const result = await this.withLease(`commit ${step}`, (lease) => commitCheckpoint(this.commitContext(options, lease), step, { shards: [], files, state: null }));
+    const result = await commitCheckpoint(this.commitContext(options, `commit ${step}`), step, { shards: [], files, state: null });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability, files: result.files });
     return result;
   }
@@ -232,10 +233,11 @@ class CheckpointStore implements Store {
     return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
   }
 
-  private commitContext(options: SaveOptions, lease: WriterLease): CommitContext {
+  private commitContext(options: SaveOptions, purpose: string): CommitContext {
     const mode = options.durability ?? this.durability;
     assertDurability(mode);
-    return { storage: this.storage, fs: this.fs, io: this.io, mode, lease, gitCommit: options.gitCommit, configHash: options.configHash };
+    const takeLease = (): Promise<WriterLease> => acquireWriterLease(this.storage.lease, purpose, this.options.lease);
+    return { storage: this.storage, fs: this.fs, io: this.io, mode, takeLease, gitCommit: options.gitCommit, configHash: options.configHash };
   }
 }
 

@@ -17,6 +17,12 @@ export interface StoreOptions {
   durability?: DurabilityMode;
   /** Default `full`: every byte hashed on restore. */
   verify?: VerifyLevel;
+  /**
+   * Permission bits of what the store creates on the real disk (default 0o600 files, 0o700
+   * directories, whatever the umask). Widen for a group-shared store, e.g. 0o640 / 0o750.
+   */
+  fileMode?: number;
+  dirMode?: number;
   /** Create the store directory if missing (default true). */
   create?: boolean;
   /** Target size of one shard file before a new one is started (default 256 MiB). */

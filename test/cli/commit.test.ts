@@ -1,5 +1,6 @@
 /** `holdfast commit`: creates a checkpoint whose files round-trip, never overwrites a step, refuses bad input with exit 2. */
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
@@ -76,5 +77,15 @@ describe('holdfast commit', () => {
     const r = expectExit(['commit', a, '--step', '1', a], 2);
     assertOneErrorLine(r, 'commit');
     assert.match(r.stderr, /is a file, expected a directory/);
+  });
+
+  // Before: "…/pipe is a other, expected a regular file".
+  it('names a FIFO given as a file as a special file, not "a other" (exit 2)', () => {
+    const dir = tempDir();
+    const fifo = join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const r = expectExit(['commit', join(dir, 's'), '--step', '1', fifo], 2);
+    assertOneErrorLine(r, 'commit');
+    assert.match(r.stderr, /pipe is a special file \(a FIFO, socket or device\), expected a regular file/);
   });
 });

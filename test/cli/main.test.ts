@@ -92,4 +92,20 @@ describe('holdfast (entry point)', () => {
     assert.equal(await runCli(['ls', store, '--json'], io), 1);
     assert.deepEqual(JSON.parse(out[0]!), { error: { code: 'INTERNAL', message: 'stdout exploded' }, exitCode: 1 });
   });
+
+  it('an error naming a path with control characters is still one escaped line; --json carries it exact', async () => {
+    const dir = tempDir();
+    const hostile = join(dir, 'a\nb\rc\u001b[2Jd\u2028e');
+    const text = capture();
+    assert.equal(await runCli(['ls', hostile], text.io), 1);
+    assert.equal(text.err.length, 1);
+    assert.equal(text.err[0], `holdfast ls: no store at ${join(dir, 'a\\nb\\rc\\u001b[2Jd\\u2028e')}`);
+    assert.doesNotMatch(text.err[0]!, /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/);
+
+    const json = capture();
+    assert.equal(await runCli(['ls', hostile, '--json'], json.io), 1);
+    const parsed = JSON.parse(json.out.join('\n')) as { error: { message: string; path: string } };
+    assert.equal(parsed.error.message, `no store at ${hostile}`);
+    assert.equal(parsed.error.path, hostile);
+  });
 });

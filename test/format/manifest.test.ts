@@ -7,6 +7,7 @@ import {
   sealManifest,
   validateManifest,
 } from '../../src/format/manifest.js';
+import { STATE_MAX_DEPTH } from '../../src/format/limits.js';
 import type { Manifest } from '../../src/format/manifest-types.js';
 import { MANIFEST_PATH, encodeJson, expectError, resealed, unsealedManifest } from './fixtures.js';
 
@@ -126,7 +127,8 @@ describe('parseManifest refuses', () => {
   });
 
   test('sizes, steps and ranks that are not safe non-negative integers', () => {
-    rejects((m) => (m.files[0].size = 2 ** 53), 'HF_FORMAT', 'files[0].size', 'safe integer', '9007199254740992');
+    rejects((m) => (m.files[0].size = 2 ** 53), 'HF_FORMAT', 'integer 9007199254740992 is outside', 'line 10');
+    expectError(() => validateManifest({ ...sealManifest(unsealedManifest()), step: 2 ** 53 }, MANIFEST_PATH), 'HF_FORMAT', 'step', 'safe integer', '9007199254740992');
     rejects((m) => (m.files[0].size = 1.5), 'HF_FORMAT', 'files[0].size');
     rejects((m) => (m.step = -1), 'HF_FORMAT', 'step');
     rejects((m) => (m.files[1].rank = '1'), 'HF_FORMAT', 'files[1].rank', 'found "1"');
@@ -135,10 +137,10 @@ describe('parseManifest refuses', () => {
   });
 
   test('an integer in the text that JSON numbers cannot hold exactly', () => {
-    // 2^53 + 1 reads back as 2^53; the hash matches, the safe-integer check must not.
+    // 2^53 + 1 reads back as 2^53 with JSON.parse; it must be refused as written, not reported as 2^53.
     const text = new TextDecoder().decode(mutated((m) => (m.step = 2 ** 53))).replace('"step": 9007199254740992', '"step": 9007199254740993');
     assert.ok(text.includes('9007199254740993'));
-    expectError(() => parseManifest(new TextEncoder().encode(text), MANIFEST_PATH), 'HF_FORMAT', MANIFEST_PATH, 'step', 'safe integer');
+    expectError(() => parseManifest(new TextEncoder().encode(text), MANIFEST_PATH), 'HF_FORMAT', MANIFEST_PATH, 'integer 9007199254740993 is outside', 'line 4');
   });
 
   test('a malformed nonce', () => rejects((m) => (m.nonce = 'ABCDEF0123456789ABCDEF0123456789'), 'HF_FORMAT', 'nonce', '32 lowercase hex'));
@@ -184,6 +186,32 @@ describe('parseManifest refuses', () => {
     expectError(() => parseManifest(bad, MANIFEST_PATH), 'HF_FORMAT', MANIFEST_PATH, 'UTF-8');
     const deep = mutated((m) => (m.state = JSON.parse('['.repeat(70) + ']'.repeat(70))));
     expectError(() => parseManifest(deep, MANIFEST_PATH), 'HF_FORMAT', MANIFEST_PATH, 'nesting deeper than 64');
+  });
+
+  test('a number not written as JSON.stringify writes it (Holdfast never writes 4.1e3 for a size)', () => {
+    const sealed = sealManifest(unsealedManifest());
+    const text = new TextDecoder().decode(encodeManifest(sealed)).replace('"size": 5,', '"size": 5e0,');
+    expectError(() => parseManifest(new TextEncoder().encode(text), MANIFEST_PATH), 'HF_FORMAT', MANIFEST_PATH, 'number 5e0');
+  });
+});
+
+describe('state nesting: what seals is what reads', () => {
+  const nested = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
+
+  // Before: validateManifest allowed 64 levels of state, but state sits inside the manifest
+  // object, so the reader saw 65 and refused a checkpoint the writer had sealed.
+  test('state nested STATE_MAX_DEPTH levels seals and parses back; one more is refused at seal', () => {
+    const ok = sealManifest({ ...unsealedManifest(), state: nested(STATE_MAX_DEPTH) as never });
+    assert.deepEqual(parseManifest(encodeManifest(ok), MANIFEST_PATH).state, nested(STATE_MAX_DEPTH));
+    expectError(() => sealManifest({ ...unsealedManifest(), state: nested(STATE_MAX_DEPTH + 1) as never }), 'HF_FORMAT', 'state', `nested deeper than ${STATE_MAX_DEPTH}`);
+  });
+
+  test('an integer the reader cannot read exactly is refused at seal', () => {
+    expectError(() => sealManifest({ ...unsealedManifest(), state: { big: 2 ** 60 } }), 'HF_FORMAT', 'state["big"]', 'outside ±(2^53 - 1)');
+    for (const v of [2 ** 53 - 1, 1e21, 1.5, -(2 ** 53 - 1)]) {
+      const m = sealManifest({ ...unsealedManifest(), state: { v } });
+      assert.deepEqual(parseManifest(encodeManifest(m), MANIFEST_PATH).state, { v });
+    }
   });
 });
 

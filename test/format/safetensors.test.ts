@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { DTYPES, byteLengthOf } from '../../src/format/dtype.js';
+import { SAFETENSORS_HEADER_MAX_BYTES } from '../../src/format/limits.js';
 import {
-  MAX_HEADER_BYTES,
   encodeShardHeader,
   parseShardHeader,
   readShardHeader,
@@ -143,7 +143,7 @@ describe('parseShardHeader refuses bad files', () => {
   });
 
   test('a header length over the 100,000,000-byte cap, including 2^64 - 1 read as u64', () => {
-    const big = rawFile('{}', 0, BigInt(MAX_HEADER_BYTES) + 1n);
+    const big = rawFile('{}', 0, BigInt(SAFETENSORS_HEADER_MAX_BYTES) + 1n);
     expectError(() => parseShardHeader(big, 200_000_000, PATH), 'HF_FORMAT', PATH, '100000001', 'cap');
     const huge = rawFile('{}', 0, 2n ** 64n - 1n);
     expectError(() => parseShardHeader(huge, huge.byteLength, PATH), 'HF_FORMAT', PATH, '18446744073709551615');
@@ -185,6 +185,16 @@ describe('parseShardHeader refuses bad files', () => {
     expectError(() => parseRaw(`{"a":${tensorJson('U8', [1.5], [0, 1])}}`, 1), 'HF_FORMAT', PATH, 'found 1.5');
     expectError(() => parseRaw(`{"a":${tensorJson('U8', 4, [0, 4])}}`, 4), 'HF_FORMAT', PATH, 'expected an array');
     expectError(() => parseRaw(`{"a":${tensorJson('U8', [2 ** 30, 2 ** 30, 2 ** 30], [0, 1])}}`, 1), 'HF_FORMAT', PATH, '2^53');
+  });
+
+  test('a shape or offset not written as plain digits (another writer; strict readers refuse it)', () => {
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[1e3],"data_offsets":[0,1000]}}', 1000), 'HF_FORMAT', PATH, 'number 1e3', 'expected 1000');
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[2],"data_offsets":[0,2.0]}}', 2), 'HF_FORMAT', PATH, 'number 2.0');
+    expectError(() => parseRaw('{"a":{"dtype":"U8","shape":[-0],"data_offsets":[0,0]}}'), 'HF_FORMAT', PATH, 'number -0');
+  });
+
+  test('an offset beyond 2^53 is reported as written, not rounded', () => {
+    expectError(() => parseRaw(`{"a":${tensorJson('U8', [1], [0, 1]).replace('[0,1]', '[9007199254740993,9007199254740994]')}}`, 1), 'HF_FORMAT', PATH, '9007199254740993');
   });
 
   test('data_offsets that are not [begin, end] integers with end >= begin', () => {

@@ -52,6 +52,23 @@ describe('parseStrictJson', () => {
     expectError(() => parse('-1e400'), 'HF_FORMAT', 'out of range');
   });
 
+  // JSON.parse rounds 9007199254740993 to 9007199254740992: an offset would silently become another one.
+  test('refuses integers outside ±(2^53 - 1) instead of rounding them, naming the literal', () => {
+    expectError(() => parse('{"end":9007199254740993}'), 'HF_FORMAT', P, 'integer 9007199254740993 is outside', 'line 1 column 8');
+    expectError(() => parse('[-9007199254740992]'), 'HF_FORMAT', 'integer -9007199254740992');
+    expectError(() => parse('100000000000000000000'), 'HF_FORMAT', 'cannot be read exactly');
+    assert.deepEqual(parse('[9007199254740991,-9007199254740991,1e20,1.5e300]'), [2 ** 53 - 1, -(2 ** 53 - 1), 1e20, 1.5e300]);
+  });
+
+  test('canonicalNumbers: every number must be written as JSON.stringify writes it', () => {
+    const canonical = (text: string): unknown => parseStrictJson(text, 'safetensors header', P, { canonicalNumbers: true });
+    for (const text of ['[1e3]', '[1.0]', '[-0]', '[1E+21]', '[0.10]', '[1E-7]', '[100e-2]']) {
+      expectError(() => canonical(text), 'HF_FORMAT', P, 'not written in canonical form', `expected ${JSON.stringify(JSON.parse(text)[0])}`);
+    }
+    for (const v of [0, 1000, -7, 0.1, 1.5, 1e21, 1e-7, 2 ** 53 - 1, 123.456e-10]) assert.deepEqual(canonical(JSON.stringify([v])), [v]);
+    assert.deepEqual(parse('[1e3,-0,1.0]'), [1000, -0, 1]);
+  });
+
   test('keeps __proto__ as an ordinary key, polluting nothing', () => {
     const v = parse('{"__proto__":{"polluted":true},"constructor":1}') as Record<string, unknown>;
     assert.ok(Object.hasOwn(v, '__proto__'));
@@ -95,7 +112,7 @@ describe('parseStrictJson', () => {
         oursError = e as Error;
       }
       if (!nativeOk) assert.ok(oursError, `accepted what JSON.parse refuses: ${JSON.stringify(text)}`);
-      else if (oursError) assert.match(oursError.message, /duplicate key|out of range/, `refused valid ${JSON.stringify(text)}: ${oursError.message}`);
+      else if (oursError) assert.match(oursError.message, /duplicate key|out of range|cannot be read exactly/, `refused valid ${JSON.stringify(text)}: ${oursError.message}`);
       else assert.deepEqual(ours, expected, text);
     }
   });

@@ -14,6 +14,8 @@ export interface FsFixture {
   /** An existing, empty directory to work in. */
   root: string;
   cleanup: () => Promise<void>;
+  /** Plants a FIFO (or, where only that is modelled, some special file) at `path`; absent if the fs cannot. */
+  makeFifo?: (path: string) => Promise<void>;
 }
 
 const text = (s: string): Uint8Array => new TextEncoder().encode(s);
@@ -213,6 +215,29 @@ export function fileSystemConformance(name: string, makeFs: () => Promise<FsFixt
       const wh = await fs.open(`${root}/f`, 'write');
       await rejectsWith(wh.pread(new Uint8Array(1), 0), 'HF_IO', 'EBADF');
       await wh.close();
+    });
+
+    // Before O_NONBLOCK + fstat, open(2) of a FIFO blocked until a peer appeared: every command hung.
+    it('a FIFO or other special file is refused at open (HF_IO naming it), for reading and writing, never blocking', { timeout: 10_000 }, async () => {
+      const { fs, root, cleanup, makeFifo } = await makeFs();
+      try {
+        if (makeFifo === undefined) return;
+        const p = `${root}/fifo`;
+        await makeFifo(p);
+        assert.equal((await fs.stat(p)).type, 'other');
+        for (const mode of ['read', 'write'] as const) {
+          await assert.rejects(fs.open(p, mode), (e: unknown) => {
+            assert.ok(isHoldfastError(e, 'HF_IO'), `${mode}: expected HF_IO, got ${String(e)}`);
+            assert.match(e.message, new RegExp(`^open ${p}: is (a FIFO|a special file \\(a FIFO, socket or device\\)), expected a regular file$`));
+            assert.equal(e.path, p);
+            return true;
+          });
+        }
+        await rejectsWith(fs.open(p, 'create'), 'HF_IO', 'EEXIST');
+        await assert.rejects(readWholeFile(fs, p), /expected a regular file/);
+      } finally {
+        await cleanup();
+      }
     });
 
     withFs('a directory opens for reading but reads fail (EISDIR); it cannot be opened for writing', async (fs, root) => {

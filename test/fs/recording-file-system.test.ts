@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +23,12 @@ fileSystemConformance('recording(memory)', async () => {
 
 fileSystemConformance('recording(posix)', async () => {
   const root = await mkdtemp(join(tmpdir(), 'holdfast-rec-'));
-  return { fs: new RecordingFileSystem(new PosixFileSystem()), root, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return {
+    fs: new RecordingFileSystem(new PosixFileSystem()),
+    root,
+    cleanup: () => rm(root, { recursive: true, force: true }),
+    makeFifo: async (p: string) => void execFileSync('mkfifo', ['-m', '600', p]),
+  };
 });
 
 describe('RecordingFileSystem', () => {

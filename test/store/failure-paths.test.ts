@@ -104,7 +104,7 @@ test('a FIFO in place of holdfast.json is refused at once; one in place of audit
   assert.equal(saved.step, 1);
   const other = tempDir(t);
   execFileSync('mkfifo', [join(other, 'holdfast.json')]);
-  await assert.rejects(openStore(other), (e: unknown) => isHoldfastError(e, 'HF_FORMAT') && /is a FIFO, socket or device, expected a regular file/.test(e.message));
+  await assert.rejects(openStore(other), (e: unknown) => isHoldfastError(e, 'HF_FORMAT') && /is a special file \(a FIFO, socket or device\), expected a regular file/.test(e.message));
 });
 
 test('restore --to that fails partway leaves no file under its final name, and a retry succeeds', async () => {

@@ -6,6 +6,7 @@
  */
 import { posix as path } from 'node:path';
 import { invalidArg } from '../../errors.js';
+import { describeEntryType } from '../../fs/file-system.js';
 import { statOrUndefined } from '../../fs/file-utils.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
 import { DURABILITY_MODES, type DurabilityMode } from '../../store/types.js';
@@ -50,7 +51,7 @@ export const commitCommand: Command = {
     const fs = new PosixFileSystem();
     for (const f of files) {
       const st = await statOrUndefined(fs, path.resolve(f));
-      if (st?.type !== 'file') throw invalidArg(`${path.resolve(f)} is ${st === undefined ? 'missing' : `a ${st.type}`}, expected a regular file`);
+      if (st?.type !== 'file') throw invalidArg(`${path.resolve(f)} is ${st === undefined ? 'missing' : describeEntryType(st.type)}, expected a regular file`);
     }
     const store = await openOrCreateStore('commit', root, io, mode as DurabilityMode | undefined);
     const result = await store.commitFiles(step, files);
