@@ -16,6 +16,7 @@ import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { resolveUserPath } from '../fs/real-path.js';
+import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
@@ -74,6 +75,8 @@ class CheckpointStore implements Store {
   /** Hashing workers and I/O memory: the caller's, or this store's own (closed by `close()`). */
   private readonly io: IoRuntime;
   private readonly ownsIo: boolean;
+  /** One `saveAsync` in flight at a time. */
+  private readonly saveSlot = new InFlightLimiter(1);
 
   constructor(
     readonly fs: FileSystem,
@@ -97,7 +100,7 @@ class CheckpointStore implements Store {
   }
 
   saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
-    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io });
+    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io, limiter: this.saveSlot });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
@@ -207,6 +210,8 @@ class CheckpointStore implements Store {
   }
 
   async close(): Promise<void> {
+    // A background save still running keeps its workers until it settles.
+    (await this.saveSlot.acquire('wait'))();
     if (this.ownsIo) await this.io.close();
   }
 

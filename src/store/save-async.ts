@@ -16,7 +16,7 @@
  */
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
 import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
-import { InFlightLimiter } from '../io/in-flight-limiter.js';
+import type { InFlightLimiter } from '../io/in-flight-limiter.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';
 
@@ -25,19 +25,12 @@ export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
   shardSizeBytes?: number;
   /** The store's runtime: its staging memory receives the copy (reused across saves). */
   runtime: IoRuntime;
-}
-
-const limiters = new WeakMap<Store, InFlightLimiter>();
-
-/** The in-flight limiter of `store` (one save at a time), shared by every `saveAsync` on it. */
-export function saveLimiterOf(store: Store): InFlightLimiter {
-  let l = limiters.get(store);
-  if (l === undefined) limiters.set(store, (l = new InFlightLimiter(1)));
-  return l;
+  /** The store's one-save-at-a-time slot, shared by every `saveAsync` on it. */
+  limiter: InFlightLimiter;
 }
 
 export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncInternalOptions): AsyncSave<SaveResult> {
-  const { ifBusy, shardSizeBytes, runtime, onSnapshot, ...saveOptions } = options;
+  const { ifBusy, shardSizeBytes, runtime, limiter, onSnapshot, ...saveOptions } = options;
   let fileGroups: string[][] | undefined;
   try {
     fileGroups = planShards(input?.tensors ?? {}, shardSizeBytes ?? DEFAULT_SHARD_BYTES).map((s) => s.tensors.map((t) => t.name));
@@ -50,7 +43,7 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     return { snapshotted, committed };
   }
   const handle = startAsyncSave(input, (snap) => store.save(step, snap, saveOptions), {
-    limiter: saveLimiterOf(store),
+    limiter,
     ifBusy: ifBusy ?? 'wait',
     fileGroups,
     runtime,

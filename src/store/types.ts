@@ -135,7 +135,8 @@ export interface Store {
   gc(options: GcOptions): Promise<GcResult>;
   /**
    * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
-   * passed in `StoreOptions.runtime`). Idempotent; await running saves and restores first.
+   * passed in `StoreOptions.runtime`), once a `saveAsync` in flight has settled. Idempotent; await
+   * running `save` and `restore` calls first.
    */
   close(): Promise<void>;
 }
