@@ -85,6 +85,11 @@ export class AlignedBufferPool {
   get allocated(): number {
     return this.created;
   }
+
+  /** Allocated buffers not handed out: equal to `allocated` once every acquired buffer is released. */
+  get idle(): number {
+    return this.free.length;
+  }
 }
 
 /**

@@ -13,6 +13,7 @@ import type { BenchReport } from '../../src/bench/run-bench.js';
 import { makeWorkload, materialize } from '../../src/bench/workloads.js';
 import { percentile } from '../../src/bench/stats.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { spawnHoldfast } from '../cli/helpers.js';
 
 test('bench --quick --workload small --json --report: one JSON report, an SVG page, an empty directory afterwards', async (t) => {
   const dir = tempDir(t);
@@ -49,6 +50,11 @@ test('bench --quick --workload small --json --report: one JSON report, an SVG pa
 
 test('bench refuses an unknown workload as a usage error', async () => {
   await assert.rejects(benchCommand.run(['--workload', 'huge'], { stdout: () => undefined, stderr: () => undefined }), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
+  // The real binary, once: the usage error is one stderr line and exit 2.
+  const r = spawnHoldfast(['bench', '--workload', 'huge']);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(r.stderr, /^holdfast bench: .*huge/);
+  assert.equal(r.stderr.trim().split('\n').length, 1);
 });
 
 test('LLM workloads have the shapes they claim and scale down to the size asked', () => {

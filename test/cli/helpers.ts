@@ -1,6 +1,8 @@
 /**
- * Test helpers for the CLI: run the built `holdfast` binary in a child
- * process, make temp dirs that are removed after the run, build fixtures.
+ * Test helpers for the CLI: run `holdfast` in-process through `runCli` (the
+ * same dispatch, output and exit-code contract as the binary, without a
+ * Node start-up per call), or, once per command, the built binary in a child
+ * process; make temp dirs that are removed after the run; build fixtures.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,6 +11,7 @@ import { join } from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
+import { runCli } from '../../src/cli/main.js';
 
 export const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
@@ -18,16 +21,33 @@ export interface RunResult {
   stderr: string;
 }
 
-export function holdfast(args: string[], env: Record<string, string> = {}): RunResult {
-  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8', env: { ...process.env, ...env } });
+/** `holdfast <args>` in-process; each output line ends in a newline, as the binary prints it. */
+export async function holdfast(args: string[]): Promise<RunResult> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runCli(args, { stdout: (l) => (stdout += l + '\n'), stderr: (l) => (stderr += l + '\n') });
+  return { code, stdout, stderr };
+}
+
+/** `holdfast <args>` as a child process running the built binary: proves the entry point wires process I/O and the exit code. */
+export function spawnHoldfast(args: string[]): RunResult {
+  const r = spawnSync(process.execPath, [MAIN, ...args], { encoding: 'utf8' });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-/** Runs and asserts the exit code, showing both streams when it differs. */
-export function expectExit(args: string[], code: number): RunResult {
-  const r = holdfast(args);
+function assertExit(args: string[], r: RunResult, code: number): RunResult {
   assert.equal(r.code, code, `holdfast ${args.join(' ')} → ${r.code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
   return r;
+}
+
+/** Runs in-process and asserts the exit code, showing both streams when it differs. */
+export async function expectExit(args: string[], code: number): Promise<RunResult> {
+  return assertExit(args, await holdfast(args), code);
+}
+
+/** Runs the real binary in a child process and asserts the exit code. */
+export function expectSpawnExit(args: string[], code: number): RunResult {
+  return assertExit(args, spawnHoldfast(args), code);
 }
 
 const dirs: string[] = [];
@@ -53,8 +73,8 @@ export function inputs(dir: string): { a: string; b: string } {
 }
 
 /** Commits `files` as `step` into `store` through the CLI and returns the checkpoint directory. */
-export function commit(store: string, step: number, files: string[]): string {
-  return expectExit(['commit', store, '--step', String(step), ...files], 0).stdout.trim();
+export async function commit(store: string, step: number, files: string[]): Promise<string> {
+  return (await expectExit(['commit', store, '--step', String(step), ...files], 0)).stdout.trim();
 }
 
 export function ckptDir(store: string, step: number): string {

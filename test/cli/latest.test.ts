@@ -3,29 +3,29 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { assertOneErrorLine, ckptDir, commit, expectExit, flipByte, inputs, snapshot, tempDir } from './helpers.js';
+import { assertOneErrorLine, ckptDir, commit, expectExit, expectSpawnExit, flipByte, inputs, snapshot, tempDir } from './helpers.js';
 
 describe('holdfast latest', () => {
-  it('prints the newest checkpoint when it is valid', () => {
+  it('prints the newest checkpoint when it is valid', async () => {
     const dir = tempDir();
     const { a } = inputs(dir);
     const store = join(dir, 's');
-    commit(store, 1, [a]);
-    commit(store, 2, [a]);
-    assert.equal(expectExit(['latest', store], 0).stdout, `2 ${ckptDir(store, 2)}\n`);
-    assert.deepEqual(JSON.parse(expectExit(['latest', store, '--json'], 0).stdout), { step: 2, path: ckptDir(store, 2), skipped: [] });
+    await commit(store, 1, [a]);
+    await commit(store, 2, [a]);
+    assert.equal((await expectExit(['latest', store], 0)).stdout, `2 ${ckptDir(store, 2)}\n`);
+    assert.deepEqual(JSON.parse((await expectExit(['latest', store, '--json'], 0)).stdout), { step: 2, path: ckptDir(store, 2), skipped: [] });
   });
 
-  it('rolls back to step 1 when step 2 is corrupt, quarantining step 2 whole and saying so on stderr', () => {
+  it('rolls back to step 1 when step 2 is corrupt, quarantining step 2 whole and saying so on stderr', async () => {
     const dir = tempDir();
     const { a, b } = inputs(dir);
     const store = join(dir, 's');
-    commit(store, 1, [a, b]);
-    commit(store, 2, [a, b]);
+    await commit(store, 1, [a, b]);
+    await commit(store, 2, [a, b]);
     flipByte(join(ckptDir(store, 2), 'b.bin'), 7);
     const corrupt = snapshot(ckptDir(store, 2));
 
-    const r = expectExit(['latest', store, '--json'], 0);
+    const r = expectSpawnExit(['latest', store, '--json'], 0); // the real binary: JSON on stdout, the note on stderr
     const json = JSON.parse(r.stdout) as { step: number; path: string; skipped: { step: number; reason: string }[] };
     assert.equal(json.step, 1);
     assert.equal(json.path, ckptDir(store, 1));
@@ -39,20 +39,20 @@ describe('holdfast latest', () => {
     assert.deepEqual(snapshot(join(store, '.quarantine', quarantined[0]!)), corrupt, 'quarantine keeps every byte');
 
     // Once quarantined, the next reader does not see it again.
-    const again = expectExit(['latest', store], 0);
+    const again = await expectExit(['latest', store], 0);
     assert.equal(again.stdout, `1 ${ckptDir(store, 1)}\n`);
     assert.equal(again.stderr, '');
   });
 
-  it('exits 3 when every checkpoint is corrupt, keeping them all in quarantine', () => {
+  it('exits 3 when every checkpoint is corrupt, keeping them all in quarantine', async () => {
     const dir = tempDir();
     const { a } = inputs(dir);
     const store = join(dir, 's');
-    commit(store, 1, [a]);
-    commit(store, 2, [a]);
+    await commit(store, 1, [a]);
+    await commit(store, 2, [a]);
     flipByte(join(ckptDir(store, 1), 'a.bin'));
     flipByte(join(ckptDir(store, 2), 'a.bin'));
-    const r = expectExit(['latest', store], 3);
+    const r = await expectExit(['latest', store], 3);
     assert.equal(r.stdout, '');
     const lines = r.stderr.trim().split('\n');
     assert.equal(lines.length, 3);
@@ -60,14 +60,14 @@ describe('holdfast latest', () => {
     assert.match(lines[1]!, /checkpoint 1 failed verification/);
     assert.match(lines[2]!, /^holdfast latest: no valid checkpoint in /);
     assert.equal(readdirSync(join(store, '.quarantine')).length, 2);
-    const json = JSON.parse(expectExit(['latest', store, '--json'], 3).stdout) as { error: { code: string }; exitCode: number };
+    const json = JSON.parse((await expectExit(['latest', store, '--json'], 3)).stdout) as { error: { code: string }; exitCode: number };
     assert.equal(json.error.code, 'HF_NO_VALID_CHECKPOINT');
     assert.equal(json.exitCode, 3);
   });
 
-  it('fails (exit 1) for a missing store without creating it', () => {
+  it('fails (exit 1) for a missing store without creating it', async () => {
     const dir = tempDir();
-    const r = expectExit(['latest', join(dir, 'nope')], 1);
+    const r = await expectExit(['latest', join(dir, 'nope')], 1);
     assertOneErrorLine(r, 'latest');
     assert.equal(existsSync(join(dir, 'nope')), false);
   });

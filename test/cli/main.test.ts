@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { runCli } from '../../src/cli/main.js';
 import { COMMANDS } from '../../src/cli/commands/index.js';
-import { assertOneErrorLine, expectExit, tempDir } from './helpers.js';
+import { assertOneErrorLine, expectExit, expectSpawnExit, tempDir } from './helpers.js';
 
 function capture(): { io: { stdout: (l: string) => void; stderr: (l: string) => void }; out: string[]; err: string[] } {
   const out: string[] = [];
@@ -14,45 +14,45 @@ function capture(): { io: { stdout: (l: string) => void; stderr: (l: string) => 
 }
 
 describe('holdfast (entry point)', () => {
-  it('--help lists every command and the exit codes', () => {
+  it('--help lists every command and the exit codes', async () => {
     for (const flag of ['--help', '-h', 'help']) {
-      const r = expectExit([flag], 0);
+      const r = await expectExit([flag], 0);
       assert.match(r.stdout, /^Usage: holdfast <command>/m);
       for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name} `, 'm'));
       for (const code of [0, 1, 2, 3]) assert.match(r.stdout, new RegExp(`^  ${code}  `, 'm'));
     }
   });
 
-  it('every command has --help and help <cmd> with a usage line, its flags and exit codes', () => {
+  it('every command has --help and help <cmd> with a usage line, its flags and exit codes', async () => {
     for (const c of COMMANDS) {
-      const r = expectExit([c.name, '--help'], 0);
+      const r = await expectExit([c.name, '--help'], 0);
       assert.match(r.stdout, new RegExp(`^Usage: holdfast ${c.name}\\b`));
       assert.match(r.stdout, /^Options:$/im);
       assert.match(r.stdout, /^Exit codes:$/im);
-      assert.equal(expectExit(['help', c.name], 0).stdout, r.stdout);
+      assert.equal((await expectExit(['help', c.name], 0)).stdout, r.stdout);
     }
   });
 
-  it('--version prints the version', () => {
-    assert.match(expectExit(['--version'], 0).stdout, /^holdfast \d+\.\d+\.\d+\n$/);
+  it('--version prints the version', async () => {
+    assert.match((await expectExit(['--version'], 0)).stdout, /^holdfast \d+\.\d+\.\d+\n$/);
   });
 
-  it('no arguments, an unknown command or an unknown top-level flag is a usage error (exit 2)', () => {
-    assert.match(expectExit([], 2).stderr, /Usage: holdfast/);
-    const r = expectExit(['frobnicate'], 2);
+  it('no arguments, an unknown command or an unknown top-level flag is a usage error (exit 2)', async () => {
+    assert.match((await expectExit([], 2)).stderr, /Usage: holdfast/);
+    const r = expectSpawnExit(['frobnicate'], 2); // the real binary: exit code and stderr wiring
     assertOneErrorLine(r, undefined);
     assert.match(r.stderr, /unknown command "frobnicate"/);
-    assert.match(expectExit(['--frob'], 2).stderr, /unknown option --frob/);
-    assert.match(expectExit(['help', 'frobnicate'], 2).stderr, /unknown command "frobnicate"/);
+    assert.match((await expectExit(['--frob'], 2)).stderr, /unknown option --frob/);
+    assert.match((await expectExit(['help', 'frobnicate'], 2)).stderr, /unknown command "frobnicate"/);
   });
 
-  it('with --json an error is one JSON object on stdout with its code, and stderr stays empty', () => {
+  it('with --json an error is one JSON object on stdout with its code, and stderr stays empty', async () => {
     const dir = tempDir();
-    const r = expectExit(['ls', join(dir, 'missing'), '--json'], 1);
+    const r = await expectExit(['ls', join(dir, 'missing'), '--json'], 1);
     assert.equal(r.stderr, '');
     const json = JSON.parse(r.stdout) as { error: { code: string; message: string; path: string }; exitCode: number };
     assert.deepEqual(json, { error: { code: 'HF_NOT_FOUND', message: `no store at ${join(dir, 'missing')}`, path: join(dir, 'missing') }, exitCode: 1 });
-    const usage = JSON.parse(expectExit(['ls', dir, '--json', '--nope'], 2).stdout) as { error: { code: string }; exitCode: number };
+    const usage = JSON.parse((await expectExit(['ls', dir, '--json', '--nope'], 2)).stdout) as { error: { code: string }; exitCode: number };
     assert.equal(usage.error.code, 'HF_INVALID_ARG');
     assert.equal(usage.exitCode, 2);
   });

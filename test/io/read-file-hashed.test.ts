@@ -203,10 +203,8 @@ test('a read error mid-file propagates and returns every pool buffer, kept or no
       readFileHashed(new FailingDirectReads(fs, 'EIO', 2), p, data.length, { keep, ioMethod: 'direct', runtime, pool }),
       (e) => e instanceof HoldfastError && e.data.errno === 'EIO',
     );
-    // Every buffer came back: both can be taken at once, and a later read completes.
-    const both = await Promise.race([Promise.all([pool.acquire(), pool.acquire()]), new Promise<'stuck'>((r) => setTimeout(() => r('stuck'), 500))]);
-    assert.notEqual(both, 'stuck', `keep ${keep}: a pool buffer was not returned`);
-    for (const b of both as Uint8Array[]) pool.release(b);
+    // Every buffer came back by the time the error surfaced, and a later read completes.
+    assert.equal(pool.idle, pool.allocated, `keep ${keep}: a pool buffer was not returned`);
     const r = await readFileHashed(fs, p, data.length, { keep, ioMethod: 'direct', runtime, pool });
     assert.equal(r.sha256Hex, sha256(data));
   }

@@ -12,6 +12,7 @@ import { buildCorruptFixture } from '../../src/torture/corrupt-fixture.js';
 import { FAULT_VARIANTS, findFaultVariant } from '../../src/torture/corruption-faults.js';
 import { runCampaign } from '../../src/torture/run-campaign.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { holdfast } from '../cli/helpers.js';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 const row = (r: CampaignResult, group: string) => r.rows.find((x) => x.group === group)!;
@@ -106,6 +107,7 @@ test('holdfast torture corrupt: exit 0, one JSON document, an offline report and
   const dir = tempDir(t);
   const report = join(dir, 'r.html');
   const log = join(dir, 'trials.jsonl');
+  // The real binary, once: a campaign run end to end through process I/O and the exit code.
   const r = spawnSync(process.execPath, [MAIN, 'torture', 'corrupt', '--class', 'bit-flip,C7', '--trials', '2', '--seed', '3', '--json', '--report', report, '--log', log], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   const doc = JSON.parse(r.stdout) as { ok: boolean; campaigns: CampaignResult[] };
@@ -114,10 +116,13 @@ test('holdfast torture corrupt: exit 0, one JSON document, an offline report and
   assert.ok(existsSync(report));
   assert.doesNotMatch(readFileSync(report, 'utf8'), /https?:\/\//);
   assert.equal(readFileSync(log, 'utf8').trim().split('\n').length, 12 * 2);
-  const usage = spawnSync(process.execPath, [MAIN, 'torture', 'kill', '--class', 'C1'], { encoding: 'utf8' });
-  assert.equal(usage.status, 2);
+});
+
+test('holdfast torture: --class with another campaign is a usage error (exit 2); --help lists --full', async () => {
+  const usage = await holdfast(['torture', 'kill', '--class', 'C1']);
+  assert.equal(usage.code, 2);
   assert.match(usage.stderr, /--class applies to the corrupt campaign only/);
-  const help = spawnSync(process.execPath, [MAIN, 'torture', '--help'], { encoding: 'utf8' });
-  assert.equal(help.status, 0);
+  const help = await holdfast(['torture', '--help']);
+  assert.equal(help.code, 0);
   assert.match(help.stdout, /--full/);
 });

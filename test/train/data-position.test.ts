@@ -6,9 +6,7 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
-import { charCorpusFromText, makeCharBatch } from '../../src/train/char-corpus.js';
 import { epochOrder, ShuffledSampler, validateDataPosition } from '../../src/train/data-position.js';
-import { Prng } from '../../src/train/prng.js';
 
 test('resuming from a saved position continues the exact index stream, across epochs', () => {
   const start = { epoch: 0, index: 0, shuffleSeed: 11 };
@@ -38,20 +36,4 @@ test('positions are validated', () => {
     assert.throws(() => validateDataPosition(bad), (e) => isHoldfastError(e, 'HF_FORMAT'));
   }
   assert.throws(() => new ShuffledSampler(10, { epoch: 0, index: 11, shuffleSeed: 1 }), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
-});
-
-test('char corpus examples and masking are deterministic; masking draws the same count whatever it decides', () => {
-  const corpus = charCorpusFromText('the tide goes out and the tide comes in', 4);
-  assert.equal(corpus.exampleCount, corpus.ids.length - 4);
-  const clean = makeCharBatch(corpus, [0, 5]);
-  assert.deepEqual([...clean.contexts.slice(0, 4)].map((i) => corpus.vocab[i]).join(''), 'the ');
-  assert.equal(corpus.vocab[clean.targets[0]!], 't');
-  const a = Prng.fromSeed(1);
-  const b = Prng.fromSeed(1);
-  const masked = makeCharBatch(corpus, [0, 5, 9], { rng: a, maskRate: 0.5, maskId: corpus.vocab.length });
-  assert.deepEqual(makeCharBatch(corpus, [0, 5, 9], { rng: b, maskRate: 0.5, maskId: corpus.vocab.length }), masked);
-  assert.ok(masked.contexts.some((id) => id === corpus.vocab.length));
-  const c = Prng.fromSeed(1);
-  for (let i = 0; i < 12; i++) c.nextFloat();
-  assert.deepEqual(a.state(), c.state(), 'one draw per context position');
 });

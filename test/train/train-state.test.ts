@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
 import { openStore } from '../../src/store/open-store.js';
-import { charCorpusFromText } from '../../src/train/char-corpus.js';
-import { CharLmRun, charLmConfig } from '../../src/train/char-lm-run.js';
+import { charCorpusFromText } from '../../src/demo/char-corpus.js';
+import { CharLmRun, charLmConfig } from '../../src/demo/char-lm-run.js';
 import { Checkpointer, checkpoint } from '../../src/train/checkpoint.js';
-import { PlainCharModel } from '../../src/train/plain-char-model.js';
+import { PlainCharModel } from '../../src/demo/plain-char-model.js';
 import {
   configHash,
   snapshotTrainState,

@@ -18,12 +18,12 @@
 import { invalidArg } from '../errors.js';
 import { makeCharBatch, type CharBatch, type CharCorpus } from './char-corpus.js';
 import type { CharLmConfig, CharLmModel } from './char-lm-model.js';
-import { ShuffledSampler, type DataPosition } from './data-position.js';
-import { initialLossScaler, updateLossScaler, type LossScalerState } from './loss-scaler.js';
-import { learningRateAt, stepLrSchedule, warmupCosineSchedule, type LrScheduleState } from './lr-schedule.js';
-import { checkResumeLoss, type ResumeCheck } from './post-resume-check.js';
-import { Prng } from './prng.js';
-import type { TrainState } from './train-state.js';
+import { ShuffledSampler, type DataPosition } from '../train/data-position.js';
+import { initialLossScaler, updateLossScaler, type LossScalerState } from '../train/loss-scaler.js';
+import { learningRateAt, stepLrSchedule, warmupCosineSchedule, type LrScheduleState } from '../train/lr-schedule.js';
+import { checkResumeLoss, type ResumeCheck } from '../train/post-resume-check.js';
+import { Prng } from '../train/prng.js';
+import type { TrainState } from '../train/train-state.js';
 
 export interface StepResult {
   step: number;

@@ -8,8 +8,8 @@
  */
 import type { JsonValue } from '../format/manifest-types.js';
 import type { CharBatch } from './char-corpus.js';
-import type { Prng } from './prng.js';
-import type { JsonObject, OptimizerSlot, TensorMap } from './train-state.js';
+import type { Prng } from '../train/prng.js';
+import type { JsonObject, OptimizerSlot, TensorMap } from '../train/train-state.js';
 
 /** The run configuration; JSON, hashed into the checkpoint (a changed value is reported on resume). */
 export interface CharLmConfig extends JsonObject {

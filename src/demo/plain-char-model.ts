@@ -14,9 +14,9 @@
 import type { CharBatch } from './char-corpus.js';
 import { glorotUniform, inputWidth, isJsonEqual, type CharLmConfig, type CharLmModel, type ModelState } from './char-lm-model.js';
 import { adamUpdate, type AdamHyper } from './plain-adam.js';
-import { Prng } from './prng.js';
-import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from './tensor-compat.js';
-import type { TensorMap } from './train-state.js';
+import { Prng } from '../train/prng.js';
+import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from '../train/tensor-compat.js';
+import type { TensorMap } from '../train/train-state.js';
 
 export class PlainCharModel implements CharLmModel {
   readonly kind = 'plain' as const;

@@ -17,13 +17,13 @@
 import * as tf from '@tensorflow/tfjs';
 import type { CharBatch } from './char-corpus.js';
 import { glorotUniform, inputWidth, type CharLmConfig, type CharLmModel, type ModelState } from './char-lm-model.js';
-import { Prng } from './prng.js';
-import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from './tensor-compat.js';
-import { applyTfjsModel, captureTfjsModel, tfjsCompatibilityDifferences } from './tfjs-checkpoint.js';
-import { setOptimizerLearningRate } from './tfjs-optimizer-state.js';
-import { fromTfTensor, toTfTensor } from './tfjs-tensors.js';
-import { initTfjsCpu } from './tfjs-env.js';
-import type { TensorMap } from './train-state.js';
+import { Prng } from '../train/prng.js';
+import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from '../train/tensor-compat.js';
+import { applyTfjsModel, captureTfjsModel, tfjsCompatibilityDifferences } from '../train/tfjs-checkpoint.js';
+import { setOptimizerLearningRate } from '../train/tfjs-optimizer-state.js';
+import { fromTfTensor, toTfTensor } from '../train/tfjs-tensors.js';
+import { initTfjsCpu } from '../train/tfjs-env.js';
+import type { TensorMap } from '../train/train-state.js';
 
 /** Builds the layers model for `config` (weights from the PRNG, compiled with Adam). */
 export function buildCharLmLayersModel(config: CharLmConfig): tf.LayersModel {
