@@ -84,9 +84,9 @@ export interface ConcurrentCampaignOptions {
 export type ConcurrentResult = Omit<CampaignResult, 'campaign'> & { campaign: 'concurrent' };
 
 type Preset = Pick<ConcurrentCampaignOptions, 'rounds' | 'roundMs' | 'workers' | 'variants'>;
-/** CI: two short rounds per variant (≈ 15 s on 2 cores). */
+/** CI: two short rounds per variant (≈ 18 s on 2 cores). */
 export const CONCURRENT_QUICK: Preset = { rounds: 2, roundMs: 2500, workers: 3, variants: [...CONCURRENT_VARIANTS] };
-/** The counts docs/RELIABILITY.md reports (≈ 8 minutes). */
+/** The counts docs/RELIABILITY.md reports (≈ 7.5 minutes on 2 cores). */
 export const CONCURRENT_FULL: Preset = { rounds: 30, roundMs: 6000, workers: 4, variants: [...CONCURRENT_VARIANTS] };
 
 const NEARLY_FULL_MIB = 40;
