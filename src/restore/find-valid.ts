@@ -28,18 +28,37 @@ export interface ValidCheckpoint {
 
 export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean): Promise<ValidCheckpoint> {
   const skipped: { step: number; reason: string }[] = [];
-  const candidates = (await ctx.storage.list()).reverse();
+  // Another process may commit a newer step and apply retention while we walk: a candidate that
+  // vanishes mid-walk was removed, not corrupt, and the listing is then stale, so walk it afresh.
+  for (let pass = 0; pass < MAX_PASSES; pass++) {
+    const found = await walkOnce(ctx, keepBytes, skipped);
+    if (found !== 'relist') return found;
+  }
+  throw new HoldfastError('HF_BUSY', `${ctx.storage.location}: checkpoints kept vanishing while being verified (${MAX_PASSES} listings); retention is running too often to read from`, { path: ctx.storage.location, data: { skipped } });
+}
+
+/** Listings of the store one walk may make when candidates keep disappearing under it. */
+const MAX_PASSES = 16;
+
+/** One walk over a fresh listing, newest first; 'relist' when the listing went stale under it. */
+async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { step: number; reason: string }[]): Promise<ValidCheckpoint | 'relist'> {
+  // Failed ones stay listed where the store cannot be written: never verify them twice.
+  const unlisted = (steps: number[]): number[] => steps.filter((s) => !skipped.some((k) => k.step === s));
+  const candidates = unlisted(await ctx.storage.list()).reverse();
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
-    if (reader === undefined) continue; // quarantined or removed by another process since the listing
+    if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
     const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
     if (check.ok) return { step, location: reader.location, check, skipped };
+    if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
     const { movedTo, note } = await ctx.storage.quarantine(step, reason);
     skipped.push({ step, reason });
     ctx.onEvent?.({ type: 'quarantined', step, reason, movedTo: movedTo ?? `(not moved: ${note ?? 'unknown'})` });
     ctx.onEvent?.({ type: 'rolled-back', fromStep: step, toStep: candidates[i + 1] ?? null, reason });
   }
+  // Before concluding "nothing valid", make sure nothing was committed while we walked.
+  if (unlisted(await ctx.storage.list()).length > 0) return 'relist';
   const where = ctx.storage.location;
   const why = skipped.length === 0 ? 'it holds no committed checkpoint' : `all ${skipped.length} checkpoint(s) failed verification`;
   throw new HoldfastError('HF_NO_VALID_CHECKPOINT', `no valid checkpoint in ${where}: ${why}`, { path: where, data: { skipped } });

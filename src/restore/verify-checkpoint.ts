@@ -50,12 +50,12 @@ export async function verifyCheckpoint(reader: CheckpointReader, options: Verify
   const checked = await mapConcurrent(
     manifest.files,
     FILES_IN_FLIGHT,
-    (file) => checkFile(reader, manifest, file, options, bytesByFile),
+    (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile)),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
   const problems = checked.filter((p): p is FileProblem => p !== undefined);
   if (problems.length === 0 || !options.stopAtFirst) {
-    const sums = await checkSha256Sums(reader, manifest);
+    const sums = await vanishedAsMissing(reader, SHA256SUMS_FILE, () => checkSha256Sums(reader, manifest));
     if (sums !== undefined) problems.push(sums);
   }
   return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
@@ -188,4 +188,14 @@ async function readShardHeaderRanged(reader: CheckpointReader, file: ManifestFil
   prefix.set(lengthPrefix);
   const n = await reader.readRange(file.path, LENGTH_PREFIX_BYTES, prefix.subarray(LENGTH_PREFIX_BYTES));
   return parseShardHeader(prefix.subarray(0, LENGTH_PREFIX_BYTES + n), file.size, p);
+}
+
+/** A file that disappears between its stat and its read (retention in another process) is missing, not an I/O failure. */
+async function vanishedAsMissing(reader: CheckpointReader, name: string, check: () => Promise<FileProblem | undefined>): Promise<FileProblem | undefined> {
+  try {
+    return await check();
+  } catch (e) {
+    if (!isHoldfastError(e, 'HF_NOT_FOUND')) throw e;
+    return { file: name, reason: 'missing', message: `${reader.locate(name)}: file vanished while being verified` };
+  }
 }

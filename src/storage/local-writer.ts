@@ -16,7 +16,7 @@ import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, stagingDirName } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
+import { readWholeFile, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { BeginOptions, BlobSink, CheckpointWriter } from './checkpoint-storage.js';
@@ -82,7 +82,8 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
     throw e;
   }
   const files = fileWriters(fs, finalDir, false);
-  let manifestWritten = false;
+  const manifestPath = path.join(finalDir, MANIFEST_FILE);
+  let ours: Uint8Array | undefined;
   return {
     step,
     nonce: options.nonce,
@@ -90,15 +91,20 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
     ...files,
     commit: async (manifest, sums) => {
       await options.lease?.assertCurrent();
+      ours = manifest;
       await files.writeManifest(manifest, sums);
-      manifestWritten = true;
+      // A reader that caught the manifest half-written (created, not yet filled) quarantined the
+      // directory: our bytes went with it. Never report committed for a checkpoint readers don't see.
+      if (!(await holds(fs, manifestPath, manifest))) {
+        throw new HoldfastError('HF_ABORTED', `unsafe save of step ${step}: ${finalDir} was moved away (quarantined by a reader that found its manifest half-written) before the save finished`, { path: finalDir, data: { step } });
+      }
     },
     // `unsafe` leaves its partial files (the cleanup a crash would skip), but a failed save must not
-    // look committed: drop the manifest if this attempt wrote it (never one another writer wrote).
+    // look committed: drop the manifest if it is this attempt's (never one another writer wrote).
     abandon: async () => {
-      if (!manifestWritten) return;
+      if (ours === undefined || !(await holds(fs, manifestPath, ours))) return;
       try {
-        await fs.unlink(path.join(finalDir, MANIFEST_FILE));
+        await fs.unlink(manifestPath);
       } catch {
         // Unremovable: readers verify it either way.
       }
@@ -151,6 +157,17 @@ async function renameFromStaging(layout: LocalLayout, finalDir: string, step: nu
       }
     },
   };
+}
+
+/** Whether `p` is a regular file holding exactly `bytes` (reads only; nothing logged by the crash model). */
+async function holds(fs: FileSystem, p: string, bytes: Uint8Array): Promise<boolean> {
+  try {
+    if ((await statOrUndefined(fs, p))?.type !== 'file') return false;
+    const got = await readWholeFile(fs, p, bytes.byteLength + 1);
+    return got.byteLength === bytes.byteLength && got.every((b, i) => b === bytes[i]);
+  } catch {
+    return false;
+  }
 }
 
 async function assertStagingIntact(fs: FileSystem, dir: string, step: number): Promise<void> {

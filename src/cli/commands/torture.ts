@@ -17,6 +17,7 @@ import type { CampaignName, CampaignResult, CampaignRow } from '../../torture/ca
 import { FAULT_VARIANTS } from '../../torture/corruption-faults.js';
 import { renderTortureReport } from '../../torture/report-html.js';
 import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
+import { CONCURRENT_FULL, CONCURRENT_QUICK, CONCURRENT_VARIANTS, runConcurrentCampaign, type ConcurrentVariant } from '../../torture/concurrent-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
 import { parseCommandArgs, parseInteger } from '../args.js';
 import type { CliIo, Command } from '../command.js';
@@ -32,6 +33,11 @@ const OPTIONS = {
   json: { type: 'boolean' },
   report: { type: 'string' },
   log: { type: 'string' },
+} as const;
+
+const CONCURRENT_OPTIONS = {
+  seed: { type: 'string' }, dir: { type: 'string' }, full: { type: 'boolean' }, rounds: { type: 'string' }, duration: { type: 'string' },
+  workers: { type: 'string' }, variant: { type: 'string' }, round: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' },
 } as const;
 
 const PROGRESS_EVERY_MS = 5000;
@@ -57,6 +63,11 @@ export const tortureCommand: Command = {
       '             latest/restore roll back bit-exact, and benign changes raise no alarm.',
       '  ioerror    EIO/ENOSPC/EDQUOT injected at every call of a save.',
       '  all        the four in turn (or name several: kill,corrupt).',
+      '  concurrent several real processes save (sync and async, every mode), gc, restore,',
+      '             verify and ask latest on one store while being SIGKILLed and SIGSTOPped;',
+      '             on the normal file system and a nearly full tmpfs (root only). Own options:',
+      '             [--full] [--rounds <n>] [--duration <ms>] [--workers <n>] [--variant',
+      '             normal|nearly-full] [--round <r>] [--seed <s>] [--dir <dir>] [--json] [--report <f>].',
       'Without --full the quick configuration runs (the CI one, about a minute in all);',
       '--full runs the counts docs/RELIABILITY.md reports (kill: 2,000 per mode, about an',
       'hour; corrupt: 500 per variant and 2,000 per key class, a few minutes).',
@@ -82,6 +93,7 @@ export const tortureCommand: Command = {
     ],
   }),
   async run(argv, io) {
+    if (argv[0] === 'concurrent') return runConcurrent(argv, io);
     const args = parseCommandArgs('torture', argv, OPTIONS, { required: ['campaign'] });
     const names = parseCampaigns(args.positionals[0]!);
     const modes = parseModes(args.string('mode'));
@@ -150,6 +162,40 @@ export const tortureCommand: Command = {
   },
 };
 
+/** `holdfast torture concurrent …`: its own options (rounds and durations, not trials per mode). */
+async function runConcurrent(argv: string[], io: CliIo): Promise<number> {
+  const args = parseCommandArgs('torture concurrent', argv.slice(1), CONCURRENT_OPTIONS, { required: [] });
+  const preset = args.flag('full') ? CONCURRENT_FULL : CONCURRENT_QUICK;
+  const variant = args.string('variant');
+  if (variant !== undefined && !CONCURRENT_VARIANTS.includes(variant as ConcurrentVariant)) throw invalidArg(`--variant must be one of ${CONCURRENT_VARIANTS.join(', ')}`);
+  const seed = args.integer('seed') ?? 1;
+  const round = args.integer('round');
+  const workDir = path.resolve(args.string('dir') ?? tmpdir());
+  if ((await statOrUndefined(new PosixFileSystem(), workDir))?.type !== 'directory') throw invalidArg(`--dir ${workDir} is not a directory`);
+  io.stderr(`holdfast torture: concurrent (${args.flag('full') ? 'full' : 'quick'}, seed ${seed}) …`);
+  const result = await runConcurrentCampaign({
+    ...preset,
+    seed,
+    workDir,
+    rounds: args.integer('rounds', 1) ?? preset.rounds,
+    roundMs: args.integer('duration', 500) ?? preset.roundMs,
+    workers: args.integer('workers', 1) ?? preset.workers,
+    ...(variant !== undefined ? { variants: [variant as ConcurrentVariant] } : {}),
+    ...(round !== undefined ? { onlyRound: round } : {}),
+    onProgress: progressReporter(io, 'concurrent'),
+  });
+  io.progress?.('');
+  const reportPath = nonEmpty('report', args.string('report'));
+  if (reportPath !== undefined) {
+    // The report reads `campaign` as a label only; 'concurrent' is not one of CampaignName yet.
+    const html = renderTortureReport([result as unknown as CampaignResult], { command: `holdfast torture ${argv.join(' ')}`, generatedAt: new Date().toISOString() });
+    await replaceFile(new PosixFileSystem(), path.resolve(reportPath), html);
+  }
+  if (args.flag('json')) io.stdout(JSON.stringify({ ok: result.violations.length === 0, seed, campaigns: [result] }, null, 2));
+  else printCampaign(io, result);
+  return result.violations.length === 0 ? 0 : 1;
+}
+
 /** `all`, one name, or a comma list (`kill,corrupt`: one run, one table, one report). */
 function parseCampaigns(text: string): CampaignName[] {
   if (text === 'all') return [...CAMPAIGN_NAMES];
@@ -213,7 +259,7 @@ function outcomesText(r: CampaignRow): string {
     .join(', ');
 }
 
-function printCampaign(io: CliIo, r: CampaignResult): void {
+function printCampaign(io: CliIo, r: Omit<CampaignResult, 'campaign'> & { campaign: string }): void {
   io.stdout('');
   io.stdout(`== ${r.campaign}: ${r.violations.length === 0 ? 'PASS' : 'FAIL'} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s)`);
   const rows = r.rows.map((row) => {
