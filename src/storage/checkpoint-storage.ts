@@ -133,7 +133,8 @@ export interface CheckpointStorage {
 
 /**
  * Where a writer lease's record lives (see writer-lease.ts). Exclusive create and an atomic "move the
- * record away" are the two primitives: of several processes retiring one record, exactly one gets it.
+ * record away" are the only primitives: of several processes retiring one record, exactly one gets
+ * it, and every change of the record is a retire, a check and an exclusive create.
  */
 export interface LeaseBackend {
   readonly location: string;
@@ -141,8 +142,6 @@ export interface LeaseBackend {
   read(): Promise<Uint8Array | undefined>;
   /** Creates the record only if absent; false when another exists. */
   createExclusive(record: Uint8Array): Promise<boolean>;
-  /** Replaces the record in one atomic step (only its owner calls this, to renew or release). */
-  replace(record: Uint8Array): Promise<void>;
   /** Atomically removes the current record and returns its bytes; undefined when another process removed it first. */
   retire(): Promise<Uint8Array | undefined>;
 }

@@ -1,9 +1,8 @@
 /**
  * The writer lease's record in a local store: `<root>/.lease/record`, created
- * with O_EXCL, replaced by its owner through a fsynced temporary file and a
- * rename, and retired by renaming it to a unique name beside it (rename is
- * atomic: of several processes retiring one record, one wins and the others
- * find nothing), read back, and unlinked. Everything the lease writes stays
+ * with O_EXCL and retired by renaming it to a unique name beside it (rename
+ * is atomic: of several processes retiring one record, one wins and the
+ * others find nothing), read back, and unlinked. Everything the lease writes stays
  * in `.lease/`, away from the checkpoints and their staging.
  *
  * Nothing here is fsynced: a power cut that loses a record also killed every
@@ -48,11 +47,6 @@ export function localLeaseBackend(layout: LocalLayout): LeaseBackend {
         throw e;
       }
       return true;
-    },
-    replace: async (record) => {
-      const tmp = path.join(dir, `${newNonce()}.tmp`);
-      await writeNewFile(fs, tmp, record, { sync: false });
-      await fs.rename(tmp, p);
     },
     retire: async () => {
       const to = path.join(dir, `${newNonce()}.retired`);

@@ -63,7 +63,7 @@ export async function acquireWriterLease(backend: LeaseBackend, purpose: string,
     const holder = current === undefined ? undefined : parseLease(current);
     if (holder === undefined || isFree(holder)) {
       const mine = newRecord(purpose, ttlMs, (holder?.epoch ?? 0) + 1);
-      if (await install(backend, current, mine)) return startLease(backend, mine, holder !== undefined && !holder.released);
+      if (await install(backend, current, encodeLease(mine))) return startLease(backend, mine, holder !== undefined && !holder.released);
     } else if (options.ifHeld === 'refuse' || Date.now() >= deadline) {
       throw busy(backend, holder);
     }
@@ -76,18 +76,23 @@ function newRecord(purpose: string, ttlMs: number, epoch: number): LeaseRecord {
   return { host: hostname(), pid: process.pid, token: newNonce(), epoch, purpose, renewedAt: Date.now(), ttlMs };
 }
 
-/** Retires what we saw (only one process can) and creates ours exclusively; false when another process got there first. */
-async function install(backend: LeaseBackend, seen: Uint8Array | undefined, mine: LeaseRecord): Promise<boolean> {
+/**
+ * Replaces the record we saw by `next`, only if it is still the one we saw: retire it (of several
+ * processes exactly one can), check it, create ours exclusively. Every change of the record goes
+ * through here (acquire, takeover, renewal, release), so a writer paused between reading and
+ * writing can never overwrite a record that changed meanwhile. False when another process got
+ * there first (what we retired was not what we saw: it is put back).
+ */
+async function install(backend: LeaseBackend, seen: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
   if (seen !== undefined) {
     const retired = await backend.retire();
     if (retired === undefined) return false;
     if (!sameBytes(retired, seen)) {
-      // It changed under us (a new holder): put it back unless someone already replaced it, and try again.
       await backend.createExclusive(retired);
       return false;
     }
   }
-  return backend.createExclusive(encodeLease(mine));
+  return backend.createExclusive(next);
 }
 
 function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolean): WriterLease {
@@ -103,7 +108,10 @@ function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolea
       return;
     }
     const next = { ...current, renewedAt: Date.now() };
-    await backend.replace(encodeLease(next));
+    if (!(await install(backend, seen, encodeLease(next)))) {
+      lost ??= { ...record, purpose: 'another writer (it changed the record while we renewed it)' };
+      return;
+    }
     current = next;
   };
   const timer = setInterval(() => {
@@ -128,7 +136,7 @@ function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolea
         await renewing;
         const seen = await backend.read();
         if (seen !== undefined && parseLease(seen)?.token === record.token) {
-          await backend.replace(encodeLease({ ...current, released: true, renewedAt: Date.now() }));
+          await install(backend, seen, encodeLease({ ...current, released: true, renewedAt: Date.now() }));
         }
       } catch {
         // Best effort, as above.

@@ -76,7 +76,7 @@ describe('holdfast commit', () => {
     const { a } = inputs(dir);
     const r = await expectExit(['commit', a, '--step', '1', a], 2);
     assertOneErrorLine(r, 'commit');
-    assert.match(r.stderr, /is a file, expected a directory/);
+    assert.match(r.stderr, /is a regular file, expected a directory/);
   });
 
   // Before: "…/pipe is a other, expected a regular file".

@@ -38,7 +38,8 @@ test('an expired lease is taken over, and its paused owner can no longer commit 
   // A SIGSTOPped owner stops renewing: its record ages past the time to live. (The in-memory file
   // system resolves without yielding to timers, so the owner's renewal cannot slip in between.)
   const record = parseLease((await storage.lease.read())!)!;
-  await storage.lease.replace(new TextEncoder().encode(JSON.stringify({ ...record, renewedAt: Date.now() - 60_000 }) + '\n'));
+  await storage.lease.retire();
+  await storage.lease.createExclusive(new TextEncoder().encode(JSON.stringify({ ...record, renewedAt: Date.now() - 60_000 }) + '\n'));
   const taker = await acquireWriterLease(storage.lease, 'gc', { ifHeld: 'refuse', ttlMs: 60_000 });
   assert.equal(taker.record.epoch, 2);
   await assert.rejects(paused.assertCurrent(), (e: unknown) => isHoldfastError(e, 'HF_BUSY') && /was taken over: gc by pid/.test(e.message));

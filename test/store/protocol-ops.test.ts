@@ -68,7 +68,7 @@ test('unsafe: writes straight into ckpt-<step>, no fsync, no rename', async () =
   assert.equal(creates.at(-1), 'create /ckpt-000000000002/manifest.json', 'the manifest is written last');
 });
 
-test('the writer lease around a save: retire the released record, create ours, mark it released (never fsynced: a power cut kills its holders too)', async () => {
+test('the writer lease around a save: retire the released record, create ours, then the same to mark it released (never fsynced: a power cut kills its holders too)', async () => {
   const memory = new MemoryFileSystem();
   await memory.mkdir('/data');
   const fs = new RecordingFileSystem(memory, { recording: false });
@@ -80,11 +80,13 @@ test('the writer lease around a save: retire the released record, create ours, m
     .filter((op) => ('path' in op ? op.path : op.from).includes('/.lease'))
     .map((op) => (op.kind === 'rename' ? `rename ${op.from} ${op.to}` : `${op.kind} ${op.path}`).replace(/[0-9a-f]{32}/g, '<n>'))
     .filter((d) => !d.startsWith('pwrite'));
+  // Every change of the record is retire (an atomic rename), check, exclusive create: acquire, then release.
   assert.deepEqual(leaseOps, [
     'rename /data/store/.lease/record /data/store/.lease/<n>.retired',
     'unlink /data/store/.lease/<n>.retired',
     'create /data/store/.lease/record',
-    'create /data/store/.lease/<n>.tmp',
-    'rename /data/store/.lease/<n>.tmp /data/store/.lease/record',
+    'rename /data/store/.lease/record /data/store/.lease/<n>.retired',
+    'unlink /data/store/.lease/<n>.retired',
+    'create /data/store/.lease/record',
   ]);
 });

@@ -1,0 +1,29 @@
+/**
+ * The layer order of `src/`, stated once (test/layering.test.ts enforces it).
+ * An area is a directory under `src/` (`fs`) or a top-level file
+ * (`errors.ts`). A file may import from its own area and from any lower
+ * layer, never from a higher one. Areas that share a layer are siblings and
+ * never import each other either: `commit` (writing a checkpoint) and
+ * `restore` (reading one) share only what lies below them, and the same
+ * holds for `train`/`torture`/`bench` and for `cli`/`demo`.
+ *
+ * Lowest first: errors/version, then the file system seam, the formats, the
+ * byte paths, the checkpoint storage seam, commit and restore, the store,
+ * the things built on the store, their front ends, and the public entry
+ * files on top.
+ */
+export const LAYERS: readonly (readonly string[])[] = [
+  ['errors.ts', 'version.ts', 'layers.ts'],
+  ['fs'],
+  ['format'],
+  ['io'],
+  ['storage'],
+  ['commit', 'restore'],
+  ['store'],
+  ['train', 'torture', 'bench'],
+  ['cli', 'demo'],
+  ['index.ts', 'train.ts', 'tfjs.ts'],
+];
+
+/** Only these areas may import `node:fs`: everything else does its file I/O through `FileSystem`. */
+export const NODE_FS_AREAS: readonly string[] = ['fs'];
