@@ -14,7 +14,7 @@ import { PosixFileSystem } from '../../fs/posix-file-system.js';
 import { describeMachine } from '../../bench/machine.js';
 import { DURABILITY_MODES, type DurabilityMode } from '../../store/types.js';
 import type { CampaignName, CampaignResult, CampaignRow } from '../../torture/campaign.js';
-import { FAULT_VARIANTS } from '../../torture/corruption-faults.js';
+import { FAULT_VARIANTS } from '../../torture/corruption/index.js';
 import { renderTortureReport } from '../../torture/report-html.js';
 import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
