@@ -32,7 +32,7 @@ import { describeMachine, type MachineInfo } from './machine.js';
 import { median, percentile } from './stats.js';
 import { makeWorkload, materialize, type WorkloadName } from './workloads.js';
 
-export interface BenchOptions {
+interface BenchOptions {
   dir: string;
   workloads: WorkloadName[];
   /** Scales the LLM workloads down to at most this many bytes (default: gpt2-small full size, 1b 1 GiB). */
@@ -63,7 +63,7 @@ export interface Measurement {
   note?: string;
 }
 
-export interface LatencyRow {
+interface LatencyRow {
   mode: DurabilityMode;
   method: 'direct' | 'buffered';
   samples: number;
@@ -74,7 +74,7 @@ export interface LatencyRow {
   overheadVsUnsafe: number;
 }
 
-export interface AsyncPause {
+interface AsyncPause {
   bytes: number;
   /** Duration of the first saveAsync call, which returns with the snapshot taken (staging memory allocated and faulted in). */
   firstPauseMs: number;

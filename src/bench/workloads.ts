@@ -9,13 +9,13 @@
 import { byteLengthOf, typedArrayFor, type DType, type Tensor } from '../format/dtype.js';
 import { invalidArg } from '../errors.js';
 
-export interface TensorSpec {
+interface TensorSpec {
   name: string;
   dtype: DType;
   shape: number[];
 }
 
-export interface Workload {
+interface Workload {
   name: WorkloadName;
   description: string;
   tensors: TensorSpec[];

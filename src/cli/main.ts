@@ -13,7 +13,7 @@ import { LIBRARY_VERSION } from '../version.js';
 import type { CliIo, Command } from './command.js';
 import { COMMANDS, findCommand } from './commands/index.js';
 
-export function topLevelHelp(): string {
+function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'holdfast: crash-safe, verified checkpoints for AI training',

@@ -31,7 +31,7 @@ export function openOrCreateStore(command: string, root: string, io: CliIo, dura
   return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}) });
 }
 
-export function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
+function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
   return (event) => {
     if (event.type === 'quarantined') {
       io.stderr(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`);

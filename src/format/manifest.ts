@@ -22,7 +22,7 @@ import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
 
 export { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
 
-export const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
+const MAX_MANIFEST_BYTES = 64 * 1024 * 1024;
 
 export function computeManifestHash(m: Omit<Manifest, 'manifestHash'> | Manifest): string {
   // Object.fromEntries defines properties, so no key is ever treated as a prototype.

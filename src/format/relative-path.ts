@@ -14,10 +14,10 @@
  */
 import { HoldfastError } from '../errors.js';
 
-export type InputErrorCode = 'HF_FORMAT' | 'HF_INVALID_ARG';
+type InputErrorCode = 'HF_FORMAT' | 'HF_INVALID_ARG';
 
 /** Linux NAME_MAX; most file systems limit a component to 255 bytes. */
-export const MAX_COMPONENT_BYTES = 255;
+const MAX_COMPONENT_BYTES = 255;
 
 // C0 controls (incl. NUL), DEL and C1 controls: invisible in listings, and NUL truncates C paths.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;

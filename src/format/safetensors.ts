@@ -23,7 +23,7 @@ import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
 export const LENGTH_PREFIX_BYTES = 8;
 /** The reference implementation's cap (huggingface/safetensors `MAX_HEADER_SIZE`). */
 export const MAX_HEADER_BYTES = 100_000_000;
-export const DEFAULT_ALIGN_BYTES = 4096;
+const DEFAULT_ALIGN_BYTES = 4096;
 const METADATA_KEY = '__metadata__';
 const TENSOR_FIELDS = ['dtype', 'shape', 'data_offsets'] as const;
 
@@ -34,7 +34,7 @@ export interface ShardEntry {
   byteLength: number;
 }
 
-export interface EncodedShardHeader {
+interface EncodedShardHeader {
   /** Length prefix + space-padded JSON; its length is a multiple of the alignment. */
   bytes: Uint8Array;
   /** Absolute offset of the first data byte (= bytes.length). */
@@ -44,7 +44,7 @@ export interface EncodedShardHeader {
   fileSize: number;
 }
 
-export interface ShardTensorInfo {
+interface ShardTensorInfo {
   dtype: DType;
   shape: number[];
   /** Absolute file offsets. */
@@ -114,7 +114,7 @@ function metadataJson(metadata: Record<string, string>): string {
 }
 
 /** Reads and bounds-checks the u64 header length; returns N. */
-export function readHeaderLength(prefix: Uint8Array, fileSize: number, path: string): number {
+function readHeaderLength(prefix: Uint8Array, fileSize: number, path: string): number {
   const subject = `safetensors file ${path}`;
   if (fileSize < LENGTH_PREFIX_BYTES) throw corrupt(`${subject}: file is ${fileSize} bytes, shorter than the 8-byte header length`, { path });
   if (prefix.byteLength < LENGTH_PREFIX_BYTES) throw corrupt(`${subject}: read ${prefix.byteLength} bytes, expected the 8-byte header length`, { path });

@@ -14,15 +14,15 @@
  */
 import { formatError, invalidArg } from '../errors.js';
 
-export interface StrictJsonLimits {
+interface StrictJsonLimits {
   /** Deepest allowed nesting of arrays/objects; the top-level container is depth 1. */
   maxDepth?: number;
 }
 
-export const DEFAULT_MAX_JSON_DEPTH = 64;
+const DEFAULT_MAX_JSON_DEPTH = 64;
 
 /** "manifest /x/manifest.json", or just "manifest" when there is no file. */
-export function subjectOf(what: string, path: string | undefined): string {
+function subjectOf(what: string, path: string | undefined): string {
   return path === undefined ? what : `${what} ${path}`;
 }
 

@@ -24,7 +24,7 @@ import { invalidArg } from '../errors.js';
 import { sortedNames, type MemoryTree, type TreeNode } from './memory-tree.js';
 import { describeOp, type Op } from './op-log.js';
 
-export const NEVER = Number.POSITIVE_INFINITY;
+const NEVER = Number.POSITIVE_INFINITY;
 
 interface UnitBase {
   /** Position in `CrashHistory.units` (log order). */
@@ -41,13 +41,13 @@ export interface DataUnit extends UnitBase {
   bytes: Uint8Array;
 }
 
-export interface SizeUnit extends UnitBase {
+interface SizeUnit extends UnitBase {
   kind: 'size' | 'truncate';
   inode: number;
   sizeBytes: number;
 }
 
-export interface EntryUnit extends UnitBase {
+interface EntryUnit extends UnitBase {
   kind: 'entry';
   parents: number[];
   syncedParents: number[];
@@ -85,7 +85,7 @@ export interface DirInode {
   poisoned: boolean;
 }
 
-export type Inode = FileInode | DirInode | { kind: 'symlink' | 'other' };
+type Inode = FileInode | DirInode | { kind: 'symlink' | 'other' };
 
 export const ROOT_INODE = 0;
 

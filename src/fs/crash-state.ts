@@ -26,7 +26,7 @@ const FIRST_TEAR = 2;
 
 export type LostBlockContent = 'old' | 'zeros' | 'garbage';
 
-export interface StateContentOptions {
+interface StateContentOptions {
   lostBlockContent: LostBlockContent;
   sectorBytes: number;
   /** Source of garbage bytes when `lostBlockContent` is `garbage`. */

@@ -31,7 +31,7 @@ import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './
 import { errnoError } from './fs-errors.js';
 import { SeededRandom } from './seeded-random.js';
 
-export type CallKind =
+type CallKind =
   | 'open'
   | 'create'
   | 'mkdir'
@@ -50,7 +50,7 @@ export type CallKind =
   | 'close';
 
 /** Calls that change the tree or its durability (`create` is an open in create mode). */
-export const MUTATING_CALLS: ReadonlySet<CallKind> = new Set<CallKind>(['create', 'mkdir', 'rename', 'unlink', 'rmdir', 'syncDir', 'pwrite', 'truncate', 'fsync', 'fdatasync']);
+const MUTATING_CALLS: ReadonlySet<CallKind> = new Set<CallKind>(['create', 'mkdir', 'rename', 'unlink', 'rmdir', 'syncDir', 'pwrite', 'truncate', 'fsync', 'fdatasync']);
 
 const SYSCALLS: Record<CallKind, string> = {
   open: 'open',
@@ -73,7 +73,7 @@ const SYSCALLS: Record<CallKind, string> = {
 
 export type InjectedErrno = 'EIO' | 'ENOSPC' | 'EDQUOT' | 'EINVAL';
 
-export type Fault =
+type Fault =
   /** For pwrite, `writtenBytes` land before the error (default: half the buffer for ENOSPC/EDQUOT, none for EIO). */
   | { type: 'error'; errno: InjectedErrno; writtenBytes?: number }
   /** pread only: returns at most `readBytes` (default half of what was read). */
@@ -81,7 +81,7 @@ export type Fault =
   /** pread only: one byte of the returned data is XORed with a nonzero value. */
   | { type: 'flipByte' };
 
-export interface FaultRule {
+interface FaultRule {
   /** Which calls the rule counts. */
   on: CallKind | 'mutating' | 'any';
   /** Fault the nth matching call, 0-based (default 0). */
@@ -95,7 +95,7 @@ export interface FaultRule {
   persistent?: boolean;
 }
 
-export interface CallRecord {
+interface CallRecord {
   index: number;
   kind: CallKind;
   path: string;

@@ -30,7 +30,7 @@ export async function readWholeFile(fs: FileSystem, p: string, maxBytes = Number
   }
 }
 
-export interface WriteNewFileOptions {
+interface WriteNewFileOptions {
   /** fsync the file before closing (its name still needs a `syncDir` of the parent). */
   sync: boolean;
 }
@@ -47,7 +47,7 @@ export async function writeNewFile(fs: FileSystem, p: string, data: Uint8Array, 
 }
 
 /** mkdir that tolerates an existing directory; returns true if it created it. */
-export async function ensureDir(fs: FileSystem, p: string): Promise<boolean> {
+async function ensureDir(fs: FileSystem, p: string): Promise<boolean> {
   const st = await statOrUndefined(fs, p);
   if (st?.type === 'directory') return false;
   await fs.mkdir(p);

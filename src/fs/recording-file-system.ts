@@ -21,7 +21,7 @@ import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './
 import { errnoOf } from './fs-errors.js';
 import type { Op, OpInput } from './op-log.js';
 
-export interface RecordingOptions {
+interface RecordingOptions {
   /** Log from construction (default) or only after `start()`. */
   recording?: boolean;
 }

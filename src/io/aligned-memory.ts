@@ -17,7 +17,7 @@
 import { HoldfastError } from '../errors.js';
 
 /** WebAssembly page: the allocation granule and the alignment of every Memory's base. */
-export const WASM_PAGE_BYTES = 65536;
+const WASM_PAGE_BYTES = 65536;
 /** wasm32 limit on one Memory (65536 pages = 4 GiB) minus one page, to stay clear of edge cases. */
 export const MAX_ALIGNED_BYTES = (65536 - 1) * WASM_PAGE_BYTES;
 
@@ -92,8 +92,8 @@ export class AlignedBufferPool {
  * --direct=1: 2.15 GB/s psync, 3.9 GB/s libaio qd4 on the dev VM) while the
  * pool (8 × 16 MiB = 128 MiB) stays small next to a model's state.
  */
-export const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_MAX_BUFFERS = 8;
+const DEFAULT_BUFFER_BYTES = 16 * 1024 * 1024;
+const DEFAULT_MAX_BUFFERS = 8;
 
 let shared: AlignedBufferPool | undefined;
 

@@ -30,7 +30,7 @@ export interface HashStream {
   abort(): void;
 }
 
-export interface HashWorkerPoolOptions {
+interface HashWorkerPoolOptions {
   /** Worker threads; default min(4, cores). 0 hashes inline on the calling thread (for comparisons). */
   workers?: number;
 }

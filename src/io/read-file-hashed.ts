@@ -38,7 +38,7 @@ import { directRefusal, isDirectRefusal, recordDirectRefusal } from './direct-io
 import { sharedHashWorkerPool } from './hash-worker-pool.js';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
-export interface HashedRead {
+interface HashedRead {
   /** Size found on disk; differs from the expected size when the file was cut or extended. */
   sizeBytes: number;
   /** Empty when the size already disagreed (nothing was read). */
@@ -49,7 +49,7 @@ export interface HashedRead {
   ioMethod?: IoMethod;
 }
 
-export interface ReadFileHashedOptions extends FileIoOptions {
+interface ReadFileHashedOptions extends FileIoOptions {
   keep: boolean;
   /**
    * Buffers for reads when the bytes are not kept (default the process-wide pool), or for the copies
@@ -254,7 +254,7 @@ async function readOpened(
   }
 }
 
-export interface FileToRead {
+interface FileToRead {
   path: string;
   expectedSizeBytes: number;
 }

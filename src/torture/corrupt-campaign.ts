@@ -29,7 +29,7 @@ import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
 
 /** Classes the research note asks ≥ 2,000 trials of (anchors-reliability §4). */
-export const KEY_CLASSES = ['C1', 'C3', 'C5', 'C8', 'C12'];
+const KEY_CLASSES = ['C1', 'C3', 'C5', 'C8', 'C12'];
 const TRIAL_STREAM = 0x636f7272; // 'corr'
 
 export interface CorruptTrialRecord {

@@ -34,7 +34,7 @@ import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, SaveResult, Store } from '../store/types.js';
 import { atStep, fileNamesOf, restoredDigest, runSave, STORE_ROOT, type SaveShape, type ShapeSave } from './powerloss-shapes.js';
 
-export interface IoErrorTrialFacts {
+interface IoErrorTrialFacts {
   shape: SaveShape;
   mode: DurabilityMode;
   expected: ReadonlyMap<number, { digest: string; save: ShapeSave }>;
@@ -51,7 +51,7 @@ export interface IoErrorTrialFacts {
   store: Store;
 }
 
-export interface IoErrorJudgement {
+interface IoErrorJudgement {
   /** `rejected:<code>` or `committed` (the fault only hit the audit line). */
   outcome: string;
   /** Informational labels: `gc-before-retry`, `torn-leftover`, `failed-save-visible`. */

@@ -11,7 +11,7 @@ import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from '..
 import { FileSystemWrapper } from '../fs/file-system-wrapper.js';
 
 /** Call kinds a kill can follow. `sync` is fsync or fdatasync of a file. */
-export const KILL_OP_KINDS = ['create', 'pwrite', 'close', 'sync', 'truncate', 'mkdir', 'rename', 'syncdir', 'unlink'] as const;
+const KILL_OP_KINDS = ['create', 'pwrite', 'close', 'sync', 'truncate', 'mkdir', 'rename', 'syncdir', 'unlink'] as const;
 export type KillOpKind = (typeof KILL_OP_KINDS)[number];
 
 export interface KillAfterOp {

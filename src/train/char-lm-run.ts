@@ -25,7 +25,7 @@ import { checkResumeLoss, type ResumeCheck } from './post-resume-check.js';
 import { Prng } from './prng.js';
 import type { TrainState } from './train-state.js';
 
-export interface StepResult {
+interface StepResult {
   step: number;
   loss: number;
   /** Rate of the last optimizer update (0 before the first). */

@@ -52,7 +52,7 @@ export function untouched(f: CorruptFixture, file: string, offset: number, lengt
 }
 
 /** What a damage step did to the file it was given. */
-export interface Damage {
+interface Damage {
   offset: number;
   length: number;
   detail: string;
