@@ -1,6 +1,6 @@
 /**
  * One pass over an op log that turns every mutating op into *units* (the
- * things a power loss can keep or lose, research note §2) and notes, for each
+ * things a power loss can keep or lose; rule ids R…: docs/CRASH-MODEL.md) and notes, for each
  * unit, the op after which it is durable. A crash point k then needs no
  * replay: a unit exists iff `opIndex < k` and is durable iff `durableAt < k`.
  *

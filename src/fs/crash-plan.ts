@@ -5,7 +5,7 @@
  * and the list of pending units that can matter, whose order is the index of
  * the choice vector (`crash-subsets.ts`).
  *
- * Rules implemented here:
+ * Rules implemented here (ids: docs/CRASH-MODEL.md):
  * - R5/R7 with ordering kept: a directory's effects are replayed in log order,
  *   durable ones always, pending ones if kept. So a durable unlink after a
  *   pending rename into the same directory still wins when the rename is kept.

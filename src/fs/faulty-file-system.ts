@@ -1,6 +1,6 @@
 /**
  * A `FileSystem` that forwards to another one and injects I/O faults by rule
- * (R10; RocksDB FaultInjectionTestFS, SQLite's "fail the Nth call" loops):
+ * (rule R10, docs/CRASH-MODEL.md; RocksDB FaultInjectionTestFS, SQLite's "fail the Nth call" loops):
  * EIO, ENOSPC or EDQUOT on the Nth call of a kind (or any mutating call,
  * optionally only on matching paths), once or persistently; short writes on
  * ENOSPC/EDQUOT; EINVAL on O_DIRECT handles only (a file system that accepts

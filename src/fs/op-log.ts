@@ -1,7 +1,8 @@
 /**
  * The operation log that `RecordingFileSystem` writes and `CrashModel`
  * replays: one entry per mutating call (creates, writes, truncates, syncs and
- * namespace changes), in completion order. Reads are not logged.
+ * namespace changes), in completion order. Reads are not logged. Rule ids
+ * (R…, B3): docs/CRASH-MODEL.md.
  *
  * Contract:
  * - `index` is the entry's position in the log.

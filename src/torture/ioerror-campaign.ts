@@ -1,5 +1,5 @@
 /**
- * Campaign 4, I/O errors (research note R10, §4; SQLite's I/O-error loop):
+ * Campaign 4, I/O errors (rule R10, docs/CRASH-MODEL.md; research note §4; SQLite's I/O-error loop):
  * for each save shape × durability mode × fault, fail call 0 of the save,
  * then call 1, 2, … (every call the save makes through the `FileSystem`,
  * reads included) until a save runs to completion without reaching the

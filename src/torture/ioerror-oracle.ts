@@ -1,5 +1,6 @@
 /**
- * The I/O-error oracle (research note R10, §4 "I/O errors"): after a save
+ * The I/O-error oracle (rules R10 and F7, docs/CRASH-MODEL.md; research
+ * note §4 "I/O errors"): after a save
  * that met an injected fault, with the faults cleared, is the store exactly
  * as it was, and can the run go on?
  *

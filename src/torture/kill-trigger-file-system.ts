@@ -1,11 +1,12 @@
 /**
  * A `FileSystem` that forwards every call and SIGKILLs its own process right
  * after the n-th completed call of one kind: the kill campaign's precise
- * crash points "right after each fsync and rename" (anchors-reliability §4;
- * B3 found every known crash bug right after an fsync-family call). The kill
- * is `process.kill(pid, 'SIGKILL')`: the same uncatchable signal the parent
- * sends for timed kills, delivered synchronously, so no later line of
- * JavaScript runs (no `finally`, no `abandon()` cleanup).
+ * crash points "right after each fsync and rename" (rule B3,
+ * docs/CRASH-MODEL.md: CrashMonkey found every known crash bug right after an
+ * fsync-family call). The kill is `process.kill(pid, 'SIGKILL')`: the same
+ * uncatchable signal the parent sends for timed kills, delivered
+ * synchronously, so no later line of JavaScript runs (no `finally`, no
+ * `abandon()` cleanup).
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from '../fs/file-system.js';
 import { FileSystemWrapper } from '../fs/file-system-wrapper.js';

@@ -1,5 +1,6 @@
 /**
- * Campaign 2, power loss (DESIGN §9; research note §2 R1–R12, §4): for each
+ * Campaign 2, power loss (DESIGN §9; rules R1–R12, F…, B3 in
+ * docs/CRASH-MODEL.md; research note §4): for each
  * save shape × durability mode, record every file-system op of one save, let
  * the crash model generate the states a real file system may be left in when
  * power fails after each prefix of that log (unsynced data lost, kept, or

@@ -1,5 +1,5 @@
 /**
- * The power-loss oracle (research note R12): open the store on one crash
+ * The power-loss oracle (rule R12, docs/CRASH-MODEL.md): open the store on one crash
  * state, restore, and say what came back and whether that was allowed.
  *
  * Outcomes (one per state):

@@ -1,6 +1,6 @@
 /**
- * The corruption catalogue (anchors-reliability §3): every variant, one file
- * per fault class beside this one.
+ * The corruption catalogue (classes C1–C15, docs/CRASH-MODEL.md): every
+ * variant, one file per fault class beside this one.
  *
  * The order is part of the seed: trial t of variant i draws from the stream
  * (seed, i, t) (corrupt-campaign.ts), so reordering changes every fault a

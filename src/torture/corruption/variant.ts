@@ -1,5 +1,6 @@
 /**
- * What a corruption variant is (anchors-reliability §3, classes C1–C15): an
+ * What a corruption variant is (classes C1–C15, docs/CRASH-MODEL.md;
+ * anchors-reliability §3): an
  * injector that damages the fixture's newest checkpoint (step 300) unless it
  * says otherwise, only through `FileSystem` calls (open 'write' + pwrite,
  * truncate, unlink, rename, create, mkdir; symlinks and FIFOs through
