@@ -15,7 +15,7 @@ interface TensorSpec {
   shape: number[];
 }
 
-interface Workload {
+export interface Workload {
   name: WorkloadName;
   description: string;
   tensors: TensorSpec[];

@@ -5,12 +5,10 @@
  * Store events (quarantine, progress) are reported on stderr.
  */
 import { posix as path } from 'node:path';
-import { HoldfastError } from '../errors.js';
 import { STORE_DESCRIPTOR } from '../format/names.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { openStore } from '../store/open-store.js';
-import type { DurabilityMode, Store, StoreEvent } from '../store/types.js';
+import { HoldfastError, openStore, type DurabilityMode, type Store, type StoreEvent } from '../index.js';
 import type { CliIo } from './command.js';
 import { formatBytes } from './output.js';
 

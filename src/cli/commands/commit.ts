@@ -8,7 +8,7 @@ import { posix as path } from 'node:path';
 import { invalidArg } from '../../errors.js';
 import { statOrUndefined } from '../../fs/file-utils.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
-import { DURABILITY_MODES, type DurabilityMode } from '../../store/types.js';
+import { DURABILITY_MODES, type DurabilityMode } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openOrCreateStore } from '../open.js';

@@ -12,7 +12,7 @@ import { invalidArg } from '../../errors.js';
 import { statOrUndefined, writeNewFile } from '../../fs/file-utils.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
 import { describeMachine } from '../../bench/machine.js';
-import { DURABILITY_MODES, type DurabilityMode } from '../../store/types.js';
+import { DURABILITY_MODES, type DurabilityMode } from '../../index.js';
 import type { CampaignName, CampaignResult, CampaignRow } from '../../torture/campaign.js';
 import { FAULT_VARIANTS } from '../../torture/corruption/index.js';
 import { renderTortureReport } from '../../torture/report-html.js';
