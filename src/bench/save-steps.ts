@@ -11,7 +11,7 @@ import { median } from './stats.js';
 import type { WorkloadRun } from './workload-run.js';
 
 export const IO_METHODS = ['direct', 'buffered'] as const;
-export type IoMethod = (typeof IO_METHODS)[number];
+type IoMethod = (typeof IO_METHODS)[number];
 
 /** Seconds of each run of the two naive baselines: one file per tensor, and a single file, each buffered + fsync. */
 export async function naiveBaselines(run: WorkloadRun): Promise<{ perTensor: number[]; single: number[] }> {

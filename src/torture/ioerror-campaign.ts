@@ -398,7 +398,7 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
   return notes;
 }
 
-/** Reruns one trial from the parameters its violation printed. */
+/** Reruns one trial from the parameters its violation printed (exported: the `replayLine` command imports it by name). */
 export async function replayIoErrorTrial(p: { shape: string; mode: DurabilityMode; fault: IoFaultName; callIndex: number; seed: number; crashStatesPerTrial?: number }): Promise<string> {
   const ctx = await contextFor(shapeByName(p.shape), p.mode, p.seed, p.crashStatesPerTrial ?? 0);
   const t = await runIoErrorTrial(ctx, p.fault, p.callIndex);
