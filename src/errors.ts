@@ -14,7 +14,7 @@ export type HoldfastErrorCode =
   | 'HF_BUSY' // another save is in flight and the caller asked not to wait
   | 'HF_ABORTED'; // a save was abandoned (an earlier error, or shutdown)
 
-export interface HoldfastErrorOptions {
+interface HoldfastErrorOptions {
   /** The file or directory the error is about. */
   path?: string;
   cause?: unknown;

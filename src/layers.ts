@@ -9,8 +9,9 @@
  *
  * Lowest first: errors/version, then the file system seam, the formats, the
  * byte paths, the checkpoint storage seam, commit and restore, the store,
- * the things built on the store, their front ends, and the public entry
- * files on top.
+ * the public entry files (`holdfast`, `holdfast/train`, `holdfast/tfjs`: the
+ * surface users import, which the benchmark and the CLI use like any user),
+ * the things built on them, and their front ends.
  */
 export const LAYERS: readonly (readonly string[])[] = [
   ['errors.ts', 'version.ts', 'layers.ts'],
@@ -20,9 +21,10 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['storage'],
   ['commit', 'restore'],
   ['store'],
+  ['index.ts'],
   ['train', 'torture', 'bench'],
+  ['train.ts', 'tfjs.ts'],
   ['cli', 'demo'],
-  ['index.ts', 'train.ts', 'tfjs.ts'],
 ];
 
 /** Only these areas may import `node:fs`: everything else does its file I/O through `FileSystem`. */

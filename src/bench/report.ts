@@ -4,7 +4,7 @@
  * network, opens offline). Contract: pure functions of the report; every
  * number shown is in the JSON form too.
  */
-import type { BenchReport, Measurement, WorkloadResult } from './run-bench.js';
+import type { BenchReport, Measurement, WorkloadResult } from './types.js';
 
 const GB = 1e9;
 const MiB = 2 ** 20;

@@ -9,7 +9,7 @@
 import { byteLengthOf, typedArrayFor, type DType, type Tensor } from '../format/dtype.js';
 import { invalidArg } from '../errors.js';
 
-export interface TensorSpec {
+interface TensorSpec {
   name: string;
   dtype: DType;
   shape: number[];

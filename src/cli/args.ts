@@ -7,16 +7,16 @@
 import { parseArgs } from 'node:util';
 import { invalidArg } from '../errors.js';
 
-export type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
-export interface PositionalSpec {
+interface PositionalSpec {
   /** Names of required positionals, in order (used in error messages). */
   required: string[];
   /** Name of a trailing list of one or more positionals (e.g. `file`), if any. */
   variadic?: string;
 }
 
-export class CommandArgs {
+class CommandArgs {
   constructor(
     private readonly command: string,
     private readonly values: Record<string, string | boolean | undefined>,

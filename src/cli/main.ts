@@ -14,7 +14,7 @@ import type { CliIo, Command } from './command.js';
 import { COMMANDS, findCommand } from './commands/index.js';
 import { escapeControl } from './output.js';
 
-export function topLevelHelp(): string {
+function topLevelHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));
   return [
     'holdfast: crash-safe, verified checkpoints for AI training',

@@ -5,12 +5,10 @@
  * Store events (quarantine, progress) are reported on stderr.
  */
 import { posix as path } from 'node:path';
-import { HoldfastError } from '../errors.js';
 import { STORE_DESCRIPTOR } from '../format/names.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { openStore } from '../store/open-store.js';
-import type { DurabilityMode, Store, StoreEvent } from '../store/types.js';
+import { HoldfastError, openStore, type DurabilityMode, type Store, type StoreEvent } from '../index.js';
 import type { CliIo } from './command.js';
 import { escapeControl, formatBytes } from './output.js';
 
@@ -31,7 +29,7 @@ export function openOrCreateStore(command: string, root: string, io: CliIo, dura
   return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}) });
 }
 
-export function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
+function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
   return (event) => {
     if (event.type === 'quarantined') {
       io.stderr(escapeControl(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`));

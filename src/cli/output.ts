@@ -30,7 +30,7 @@ export function formatTable(header: string[], rows: string[][], rightAlign: bool
   return [line(header), ...rows.map(line)];
 }
 
-export interface HelpSpec {
+interface HelpSpec {
   usage: string;
   description: string;
   options: [flag: string, text: string][];

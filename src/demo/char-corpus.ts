@@ -17,7 +17,7 @@ import { readWholeFile } from '../fs/file-utils.js';
 /** Larger corpora belong in a streaming loader, not in one string. */
 const MAX_CORPUS_BYTES = 16 * 1024 * 1024;
 
-export interface CharCorpusOptions {
+interface CharCorpusOptions {
   contextLength: number;
   /** Fold case so the vocabulary (and the model) stays small. Default true. */
   lowercase?: boolean;

@@ -25,7 +25,7 @@ import { checkResumeLoss, type ResumeCheck } from '../train/post-resume-check.js
 import { Prng } from '../train/prng.js';
 import type { TrainState } from '../train/train-state.js';
 
-export interface StepResult {
+interface StepResult {
   step: number;
   loss: number;
   /** Rate of the last optimizer update (0 before the first). */

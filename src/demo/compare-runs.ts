@@ -6,7 +6,7 @@
  */
 import type { SupervisedRun } from './supervisor.js';
 
-export interface RunComparison {
+interface RunComparison {
   identical: boolean;
   weightsEqual: boolean;
   stateEqual: boolean;

@@ -9,7 +9,7 @@ import { invalidArg } from '../errors.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 
-export const DEMO_MARKER = 'holdfast-demo.json';
+const DEMO_MARKER = 'holdfast-demo.json';
 
 /** Empties (or creates) `dir` and marks it as the demo's; returns its absolute path. */
 export async function prepareDemoDir(fs: FileSystem, dir: string): Promise<string> {

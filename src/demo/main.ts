@@ -62,7 +62,7 @@ function int(name: string, text: string | undefined, fallback: number, min: numb
   return n;
 }
 
-export function parseDemoArgs(argv: string[]): DemoOptions {
+function parseDemoArgs(argv: string[]): DemoOptions {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
@@ -107,7 +107,7 @@ async function timed<T>(f: () => Promise<T>): Promise<{ value: T; ms: number }> 
   return { value, ms: Date.now() - t0 };
 }
 
-export async function runDemo(o: DemoOptions, out: (line: string) => void): Promise<number> {
+async function runDemo(o: DemoOptions, out: (line: string) => void): Promise<number> {
   const started = Date.now();
   const fs = new PosixFileSystem();
   const dir = await prepareDemoDir(fs, o.store);

@@ -23,16 +23,16 @@ import { parseEvent, type WorkerEvent } from './protocol.js';
 import type { StallOp } from './stalling-file-system.js';
 import type { TrainingRunSpec } from './train-worker.js';
 
-export const WORKER_PATH = fileURLToPath(new URL('./train-worker.js', import.meta.url));
+const WORKER_PATH = fileURLToPath(new URL('./train-worker.js', import.meta.url));
 
-export interface SuperviseOptions extends TrainingRunSpec {
+interface SuperviseOptions extends TrainingRunSpec {
   crashes: readonly PlannedCrash[];
   onEvent?: (e: SupervisorEvent) => void;
   /** Default 120 s. */
   workerTimeoutMs?: number;
 }
 
-export type ArmedCrash = { kind: 'step'; step: number } | { kind: 'mid-save'; step: number; op: StallOp };
+type ArmedCrash = { kind: 'step'; step: number } | { kind: 'mid-save'; step: number; op: StallOp };
 
 export type SupervisorEvent =
   | { type: 'spawn'; incarnation: number; pid: number; armed: ArmedCrash | null }
@@ -40,7 +40,7 @@ export type SupervisorEvent =
   | { type: 'killed'; incarnation: number; crash: ArmedCrash; lastStepSeen: number; savesInFlight: number[]; newestCommitted: number | null }
   | { type: 'exited'; incarnation: number; code: number };
 
-export interface IncarnationRecord {
+interface IncarnationRecord {
   pid: number;
   resumedFrom: number | null;
   check: ResumeCheck | null;

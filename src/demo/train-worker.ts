@@ -25,7 +25,7 @@ import { formatEvent, type WorkerEvent } from './protocol.js';
 import { STALL_OPS, StallingFileSystem, type StallOp, type StallPlan } from './stalling-file-system.js';
 
 /** Context characters the model sees; part of the demo's fixed recipe. */
-export const DEMO_CONTEXT_LENGTH = 8;
+const DEMO_CONTEXT_LENGTH = 8;
 
 /** What defines one demo training run; the supervisor and every worker incarnation share it. */
 export interface TrainingRunSpec {
@@ -37,7 +37,7 @@ export interface TrainingRunSpec {
   seed: number;
 }
 
-export interface WorkerOptions extends TrainingRunSpec {
+interface WorkerOptions extends TrainingRunSpec {
   stall?: StallPlan;
 }
 
@@ -51,7 +51,7 @@ function int(name: string, text: string | undefined, min: number): number {
   return n;
 }
 
-export function parseWorkerArgs(argv: string[]): WorkerOptions {
+function parseWorkerArgs(argv: string[]): WorkerOptions {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -86,7 +86,7 @@ export function parseWorkerArgs(argv: string[]): WorkerOptions {
 const yieldToIo = (saving: boolean): Promise<void> =>
   new Promise((resolve) => (saving ? setTimeout(resolve, 1) : setImmediate(resolve)));
 
-export async function runWorker(o: WorkerOptions): Promise<number> {
+async function runWorker(o: WorkerOptions): Promise<number> {
   const posix = new PosixFileSystem();
   const fs: FileSystem = o.stall === undefined ? posix : new StallingFileSystem(posix, o.stall, (op, path) => emit({ ev: 'stalled', step: o.stall!.step, op, path }));
   const store = await openStore(o.store, { fs });

@@ -18,7 +18,7 @@ export interface ManifestFile {
   kind: 'shard' | 'file';
 }
 
-export interface TensorSlab {
+interface TensorSlab {
   /** Manifest path of the shard file holding this slab. */
   file: string;
   /** Absolute byte range [begin, end) inside that file. */

@@ -21,7 +21,7 @@ import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
 import { tilingProblem } from './slab-tiling.js';
 
-export const SUPPORTED_MAJOR_VERSION = Number(MANIFEST_VERSION.split('.')[0]);
+const SUPPORTED_MAJOR_VERSION = Number(MANIFEST_VERSION.split('.')[0]);
 const TOP_FIELDS = ['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'];
 const FILE_FIELDS = ['path', 'size', 'hash', 'rank', 'kind'];
 const FILE_KINDS = ['shard', 'file'] as const;

@@ -10,9 +10,9 @@ export const LEASE_DIR = '.lease';
 export const LEASE_RECORD = 'record';
 export const MANIFEST_FILE = 'manifest.json';
 export const SHA256SUMS_FILE = 'SHA256SUMS';
-export const CHECKPOINT_PREFIX = 'ckpt-';
+const CHECKPOINT_PREFIX = 'ckpt-';
 /** Steps are zero-padded to 12 digits so lexical order is numeric order. */
-export const STEP_DIGITS = 12;
+const STEP_DIGITS = 12;
 
 export function checkpointDirName(step: number): string {
   return CHECKPOINT_PREFIX + String(step).padStart(STEP_DIGITS, '0');

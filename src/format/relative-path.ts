@@ -15,7 +15,7 @@
 import { HoldfastError } from '../errors.js';
 import { PATH_COMPONENT_MAX_BYTES } from './limits.js';
 
-export type InputErrorCode = 'HF_FORMAT' | 'HF_INVALID_ARG';
+type InputErrorCode = 'HF_FORMAT' | 'HF_INVALID_ARG';
 
 
 // C0 controls (incl. NUL), DEL and C1 controls: invisible in listings, and NUL truncates C paths.

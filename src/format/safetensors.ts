@@ -34,7 +34,7 @@ export interface ShardEntry {
   byteLength: number;
 }
 
-export interface EncodedShardHeader {
+interface EncodedShardHeader {
   /** Length prefix + space-padded JSON; its length is a multiple of the alignment. */
   bytes: Uint8Array;
   /** Absolute offset of the first data byte (= bytes.length). */
@@ -44,7 +44,7 @@ export interface EncodedShardHeader {
   fileSize: number;
 }
 
-export interface ShardTensorInfo {
+interface ShardTensorInfo {
   dtype: DType;
   shape: number[];
   /** Absolute file offsets. */

@@ -11,10 +11,10 @@
 import { createHash } from 'node:crypto';
 import { HoldfastError } from '../errors.js';
 
-export const HASH_ALGORITHMS = ['sha256'] as const;
-export type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
+const HASH_ALGORITHMS = ['sha256'] as const;
+type HashAlgorithm = (typeof HASH_ALGORITHMS)[number];
 
-export interface ParsedHash {
+interface ParsedHash {
   algorithm: HashAlgorithm;
   hex: string;
 }

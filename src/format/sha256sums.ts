@@ -11,7 +11,7 @@
 import { assertSafeRelativePath } from './relative-path.js';
 import { parseHash } from './sha256.js';
 
-export interface Sha256SumsEntry {
+interface Sha256SumsEntry {
   path: string;
   /** `sha256:<hex>`, as recorded in the manifest. */
   hash: string;

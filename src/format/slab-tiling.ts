@@ -9,7 +9,7 @@
  * (row- or column-sharded, one slab per rank) cost O(n log n), not O(n²).
  */
 
-export interface SlabBox {
+interface SlabBox {
   offset: readonly number[];
   shape: readonly number[];
 }

@@ -21,7 +21,7 @@
 import { formatError, invalidArg } from '../errors.js';
 import { JSON_MAX_DEPTH } from './limits.js';
 
-export interface StrictJsonLimits {
+interface StrictJsonLimits {
   /** Deepest allowed nesting of arrays/objects; the top-level container is depth 1. */
   maxDepth?: number;
   /** Every number must be written as `JSON.stringify` writes its value (so integers as plain digits). */
@@ -29,7 +29,7 @@ export interface StrictJsonLimits {
 }
 
 /** "manifest /x/manifest.json", or just "manifest" when there is no file. */
-export function subjectOf(what: string, path: string | undefined): string {
+function subjectOf(what: string, path: string | undefined): string {
   return path === undefined ? what : `${what} ${path}`;
 }
 

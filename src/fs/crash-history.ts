@@ -1,6 +1,6 @@
 /**
  * One pass over an op log that turns every mutating op into *units* (the
- * things a power loss can keep or lose, research note §2) and notes, for each
+ * things a power loss can keep or lose; rule ids R…: docs/CRASH-MODEL.md) and notes, for each
  * unit, the op after which it is durable. A crash point k then needs no
  * replay: a unit exists iff `opIndex < k` and is durable iff `durableAt < k`.
  *
@@ -24,7 +24,7 @@ import { invalidArg } from '../errors.js';
 import { sortedNames, type MemoryTree, type TreeNode } from './memory-tree.js';
 import { describeOp, type Op } from './op-log.js';
 
-export const NEVER = Number.POSITIVE_INFINITY;
+const NEVER = Number.POSITIVE_INFINITY;
 
 interface UnitBase {
   /** Position in `CrashHistory.units` (log order). */
@@ -41,13 +41,13 @@ export interface DataUnit extends UnitBase {
   bytes: Uint8Array;
 }
 
-export interface SizeUnit extends UnitBase {
+interface SizeUnit extends UnitBase {
   kind: 'size' | 'truncate';
   inode: number;
   sizeBytes: number;
 }
 
-export interface EntryUnit extends UnitBase {
+interface EntryUnit extends UnitBase {
   kind: 'entry';
   parents: number[];
   syncedParents: number[];
@@ -85,7 +85,7 @@ export interface DirInode {
   poisoned: boolean;
 }
 
-export type Inode = FileInode | DirInode | { kind: 'symlink' | 'other' };
+type Inode = FileInode | DirInode | { kind: 'symlink' | 'other' };
 
 export const ROOT_INODE = 0;
 

@@ -1,5 +1,5 @@
 /**
- * The power-loss crash model (DESIGN §9, research note §2 rules R1–R12):
+ * The power-loss crash model (DESIGN §9; rules R1–R12, docs/CRASH-MODEL.md):
  * from the durable tree before a recorded run and the run's op log, the
  * states a real file system may be left in when power fails right after op
  * k, for every crash point k in 0..n.

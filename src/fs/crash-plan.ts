@@ -5,7 +5,7 @@
  * and the list of pending units that can matter, whose order is the index of
  * the choice vector (`crash-subsets.ts`).
  *
- * Rules implemented here:
+ * Rules implemented here (ids: docs/CRASH-MODEL.md):
  * - R5/R7 with ordering kept: a directory's effects are replayed in log order,
  *   durable ones always, pending ones if kept. So a durable unlink after a
  *   pending rename into the same directory still wins when the rename is kept.
@@ -18,14 +18,14 @@
  */
 import { ROOT_INODE, type CrashHistory, type DirInode, type EntryEffect, type FileInode, type FileUnit, type Unit } from './crash-history.js';
 
-export interface DirPlan {
+interface DirPlan {
   /** Entries after every effect before the first pending one. */
   base: ReadonlyMap<string, number>;
   /** Effects from the first pending one on (durable and pending), in log order. */
   tail: readonly EntryEffect[];
 }
 
-export interface FilePlan {
+interface FilePlan {
   durable: Uint8Array;
   pending: readonly FileUnit[];
 }
@@ -92,7 +92,7 @@ function filePlan(file: FileInode, k: number, durableImage: DurableImages): File
 }
 
 /** Memoised durable image of a file after its first `count` units, all kept. */
-export type DurableImages = (file: FileInode, count: number) => Uint8Array;
+type DurableImages = (file: FileInode, count: number) => Uint8Array;
 
 function isPending(u: Unit, k: number): boolean {
   return u.opIndex < k && u.durableAt >= k;

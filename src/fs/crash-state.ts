@@ -1,6 +1,6 @@
 /**
  * Builds the file tree of one crash state from a crash plan and a choice per
- * pending unit: LOST, KEPT, or (R3) a tear that keeps only the head or the
+ * pending unit (rule ids R…: docs/CRASH-MODEL.md): LOST, KEPT, or (R3) a tear that keeps only the head or the
  * tail of a data unit, cut at a sector edge.
  *
  * Rules implemented here:
@@ -26,7 +26,7 @@ const FIRST_TEAR = 2;
 
 export type LostBlockContent = 'old' | 'zeros' | 'garbage';
 
-export interface StateContentOptions {
+interface StateContentOptions {
   lostBlockContent: LostBlockContent;
   sectorBytes: number;
   /** Source of garbage bytes when `lostBlockContent` is `garbage`. */

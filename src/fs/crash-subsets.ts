@@ -1,5 +1,6 @@
 /**
- * Which subsets of a crash point's pending units to try (R7, R11), each named
+ * Which subsets of a crash point's pending units to try (rules R7, R11,
+ * docs/CRASH-MODEL.md), each named
  * by a subset index so that (seed, crash point, subset index) replays it.
  *
  * Layout of the indices for n pending units:

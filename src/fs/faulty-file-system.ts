@@ -1,10 +1,11 @@
 /**
  * A `FileSystem` that forwards to another one and injects I/O faults by rule
- * (R10; RocksDB FaultInjectionTestFS, SQLite's "fail the Nth call" loops):
+ * (rule R10, docs/CRASH-MODEL.md; RocksDB FaultInjectionTestFS, SQLite's "fail the Nth call" loops):
  * EIO, ENOSPC or EDQUOT on the Nth call of a kind (or any mutating call,
  * optionally only on matching paths), once or persistently; short writes on
- * ENOSPC/EDQUOT; and for `pread`, an error, a short read or one altered byte
- * (corruption class C14).
+ * ENOSPC/EDQUOT; EINVAL on O_DIRECT handles only (a file system that accepts
+ * O_DIRECT at open and refuses the write); and for `pread`, an error, a short
+ * read or one altered byte (corruption class C14).
  *
  * Contract:
  * - Every call through this file system or its handles is numbered from 0
@@ -19,6 +20,8 @@
  *   syncs simply forward. Catching an engine that retries a failed fsync and
  *   then reports success is the test's job (R10: such data is undetermined).
  * - Random choices (which byte to alter) come from `seed` and the call index.
+ * - `openHandles` counts handles opened and not yet closed, so a test can
+ *   check that a failed write still closed its file.
  * - Under a crash model, put the recorder outside:
  *   `new RecordingFileSystem(new FaultyFileSystem(memory))`, so the log holds
  *   the failed syncs (R10 poisoning) and the exact prefix of short writes.
@@ -28,7 +31,7 @@ import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from './
 import { errnoError } from './fs-errors.js';
 import { SeededRandom } from './seeded-random.js';
 
-export type CallKind =
+type CallKind =
   | 'open'
   | 'create'
   | 'mkdir'
@@ -47,7 +50,7 @@ export type CallKind =
   | 'close';
 
 /** Calls that change the tree or its durability (`create` is an open in create mode). */
-export const MUTATING_CALLS: ReadonlySet<CallKind> = new Set<CallKind>(['create', 'mkdir', 'rename', 'unlink', 'rmdir', 'syncDir', 'pwrite', 'truncate', 'fsync', 'fdatasync']);
+const MUTATING_CALLS: ReadonlySet<CallKind> = new Set<CallKind>(['create', 'mkdir', 'rename', 'unlink', 'rmdir', 'syncDir', 'pwrite', 'truncate', 'fsync', 'fdatasync']);
 
 const SYSCALLS: Record<CallKind, string> = {
   open: 'open',
@@ -69,9 +72,9 @@ const SYSCALLS: Record<CallKind, string> = {
 };
 
 /** EROFS stands for a store on a read-only mount or snapshot. */
-export type InjectedErrno = 'EIO' | 'ENOSPC' | 'EDQUOT' | 'EROFS';
+export type InjectedErrno = 'EIO' | 'ENOSPC' | 'EDQUOT' | 'EROFS' | 'EINVAL';
 
-export type Fault =
+type Fault =
   /** For pwrite, `writtenBytes` land before the error (default: half the buffer for ENOSPC/EDQUOT, none for EIO). */
   | { type: 'error'; errno: InjectedErrno; writtenBytes?: number }
   /** pread only: returns at most `readBytes` (default half of what was read). */
@@ -79,19 +82,21 @@ export type Fault =
   /** pread only: one byte of the returned data is XORed with a nonzero value. */
   | { type: 'flipByte' };
 
-export interface FaultRule {
+interface FaultRule {
   /** Which calls the rule counts. */
   on: CallKind | 'mutating' | 'any';
   /** Fault the nth matching call, 0-based (default 0). */
   nth?: number;
   /** Only calls on a path containing this substring, or accepted by this predicate (rename: either path). */
   path?: string | ((path: string) => boolean);
+  /** Only calls on handles opened with (true) or without (false) `{ direct: true }`, and only such opens. */
+  direct?: boolean;
   fault: Fault;
   /** Also fault every later matching call (default: only once). */
   persistent?: boolean;
 }
 
-export interface CallRecord {
+interface CallRecord {
   index: number;
   kind: CallKind;
   path: string;
@@ -114,6 +119,10 @@ function kindMatches(on: FaultRule['on'], kind: CallKind): boolean {
   return on === 'any' || on === kind || (on === 'mutating' && MUTATING_CALLS.has(kind));
 }
 
+function directMatches(rule: FaultRule, direct: boolean): boolean {
+  return rule.direct === undefined || rule.direct === direct;
+}
+
 function pathMatches(rule: FaultRule, paths: readonly string[]): boolean {
   const p = rule.path;
   if (p === undefined) return true;
@@ -127,6 +136,7 @@ export class FaultyFileSystem implements FileSystem {
   private readonly calls: CallRecord[] = [];
   private readonly faults: InjectedFault[] = [];
   private readonly seed: number;
+  private handlesOpen = 0;
 
   constructor(
     readonly inner: FileSystem,
@@ -149,6 +159,10 @@ export class FaultyFileSystem implements FileSystem {
     return this.faults;
   }
 
+  get openHandles(): number {
+    return this.handlesOpen;
+  }
+
   addRule(rule: FaultRule): this {
     if (rule.fault.type !== 'error' && rule.on !== 'pread') throw invalidArg(`fault ${rule.fault.type} applies to pread only`);
     this.rules.push({ ...rule, matched: 0, fired: false });
@@ -168,25 +182,25 @@ export class FaultyFileSystem implements FileSystem {
   }
 
   /** @internal (handles) Numbers the call and returns the fault to inject, if a rule fires. */
-  intercept(kind: CallKind, paths: readonly string[]): { index: number; fault: Fault | undefined } {
+  intercept(kind: CallKind, paths: readonly string[], direct = false): { index: number; fault: Fault | undefined } {
     const index = this.calls.length;
     this.calls.push({ index, kind, path: paths.join(' -> ') });
     for (const rule of this.rules) {
-      if (!this.fires(rule, kind, paths, index)) continue;
+      if (!this.fires(rule, kind, paths, index, direct)) continue;
       this.faults.push({ index, kind, path: paths.join(' -> '), fault: rule.fault });
       return { index, fault: rule.fault };
     }
     return { index, fault: undefined };
   }
 
-  private fires(rule: ActiveRule, kind: CallKind, paths: readonly string[], index: number): boolean {
+  private fires(rule: ActiveRule, kind: CallKind, paths: readonly string[], index: number, direct: boolean): boolean {
     if (rule.fired && !rule.persistent) return false;
     if (rule.atCall !== undefined && !rule.fired) {
       if (index !== rule.atCall) return false;
       rule.on = kind;
       return (rule.fired = true);
     }
-    if (!kindMatches(rule.on, kind) || !pathMatches(rule, paths)) return false;
+    if (!kindMatches(rule.on, kind) || !pathMatches(rule, paths) || !directMatches(rule, direct)) return false;
     if (rule.fired) return true;
     if (rule.matched++ !== (rule.nth ?? 0)) return false;
     return (rule.fired = true);
@@ -204,15 +218,22 @@ export class FaultyFileSystem implements FileSystem {
   }
 
   /** @internal (handles) Runs `run` unless an error fault fires for this call. */
-  async guarded<T>(kind: CallKind, paths: readonly string[], run: () => Promise<T>): Promise<T> {
-    const { fault } = this.intercept(kind, paths);
+  async guarded<T>(kind: CallKind, paths: readonly string[], run: () => Promise<T>, direct = false): Promise<T> {
+    const { fault } = this.intercept(kind, paths, direct);
     if (fault?.type === 'error') throw errnoError(SYSCALLS[kind], paths.join(' -> '), fault.errno, { injected: true });
     return run();
   }
 
   async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
-    const inner = await this.guarded(mode === 'create' ? 'create' : 'open', [path], () => this.inner.open(path, mode, options));
-    return new FaultyFileHandle(path, inner, this, options?.direct === true ? this.directIoAlignBytes : 1);
+    const direct = options?.direct === true;
+    const inner = await this.guarded(mode === 'create' ? 'create' : 'open', [path], () => this.inner.open(path, mode, options), direct);
+    this.handlesOpen++;
+    return new FaultyFileHandle(path, inner, this, direct);
+  }
+
+  /** @internal (handles) */
+  handleClosed(): void {
+    this.handlesOpen--;
   }
 
   mkdir(path: string): Promise<void> {
@@ -245,19 +266,24 @@ export class FaultyFileSystem implements FileSystem {
 }
 
 class FaultyFileHandle implements FileHandle {
+  /** O_DIRECT handles can only land whole aligned blocks, so a short write is rounded down to them. */
+  private readonly writeAlignBytes: number;
+
   constructor(
     readonly path: string,
     private readonly inner: FileHandle,
     private readonly owner: FaultyFileSystem,
-    /** O_DIRECT handles can only land whole aligned blocks, so a short write is rounded down to them. */
-    private readonly writeAlignBytes: number,
-  ) {}
+    private readonly direct: boolean,
+  ) {
+    this.writeAlignBytes = direct ? owner.directIoAlignBytes : 1;
+  }
 
   async pwrite(data: Uint8Array, position: number): Promise<void> {
-    const { fault } = this.owner.intercept('pwrite', [this.path]);
+    const { fault } = this.owner.intercept('pwrite', [this.path], this.direct);
     if (fault?.type !== 'error') return this.inner.pwrite(data, position);
     const half = Math.floor(data.byteLength / 2);
-    const defaultBytes = fault.errno === 'EIO' ? 0 : half - (half % this.writeAlignBytes);
+    // Only a full disk or quota lands a prefix; EIO and EINVAL write nothing.
+    const defaultBytes = fault.errno === 'ENOSPC' || fault.errno === 'EDQUOT' ? half - (half % this.writeAlignBytes) : 0;
     const written = Math.max(0, Math.min(data.byteLength, fault.writtenBytes ?? defaultBytes));
     // A short write: the prefix really lands, as when the disk fills mid-write.
     if (written > 0) await this.inner.pwrite(data.subarray(0, written), position);
@@ -266,7 +292,7 @@ class FaultyFileHandle implements FileHandle {
   }
 
   async pread(into: Uint8Array, position: number, length?: number): Promise<number> {
-    const { index, fault } = this.owner.intercept('pread', [this.path]);
+    const { index, fault } = this.owner.intercept('pread', [this.path], this.direct);
     if (fault?.type === 'error') throw errnoError('pread', this.path, fault.errno, { injected: true });
     const n = await this.inner.pread(into, position, length);
     if (fault?.type === 'shortRead') {
@@ -284,24 +310,28 @@ class FaultyFileHandle implements FileHandle {
   }
 
   truncate(sizeBytes: number): Promise<void> {
-    return this.owner.guarded('truncate', [this.path], () => this.inner.truncate(sizeBytes));
+    return this.owner.guarded('truncate', [this.path], () => this.inner.truncate(sizeBytes), this.direct);
   }
 
   sync(): Promise<void> {
-    return this.owner.guarded('fsync', [this.path], () => this.inner.sync());
+    return this.owner.guarded('fsync', [this.path], () => this.inner.sync(), this.direct);
   }
 
   datasync(): Promise<void> {
-    return this.owner.guarded('fdatasync', [this.path], () => this.inner.datasync());
+    return this.owner.guarded('fdatasync', [this.path], () => this.inner.datasync(), this.direct);
   }
 
   stat(): Promise<FileStat> {
-    return this.owner.guarded('fstat', [this.path], () => this.inner.stat());
+    return this.owner.guarded('fstat', [this.path], () => this.inner.stat(), this.direct);
   }
 
   async close(): Promise<void> {
-    const { fault } = this.owner.intercept('close', [this.path]);
-    await this.inner.close(); // close(2) releases the descriptor even when it reports an error
+    const { fault } = this.owner.intercept('close', [this.path], this.direct);
+    try {
+      await this.inner.close(); // close(2) releases the descriptor even when it reports an error
+    } finally {
+      this.owner.handleClosed();
+    }
     if (fault?.type === 'error') throw errnoError('close', this.path, fault.errno, { injected: true });
   }
 }

@@ -30,7 +30,7 @@ export async function readWholeFile(fs: FileSystem, p: string, maxBytes = Number
   }
 }
 
-export interface WriteNewFileOptions {
+interface WriteNewFileOptions {
   /** fsync the file before closing (its name still needs a `syncDir` of the parent). */
   sync: boolean;
 }

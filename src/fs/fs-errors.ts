@@ -8,7 +8,7 @@ import { isHoldfastError, type HoldfastError } from '../errors.js';
 import { ioError } from './posix-file-system.js';
 
 /** The errno codes the simulated file systems produce. */
-export type Errno =
+type Errno =
   | 'EEXIST'
   | 'ENOENT'
   | 'ENOTEMPTY'

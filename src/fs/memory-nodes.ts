@@ -90,7 +90,7 @@ export class MemorySpecial {
 
 export type MemoryNode = MemoryFile | MemoryDirectory | MemorySpecial;
 
-export function nodeToTree(node: MemoryNode): TreeNode {
+function nodeToTree(node: MemoryNode): TreeNode {
   if (node.type === 'file') return { type: 'file', bytes: node.freeze() };
   if (node.type !== 'directory') return { type: node.type };
   return directoryToTree(node);
@@ -102,7 +102,7 @@ export function directoryToTree(dir: MemoryDirectory): TreeDirectory {
   return { type: 'directory', entries };
 }
 
-export function nodeFromTree(node: TreeNode, mtimeMs: number): MemoryNode {
+function nodeFromTree(node: TreeNode, mtimeMs: number): MemoryNode {
   if (node.type === 'file') return new MemoryFile(node.bytes, node.bytes.length, true, mtimeMs);
   if (node.type !== 'directory') return new MemorySpecial(node.type, mtimeMs);
   return directoryFromTree(node, mtimeMs);

@@ -14,7 +14,7 @@
  */
 import { createHash } from 'node:crypto';
 
-export interface TreeFile {
+interface TreeFile {
   readonly type: 'file';
   readonly bytes: Uint8Array;
 }
@@ -25,7 +25,7 @@ export interface TreeDirectory {
 }
 
 /** A symlink (dangling: its target is not modelled) or another non-regular file (FIFO, socket…). */
-export interface TreeSpecial {
+interface TreeSpecial {
   readonly type: 'symlink' | 'other';
 }
 
@@ -35,7 +35,7 @@ export type MemoryTree = TreeDirectory;
 
 const digestCache = new WeakMap<object, string>();
 
-export function bytesDigest(bytes: Uint8Array): string {
+function bytesDigest(bytes: Uint8Array): string {
   let d = digestCache.get(bytes);
   if (d === undefined) {
     d = createHash('sha256').update('file\0').update(bytes).digest('hex');
@@ -108,7 +108,7 @@ export interface TreeSpec {
   [name: string]: string | Uint8Array | TreeSpec | SpecialSpec;
 }
 export const SPECIAL: unique symbol = Symbol('special');
-export interface SpecialSpec {
+interface SpecialSpec {
   [SPECIAL]: 'symlink' | 'other';
 }
 

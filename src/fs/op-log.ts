@@ -1,7 +1,8 @@
 /**
  * The operation log that `RecordingFileSystem` writes and `CrashModel`
  * replays: one entry per mutating call (creates, writes, truncates, syncs and
- * namespace changes), in completion order. Reads are not logged.
+ * namespace changes), in completion order. Reads are not logged. Rule ids
+ * (R…, B3): docs/CRASH-MODEL.md.
  *
  * Contract:
  * - `index` is the entry's position in the log.
@@ -18,8 +19,6 @@
  *   while the sync ran.
  */
 
-export type OpKind = 'create' | 'mkdir' | 'pwrite' | 'truncate' | 'fsync' | 'fdatasync' | 'rename' | 'unlink' | 'rmdir' | 'syncDir';
-
 interface OpBase {
   index: number;
   /** errno of a failed call (`EIO`, `ENOSPC`, `EEXIST`, …); absent on success. */
@@ -32,13 +31,13 @@ interface HandleOpBase extends OpBase {
   orphaned?: boolean;
 }
 
-export interface CreateOp extends OpBase {
+interface CreateOp extends OpBase {
   kind: 'create';
   path: string;
   handleId: number;
 }
 
-export interface MkdirOp extends OpBase {
+interface MkdirOp extends OpBase {
   kind: 'mkdir';
   path: string;
 }
@@ -50,28 +49,28 @@ export interface PwriteOp extends HandleOpBase {
   data: Uint8Array;
 }
 
-export interface TruncateOp extends HandleOpBase {
+interface TruncateOp extends HandleOpBase {
   kind: 'truncate';
   sizeBytes: number;
 }
 
-export interface FileSyncOp extends HandleOpBase {
+interface FileSyncOp extends HandleOpBase {
   kind: 'fsync' | 'fdatasync';
   issuedAt: number;
 }
 
-export interface RenameOp extends OpBase {
+interface RenameOp extends OpBase {
   kind: 'rename';
   from: string;
   to: string;
 }
 
-export interface RemoveOp extends OpBase {
+interface RemoveOp extends OpBase {
   kind: 'unlink' | 'rmdir';
   path: string;
 }
 
-export interface SyncDirOp extends OpBase {
+interface SyncDirOp extends OpBase {
   kind: 'syncDir';
   path: string;
   issuedAt: number;

@@ -219,7 +219,7 @@ export class PosixFileSystem implements FileSystem {
   }
 
   async syncDir(path: string): Promise<void> {
-    // F8: open O_RDONLY|O_DIRECTORY and fsync; on Linux an error here is a real
+    // F8 (docs/CRASH-MODEL.md): open O_RDONLY|O_DIRECTORY and fsync; on Linux an error here is a real
     // failure (PostgreSQL ignores EINVAL only on other systems).
     const fh = await wrap('open', path, () => fsp.open(path, constants.O_RDONLY | constants.O_DIRECTORY));
     try {

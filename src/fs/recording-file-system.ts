@@ -22,7 +22,7 @@ import { statOrUndefined } from './file-utils.js';
 import { errnoOf } from './fs-errors.js';
 import type { Op, OpInput } from './op-log.js';
 
-export interface RecordingOptions {
+interface RecordingOptions {
   /** Log from construction (default) or only after `start()`. */
   recording?: boolean;
 }

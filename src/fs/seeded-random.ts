@@ -21,7 +21,7 @@ const GOLDEN_GAMMA = 0x9e3779b9;
 const TWO_POW_32 = 0x1_0000_0000;
 
 /** MurmurHash3 finalizer: a bijective avalanche mix of a 32-bit word. */
-export function fmix32(h: number): number {
+function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

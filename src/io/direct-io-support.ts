@@ -33,7 +33,7 @@ export function isDirectRefusal(e: unknown): boolean {
   return isHoldfastError(e, 'HF_IO') && (e.data.errno === 'EINVAL' || e.data.errno === 'EOPNOTSUPP' || e.data.errno === 'ENOTSUP');
 }
 
-export interface OpenedForWrite {
+interface OpenedForWrite {
   fh: FileHandle;
   direct: boolean;
   /** Set when direct was wanted but the directory refused it. */

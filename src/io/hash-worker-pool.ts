@@ -40,7 +40,7 @@ export interface HashStream {
   readonly fallbackReason?: string | undefined;
 }
 
-export interface HashWorkerPoolOptions {
+interface HashWorkerPoolOptions {
   /** Worker threads; default min(4, cores). 0 hashes inline on the calling thread (for comparisons). */
   workers?: number;
   /** The flags workers start with; default the host's loader flags only (see `worker-flags.ts`). */

@@ -14,7 +14,7 @@
  * 252, 255, 99 MiB) leave one lane alone for 155 MiB in file order and for
  * 53 MiB largest first.
  */
-export interface MapConcurrentOptions<T, R> {
+interface MapConcurrentOptions<T, R> {
   stopWhen?: (result: R) => boolean;
   /** Work estimate of an item (e.g. bytes): larger items start first. */
   sizeOf?: (item: T) => number;

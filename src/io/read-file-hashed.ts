@@ -50,7 +50,7 @@ export interface HashedRead {
   hashFallbackReason?: string;
 }
 
-export interface ReadFileHashedOptions extends FileIoOptions {
+interface ReadFileHashedOptions extends FileIoOptions {
   keep: boolean;
   /**
    * Buffers for reads when the bytes are not kept (default the runtime's `buffers`), or for the copies
@@ -245,7 +245,7 @@ async function readOpened(
   }
 }
 
-export interface FileToRead {
+interface FileToRead {
   path: string;
   expectedSizeBytes: number;
 }

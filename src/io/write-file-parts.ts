@@ -39,7 +39,7 @@ export interface WrittenFile {
   hashFallbackReason?: string;
 }
 
-export interface WriteFilePartsOptions extends FileIoOptions {
+interface WriteFilePartsOptions extends FileIoOptions {
   /** fsync before close: required by the atomic modes, skipped by `unsafe`. */
   sync: boolean;
 }

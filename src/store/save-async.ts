@@ -15,7 +15,7 @@
  * straight from the staged copy (no second copy).
  */
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
-import { startAsyncSave, type AsyncSave } from '../io/async-save.js';
+import { startAsyncSave, type AsyncSave } from '../io/snapshot-then-save.js';
 import type { InFlightLimiter } from '../io/in-flight-limiter.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';

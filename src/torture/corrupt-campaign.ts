@@ -1,6 +1,6 @@
 /**
  * Campaign 3, corruption (DESIGN §9, anchors-reliability §3): for each fault
- * variant (corruption-faults.ts) and trial, take a fresh copy of the fixture
+ * variant (corruption/index.ts) and trial, take a fresh copy of the fixture
  * store (three committed checkpoints, in memory), inject one seeded fault,
  * then run the public API as a user would:
  *
@@ -24,12 +24,12 @@ import { openStore } from '../store/open-store.js';
 import type { VerifyLevel } from '../store/types.js';
 import type { CampaignOptions, CampaignResult, CampaignRow, Violation } from './campaign.js';
 import { buildCorruptFixture, type CorruptFixture } from './corrupt-fixture.js';
-import { FAULT_VARIANTS, type FaultVariant, type InjectedFault } from './corruption-faults.js';
+import { FAULT_VARIANTS, type FaultVariant, type InjectedFault } from './corruption/index.js';
 import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
 
 /** Classes the research note asks ≥ 2,000 trials of (anchors-reliability §4). */
-export const KEY_CLASSES = ['C1', 'C3', 'C5', 'C8', 'C12'];
+const KEY_CLASSES = ['C1', 'C3', 'C5', 'C8', 'C12'];
 const TRIAL_STREAM = 0x636f7272; // 'corr'
 
 export interface CorruptTrialRecord {

@@ -20,9 +20,9 @@ import { openStore } from '../store/open-store.js';
 import type { DurabilityMode } from '../store/types.js';
 import { contentDigest } from './kill-content.js';
 
-export const FIXTURE_ROOT = '/holdfast-fixture/store';
-export const FIXTURE_STEPS = [100, 200, 300] as const;
-export const FIXTURE_SHARD_BYTES = 20 * 1024;
+const FIXTURE_ROOT = '/holdfast-fixture/store';
+const FIXTURE_STEPS = [100, 200, 300] as const;
+const FIXTURE_SHARD_BYTES = 20 * 1024;
 
 export interface FixtureShard {
   /** Manifest path (file name inside the checkpoint). */

@@ -1,5 +1,5 @@
 /**
- * Campaign 4, I/O errors (research note R10, §4; SQLite's I/O-error loop):
+ * Campaign 4, I/O errors (rule R10, docs/CRASH-MODEL.md; research note §4; SQLite's I/O-error loop):
  * for each save shape × durability mode × fault, fail call 0 of the save,
  * then call 1, 2, … (every call the save makes through the `FileSystem`,
  * reads included) until a save runs to completion without reaching the
@@ -33,10 +33,10 @@ import { describeRecordedSave, judgeCrashState, type RecordedSave } from './powe
 import { buildInitialTree, DEFAULT_SHAPES, expectedContents, runSave, shapeByName, STORE_ROOT, type SaveShape } from './powerloss-shapes.js';
 import { wilson } from './wilson.js';
 
-export type IoFaultName = 'EIO' | 'EIO-persistent' | 'ENOSPC' | 'ENOSPC-persistent' | 'EDQUOT' | 'EDQUOT-persistent';
-export const IO_FAULTS: readonly IoFaultName[] = ['EIO', 'EIO-persistent', 'ENOSPC', 'ENOSPC-persistent', 'EDQUOT', 'EDQUOT-persistent'];
+type IoFaultName = 'EIO' | 'EIO-persistent' | 'ENOSPC' | 'ENOSPC-persistent' | 'EDQUOT' | 'EDQUOT-persistent';
+const IO_FAULTS: readonly IoFaultName[] = ['EIO', 'EIO-persistent', 'ENOSPC', 'ENOSPC-persistent', 'EDQUOT', 'EDQUOT-persistent'];
 
-export interface IoErrorOptions extends CampaignOptions {
+interface IoErrorOptions extends CampaignOptions {
   /** Save shapes (powerloss-shapes.ts), default the four of `DEFAULT_SHAPES`. */
   shapes?: string[];
   /** Faults to inject at every call index (default EIO and ENOSPC, transient and persistent). */
@@ -75,7 +75,7 @@ function parseFault(name: IoFaultName): { errno: InjectedErrno; persistent: bool
 }
 
 /** What the failed call was, for the report: `fsync shard`, `rename`, `pwrite manifest`, `syncDir store dir`, … */
-export function callLabel(f: Pick<InjectedFault, 'kind' | 'path'>): string {
+function callLabel(f: Pick<InjectedFault, 'kind' | 'path'>): string {
   const p = f.path;
   const inCheckpoint = /\/(ckpt-\d+|\.staging\/[^/]+)\/[^/]+$/.test(p);
   let what: string;
@@ -94,7 +94,7 @@ export function callLabel(f: Pick<InjectedFault, 'kind' | 'path'>): string {
   return `${f.kind}${what}`;
 }
 
-export interface IoErrorTrialOutcome {
+interface IoErrorTrialOutcome {
   /** False once the save ran to completion without reaching the fault: the loop ends. */
   faulted: boolean;
   /** Outcomes (powerloss-oracle.ts) of the power-loss states checked after the failure. */
@@ -106,7 +106,7 @@ export interface IoErrorTrialOutcome {
   crashStates: number;
 }
 
-export interface IoErrorTrialContext {
+interface IoErrorTrialContext {
   shape: SaveShape;
   mode: DurabilityMode;
   initial: MemoryTree;
@@ -116,7 +116,7 @@ export interface IoErrorTrialContext {
 }
 
 /** Runs the save under test with call `callIndex` (counted from the save's first call) failing with `fault`, then judges. */
-export async function runIoErrorTrial(ctx: IoErrorTrialContext, fault: IoFaultName, callIndex: number): Promise<IoErrorTrialOutcome> {
+async function runIoErrorTrial(ctx: IoErrorTrialContext, fault: IoFaultName, callIndex: number): Promise<IoErrorTrialOutcome> {
   const { shape, mode } = ctx;
   const mem = MemoryFileSystem.fromTree(ctx.initial);
   const faulty = new FaultyFileSystem(mem, { seed: ctx.seed });
@@ -398,7 +398,7 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
   return notes;
 }
 
-/** Reruns one trial from the parameters its violation printed. */
+/** Reruns one trial from the parameters its violation printed (exported: the `replayLine` command imports it by name). */
 export async function replayIoErrorTrial(p: { shape: string; mode: DurabilityMode; fault: IoFaultName; callIndex: number; seed: number; crashStatesPerTrial?: number }): Promise<string> {
   const ctx = await contextFor(shapeByName(p.shape), p.mode, p.seed, p.crashStatesPerTrial ?? 0);
   const t = await runIoErrorTrial(ctx, p.fault, p.callIndex);

@@ -1,5 +1,6 @@
 /**
- * The I/O-error oracle (research note R10, §4 "I/O errors"): after a save
+ * The I/O-error oracle (rules R10 and F7, docs/CRASH-MODEL.md; research
+ * note §4 "I/O errors"): after a save
  * that met an injected fault, with the faults cleared, is the store exactly
  * as it was, and can the run go on?
  *
@@ -35,7 +36,7 @@ import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, SaveResult, Store } from '../store/types.js';
 import { atStep, fileNamesOf, restoredDigest, runSave, STORE_ROOT, type SaveShape, type ShapeSave } from './powerloss-shapes.js';
 
-export interface IoErrorTrialFacts {
+interface IoErrorTrialFacts {
   shape: SaveShape;
   mode: DurabilityMode;
   expected: ReadonlyMap<number, { digest: string; save: ShapeSave }>;
@@ -52,7 +53,7 @@ export interface IoErrorTrialFacts {
   store: Store;
 }
 
-export interface IoErrorJudgement {
+interface IoErrorJudgement {
   /** `rejected:<code>` or `committed` (the fault only hit the audit line). */
   outcome: string;
   /** Informational labels: `gc-before-retry`, `torn-leftover`, `failed-save-visible`. */
@@ -61,7 +62,7 @@ export interface IoErrorJudgement {
 }
 
 /** Best effort after the commit: the audit line, and the release of the writer lease (a failure there cannot un-commit). */
-const isAudit = (p: string): boolean => p.endsWith('/audit.log') || p.includes('/.lease/');
+const isAudit = (p: string): boolean => p.endsWith('/audit.log') || p.endsWith('/.lease') || p.includes('/.lease/');
 const SYNC_KINDS = new Set(['fsync', 'fdatasync']);
 
 /** R10: a handle whose fsync failed must not be synced again and trusted. */

@@ -33,8 +33,8 @@ import { KILL_CHILD_PATH, runKillChild, type ChildRun } from './kill-run-child.j
 import { formatKillAfterOp } from './kill-trigger-file-system.js';
 import { wilson } from './wilson.js';
 
-export type RestoreOutcome = 'newest-restored' | 'in-flight-restored' | 'older-restored' | 'nothing-valid' | 'torn-returned' | 'restore-error';
-export const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ['newest-restored', 'in-flight-restored', 'older-restored', 'nothing-valid', 'torn-returned', 'restore-error'];
+type RestoreOutcome = 'newest-restored' | 'in-flight-restored' | 'older-restored' | 'nothing-valid' | 'torn-returned' | 'restore-error';
+const RESTORE_OUTCOMES: readonly RestoreOutcome[] = ['newest-restored', 'in-flight-restored', 'older-restored', 'nothing-valid', 'torn-returned', 'restore-error'];
 
 export interface KillTrialRecord {
   campaign: 'kill';

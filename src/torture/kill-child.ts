@@ -27,7 +27,7 @@ import { DURABILITY_MODES, type DurabilityMode } from '../store/types.js';
 import { contentDigest, killContent } from './kill-content.js';
 import { KillTriggerFileSystem, parseKillAfterOp, type KillAfterOp } from './kill-trigger-file-system.js';
 
-export interface KillChildOptions {
+interface KillChildOptions {
   store: string;
   mode: DurabilityMode;
   seed: number;
@@ -42,7 +42,7 @@ function integer(name: string, text: string | undefined, min: number): number {
   return n;
 }
 
-export function parseKillChildArgs(argv: string[]): KillChildOptions {
+function parseKillChildArgs(argv: string[]): KillChildOptions {
   const { values } = parseArgs({
     args: argv,
     strict: true,
@@ -60,7 +60,7 @@ export function parseKillChildArgs(argv: string[]): KillChildOptions {
   return o;
 }
 
-export async function saveUntilKilled(o: KillChildOptions, write: (line: string) => void): Promise<void> {
+async function saveUntilKilled(o: KillChildOptions, write: (line: string) => void): Promise<void> {
   const fs = new KillTriggerFileSystem(new PosixFileSystem(), o.killAfter);
   // Creates the store when missing (a replay in a fresh directory). Later opens only read the
   // descriptor, so the store is reopened per save with that save's shard size.

@@ -26,7 +26,7 @@ const RANDOM_PREFIX_BYTES = 64 * KIB;
 const STAMP_BLOCK_BYTES = 4 * KIB;
 const DTYPE_CYCLE: DType[] = ['F32', 'BF16', 'I32', 'F16', 'U8'];
 
-export interface KillContent {
+interface KillContent {
   step: number;
   tensors: Record<string, Tensor>;
   state: JsonValue;
@@ -36,7 +36,7 @@ export interface KillContent {
   totalBytes: number;
 }
 
-export interface ContentShape {
+interface ContentShape {
   totalBytes: number;
   files: number;
   tensorsPerFile: number;

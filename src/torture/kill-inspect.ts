@@ -21,7 +21,7 @@ import type { Store } from '../store/types.js';
 
 export type DiskLabel = 'clean' | 'staging-leftover' | 'incomplete-dir' | 'torn-manifest' | `torn-shard:${string}`;
 
-export interface DiskInspection {
+interface DiskInspection {
   label: DiskLabel;
   /** One line per partial thing found, for the trial log. */
   details: string[];

@@ -28,7 +28,7 @@ export interface ChildRun {
   stderr: string;
 }
 
-export class ChildFailedError extends Error {}
+class ChildFailedError extends Error {}
 
 /** `windowMs` scales a uniform plan's position into a delay after `ready`. */
 export function runKillChild(childArgs: string[], plan: KillPlan, windowMs: number, timeoutMs: number): Promise<ChildRun> {

@@ -1,16 +1,18 @@
 /**
  * A `FileSystem` that forwards every call and SIGKILLs its own process right
  * after the n-th completed call of one kind: the kill campaign's precise
- * crash points "right after each fsync and rename" (anchors-reliability §4;
- * B3 found every known crash bug right after an fsync-family call). The kill
- * is `process.kill(pid, 'SIGKILL')`: the same uncatchable signal the parent
- * sends for timed kills, delivered synchronously, so no later line of
- * JavaScript runs (no `finally`, no `abandon()` cleanup).
+ * crash points "right after each fsync and rename" (rule B3,
+ * docs/CRASH-MODEL.md: CrashMonkey found every known crash bug right after an
+ * fsync-family call). The kill is `process.kill(pid, 'SIGKILL')`: the same
+ * uncatchable signal the parent sends for timed kills, delivered
+ * synchronously, so no later line of JavaScript runs (no `finally`, no
+ * `abandon()` cleanup).
  */
 import type { FileHandle, FileStat, FileSystem, OpenMode, OpenOptions } from '../fs/file-system.js';
+import { FileSystemWrapper } from '../fs/file-system-wrapper.js';
 
 /** Call kinds a kill can follow. `sync` is fsync or fdatasync of a file. */
-export const KILL_OP_KINDS = ['create', 'pwrite', 'close', 'sync', 'truncate', 'mkdir', 'rename', 'syncdir', 'unlink'] as const;
+const KILL_OP_KINDS = ['create', 'pwrite', 'close', 'sync', 'truncate', 'mkdir', 'rename', 'syncdir', 'unlink'] as const;
 export type KillOpKind = (typeof KILL_OP_KINDS)[number];
 
 export interface KillAfterOp {
@@ -33,19 +35,16 @@ export function formatKillAfterOp(k: KillAfterOp): string {
   return `${k.kind}:${k.n}`;
 }
 
-export class KillTriggerFileSystem implements FileSystem {
-  readonly name: string;
-  readonly directIoAlignBytes: number;
+export class KillTriggerFileSystem extends FileSystemWrapper {
   private seen = 0;
   private armed = false;
 
   constructor(
-    private readonly inner: FileSystem,
+    inner: FileSystem,
     private readonly trigger: KillAfterOp | undefined,
     private readonly kill: () => void = () => process.kill(process.pid, 'SIGKILL'),
   ) {
-    this.name = `kill-trigger(${inner.name})`;
-    this.directIoAlignBytes = inner.directIoAlignBytes;
+    super(inner, 'kill-trigger');
   }
 
   /** Calls before `arm()` (opening the store) do not count. */
@@ -60,41 +59,33 @@ export class KillTriggerFileSystem implements FileSystem {
     if (this.seen === this.trigger.n) this.kill();
   }
 
-  async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+  override async open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
     const fh = await this.inner.open(path, mode, options);
     if (mode === 'create') this.after('create');
     return new KillTriggerHandle(fh, this);
   }
 
-  async mkdir(path: string): Promise<void> {
+  override async mkdir(path: string): Promise<void> {
     await this.inner.mkdir(path);
     this.after('mkdir');
   }
 
-  readdir(path: string): Promise<string[]> {
-    return this.inner.readdir(path);
-  }
-
-  stat(path: string): Promise<FileStat> {
-    return this.inner.stat(path);
-  }
-
-  async rename(from: string, to: string): Promise<void> {
+  override async rename(from: string, to: string): Promise<void> {
     await this.inner.rename(from, to);
     this.after('rename');
   }
 
-  async unlink(path: string): Promise<void> {
+  override async unlink(path: string): Promise<void> {
     await this.inner.unlink(path);
     this.after('unlink');
   }
 
-  async rmdir(path: string): Promise<void> {
+  override async rmdir(path: string): Promise<void> {
     await this.inner.rmdir(path);
     this.after('unlink');
   }
 
-  async syncDir(path: string): Promise<void> {
+  override async syncDir(path: string): Promise<void> {
     await this.inner.syncDir(path);
     this.after('syncdir');
   }

@@ -1,5 +1,6 @@
 /**
- * Campaign 2, power loss (DESIGN §9; research note §2 R1–R12, §4): for each
+ * Campaign 2, power loss (DESIGN §9; rules R1–R12, F…, B3 in
+ * docs/CRASH-MODEL.md; research note §4): for each
  * save shape × durability mode, record every file-system op of one save, let
  * the crash model generate the states a real file system may be left in when
  * power fails after each prefix of that log (unsynced data lost, kept, or
@@ -36,7 +37,7 @@ import { describeRecordedSave, judgeCrashState, POWERLOSS_OUTCOMES, type Powerlo
 import { atStep, buildInitialTree, DEFAULT_SHAPES, expectedContents, runSave, shapeByName, STORE_ROOT, type SaveShape } from './powerloss-shapes.js';
 import { wilson } from './wilson.js';
 
-export interface PowerlossOptions extends CampaignOptions {
+interface PowerlossOptions extends CampaignOptions {
   /** Save shapes (powerloss-shapes.ts), default the four of `DEFAULT_SHAPES`. */
   shapes?: string[];
   /** Crash points with at most this many pending units are enumerated exhaustively (default 12). */
@@ -97,13 +98,13 @@ export const POWERLOSS_FULL: Preset = {
 };
 
 /** One recorded save under test: the durable tree before it and its op log. */
-export interface PowerlossRecording extends RecordedSave {
+interface PowerlossRecording extends RecordedSave {
   shape: SaveShape;
   initial: MemoryTree;
 }
 
 /** Builds the shape's store in `mode`, then records every op of the save under test. */
-export async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording> {
+async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording> {
   const initial = await buildInitialTree(shape, mode);
   const rec = new RecordingFileSystem(MemoryFileSystem.fromTree(initial), { recording: false });
   const store = await openStore(STORE_ROOT, { fs: engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });

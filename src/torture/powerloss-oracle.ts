@@ -1,5 +1,5 @@
 /**
- * The power-loss oracle (research note R12): open the store on one crash
+ * The power-loss oracle (rule R12, docs/CRASH-MODEL.md): open the store on one crash
  * state, restore, and say what came back and whether that was allowed.
  *
  * Outcomes (one per state):
@@ -42,7 +42,7 @@ import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, StoreEvent } from '../store/types.js';
 import { fileNamesOf, restoredDigest, STORE_ROOT, type ShapeSave } from './powerloss-shapes.js';
 
-export type PowerlossOutcome = 'newest-committed' | 'previous-committed' | 'nothing-valid' | 'lost-committed' | 'torn-returned' | 'restore-crashed';
+type PowerlossOutcome = 'newest-committed' | 'previous-committed' | 'nothing-valid' | 'lost-committed' | 'torn-returned' | 'restore-crashed';
 
 export const POWERLOSS_OUTCOMES: readonly PowerlossOutcome[] = [
   'newest-committed',
@@ -106,7 +106,7 @@ export function describeRecordedSave(log: readonly Op[], mode: DurabilityMode, s
 }
 
 /** The checkpoint restore owes at crash point k: the save under test once committed, else the newest earlier one. */
-export function owedStep(save: RecordedSave, crashPoint: number): number | null {
+function owedStep(save: RecordedSave, crashPoint: number): number | null {
   if (crashPoint >= save.commitDoneAt) return save.step;
   return save.earlierSteps.length > 0 ? save.earlierSteps[save.earlierSteps.length - 1]! : null;
 }

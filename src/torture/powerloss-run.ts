@@ -2,8 +2,8 @@
 /**
  * Runs the power-loss and I/O-error campaigns from a checkout, prints their
  * tables as Markdown (what docs/RELIABILITY.md quotes) and optionally the
- * raw `CampaignResult`s as JSON. Stands in until `holdfast torture` carries
- * them; the formatters are exported for it.
+ * raw `CampaignResult`s as JSON. `holdfast torture powerloss|ioerror` runs
+ * the same campaigns; this script adds only the Markdown tables.
  *
  *   node dist/src/torture/powerloss-run.js [--full] [--seed N] [--campaign powerloss|ioerror|all] [--json FILE]
  *
@@ -22,7 +22,7 @@ import { formatPercent } from './wilson.js';
 const fmt = (n: number | undefined): string => (n ?? 0).toLocaleString('en-US');
 
 /** One row per shape × mode: ops, crash points, distinct states, outcomes, the guarantee with its Wilson interval. */
-export function formatPowerlossMarkdown(r: CampaignResult): string {
+function formatPowerlossMarkdown(r: CampaignResult): string {
   const c = r.counters;
   const lines = [
     '| shape | mode | ops | crash points (exhaustive / sampled) | distinct states | newest | previous | nothing valid | **lost committed** | torn returned | restore threw | quarantined | resumed save ok | guarantee [95 % Wilson] |',
@@ -51,7 +51,7 @@ export function formatPowerlossMarkdown(r: CampaignResult): string {
 }
 
 /** Why committed checkpoints were lost, per mode: counts by reason (from the `<mode>.lost.<why>` counters). */
-export function formatLossReasonsMarkdown(r: CampaignResult): string {
+function formatLossReasonsMarkdown(r: CampaignResult): string {
   const lines = ['| mode | reason | states (commit had completed) | states (crash before the commit completed) |', '| --- | --- | ---: | ---: |'];
   const modes = [...new Set(r.rows.map((x) => x.mode).filter((m) => m !== undefined))];
   for (const mode of modes) {
@@ -68,7 +68,7 @@ export function formatLossReasonsMarkdown(r: CampaignResult): string {
 }
 
 /** One row per mode × fault: failure points, outcomes, the guarantee. */
-export function formatIoErrorMarkdown(r: CampaignResult): string {
+function formatIoErrorMarkdown(r: CampaignResult): string {
   const lines = [
     '| mode | fault | failure points | rejected (HF_IO) | committed (fault only in audit line) | torn leftover (unsafe) | whole but rejected (unsafe) | gc before retry (unsafe) | power-loss states after | guarantee [95 % Wilson] |',
     '| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
@@ -86,7 +86,7 @@ export function formatIoErrorMarkdown(r: CampaignResult): string {
 }
 
 /** Failed calls by kind and mode (the `<mode>.failedCall.<label>` counters), summed over faults. */
-export function formatFailedCallsMarkdown(r: CampaignResult): string {
+function formatFailedCallsMarkdown(r: CampaignResult): string {
   const modes = [...new Set(r.rows.map((x) => x.mode!))];
   const labels = [...new Set(Object.keys(r.counters).filter((k) => k.includes('.failedCall.')).map((k) => k.slice(k.indexOf('.failedCall.') + 12)))].sort();
   const lines = [`| failed call | ${modes.join(' | ')} |`, `| --- | ${modes.map(() => '---:').join(' | ')} |`];
@@ -94,7 +94,7 @@ export function formatFailedCallsMarkdown(r: CampaignResult): string {
   return lines.join('\n');
 }
 
-export function machineLine(): string {
+function machineLine(): string {
   return `${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${Math.round(totalmem() / 2 ** 30)} GiB RAM, Linux ${release()}, Node.js ${process.version}`;
 }
 

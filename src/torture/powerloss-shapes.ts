@@ -30,7 +30,7 @@ import type { DurabilityMode, SaveResult, Store } from '../store/types.js';
 /** Where every campaign store lives inside its in-memory file system. */
 export const STORE_ROOT = '/store';
 /** Where `commitFiles` shapes keep the caller's files (outside the store, durable before the save). */
-export const SOURCE_DIR = '/src';
+const SOURCE_DIR = '/src';
 
 export type ShapeSave =
   | { step: number; kind: 'save'; tensors: Record<string, Tensor>; state: JsonValue }
@@ -83,7 +83,7 @@ function filesSave(step: number): ShapeSave {
 }
 
 /** Every shape, by name. `direct-1mib` is slow per state (1 MiB hashed per restore): full runs only. */
-export const SAVE_SHAPES: Record<string, SaveShape> = {
+const SAVE_SHAPES: Record<string, SaveShape> = {
   '1-shard': {
     name: '1-shard',
     description: 'first save into a fresh store: 1 shard (12,688 B, 4 blocks) + SHA256SUMS + manifest = a 3-file save; creates .staging',
@@ -149,7 +149,7 @@ export function runSave(store: Store, save: ShapeSave): Promise<SaveResult> {
  * shapes and bytes (sorted by name), the canonical JSON state, and the bytes
  * of opaque files (sorted by name). Equal digests mean bit-identical content.
  */
-export function contentDigest(tensors: Record<string, Tensor>, state: JsonValue, files: Record<string, Uint8Array> = {}): string {
+function contentDigest(tensors: Record<string, Tensor>, state: JsonValue, files: Record<string, Uint8Array> = {}): string {
   const h = createHash('sha256');
   for (const name of Object.keys(tensors).sort()) {
     const t = tensors[name]!;
@@ -164,7 +164,7 @@ export function contentDigest(tensors: Record<string, Tensor>, state: JsonValue,
   return h.digest('hex');
 }
 
-export function expectedDigest(save: ShapeSave): string {
+function expectedDigest(save: ShapeSave): string {
   return save.kind === 'save' ? contentDigest(save.tensors, save.state) : contentDigest({}, null, save.files);
 }
 

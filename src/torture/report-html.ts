@@ -19,7 +19,7 @@
 import type { CampaignResult, CampaignRow } from './campaign.js';
 import { formatPercent } from './wilson.js';
 
-export interface ReportMeta {
+interface ReportMeta {
   title?: string;
   /** The command line that produced the results. */
   command?: string;

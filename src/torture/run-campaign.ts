@@ -17,19 +17,19 @@ export const CAMPAIGN_NAMES: readonly CampaignName[] = ['kill', 'powerloss', 'co
 type Preset<T extends CampaignOptions> = Omit<T, 'seed' | 'workDir' | 'onProgress'>;
 
 /** CI: 20 kills per mode (≈ 15 s in all on 2 cores). */
-export const KILL_QUICK: Preset<KillCampaignOptions> = { modes: [...DURABILITY_MODES], trials: 20 };
+const KILL_QUICK: Preset<KillCampaignOptions> = { modes: [...DURABILITY_MODES], trials: 20 };
 /** 2,000 kills per mode: the research note's target (Wilson lower bound 99.81 % when all pass). */
-export const KILL_FULL: Preset<KillCampaignOptions> = { modes: [...DURABILITY_MODES], trials: 2000 };
+const KILL_FULL: Preset<KillCampaignOptions> = { modes: [...DURABILITY_MODES], trials: 2000 };
 /** CI: 10 trials of each of the ~67 variants (≈ 5 s). */
-export const CORRUPT_QUICK: Preset<CorruptCampaignOptions> = { modes: ['atomic_dirsync'], trials: 10 };
+const CORRUPT_QUICK: Preset<CorruptCampaignOptions> = { modes: ['atomic_dirsync'], trials: 10 };
 /**
  * 500 trials of every variant, and at least 2,000 per key class (C1, C3, C5,
  * C8, C12; anchors-reliability §4): ≈ 34,500 trials, ≈ 70,000 verifications
  * of undamaged checkpoints.
  */
-export const CORRUPT_FULL: Preset<CorruptCampaignOptions> = { modes: ['atomic_dirsync'], trials: 500, keyClassFloor: 2000 };
+const CORRUPT_FULL: Preset<CorruptCampaignOptions> = { modes: ['atomic_dirsync'], trials: 500, keyClassFloor: 2000 };
 
-export interface CampaignRequest {
+interface CampaignRequest {
   name: CampaignName;
   full: boolean;
   seed: number;

@@ -20,7 +20,7 @@ export function checkpoint(store: Store, step: number, snapshot: SaveInput, opti
   return store.saveAsync(step, snapshot, options);
 }
 
-export interface CheckpointerEvents {
+interface CheckpointerEvents {
   /**
    * The state of `step` was copied. The training loop paused `waitMs` for the
    * previous save to commit (0 unless saves come faster than the disk) plus

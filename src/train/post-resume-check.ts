@@ -23,7 +23,7 @@ export interface ResumeCheck {
   message: string;
 }
 
-export interface ResumeCheckOptions {
+interface ResumeCheckOptions {
   /** Allowed relative difference; 0 demands the identical float. */
   toleranceRel?: number;
 }

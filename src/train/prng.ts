@@ -16,7 +16,7 @@
 import { createHash } from 'node:crypto';
 import { formatError, invalidArg } from '../errors.js';
 
-export const PRNG_ALGORITHM = 'xoshiro128**';
+const PRNG_ALGORITHM = 'xoshiro128**';
 
 /** The JSON form of a generator: what a checkpoint stores. */
 export interface PrngState {

@@ -6,15 +6,11 @@
  * fit or stop at the first mismatch.
  */
 import { HoldfastError } from '../errors.js';
-import type { DType, Tensor } from '../format/dtype.js';
+import type { DType } from '../format/dtype.js';
 
 export interface TensorSpec {
   dtype: DType | string;
   shape: readonly number[];
-}
-
-export function specOf(t: Tensor): TensorSpec {
-  return { dtype: t.dtype, shape: t.shape };
 }
 
 function shapeText(shape: readonly number[]): string {

@@ -40,10 +40,10 @@ import {
   type TensorMap,
 } from './train-state.js';
 
-export const TFJS_FRAMEWORK_FORMAT = 'holdfast-tfjs-layers/1';
+const TFJS_FRAMEWORK_FORMAT = 'holdfast-tfjs-layers/1';
 
 /** What a tfjs model (and optionally its optimizer) contributes to a checkpoint. */
-export interface TfjsModelState {
+interface TfjsModelState {
   weights: TensorMap;
   /** null when saved without an optimizer. */
   optimizer: OptimizerSlot | null;
@@ -51,7 +51,7 @@ export interface TfjsModelState {
   framework: JsonObject;
 }
 
-export interface TfjsOptimizerOption {
+interface TfjsOptimizerOption {
   /** The optimizer to save/restore. Default: `model.optimizer` (set by `compile`); null for none. */
   optimizer?: tf.Optimizer | null;
 }
@@ -97,7 +97,7 @@ function trainingConfigOf(model: tf.LayersModel): JsonObject | null {
   }
 }
 
-export interface ApplyTfjsOptions extends TfjsOptimizerOption {
+interface ApplyTfjsOptions extends TfjsOptimizerOption {
   /** Load the weights only, leaving the optimizer alone (its state is then not the saved run's). */
   weightsOnly?: boolean;
   /** For messages. */
@@ -140,7 +140,7 @@ export async function applyTfjsModel(model: tf.LayersModel, state: TfjsModelStat
 }
 
 /** Splits restored store tensors by prefix into a `TfjsModelState`. */
-export function tfjsStateFromTensors(tensors: Record<string, Tensor>, optimizerScalars: JsonObject | null, framework: JsonObject | null): TfjsModelState {
+function tfjsStateFromTensors(tensors: Record<string, Tensor>, optimizerScalars: JsonObject | null, framework: JsonObject | null): TfjsModelState {
   const weights: TensorMap = {};
   const optTensors: TensorMap = {};
   for (const [name, t] of Object.entries(tensors)) {

@@ -30,7 +30,7 @@ import { FRAMEWORK_KEY, OPTIMIZER_PREFIX, TRAIN_STATE_KEY, WEIGHTS_PREFIX, type 
 
 type WeightsManifestEntry = tf.io.WeightsManifestEntry;
 
-export interface HoldfastHandlerOptions {
+interface HoldfastHandlerOptions {
   saveOptions?: SaveOptions;
 }
 

@@ -11,9 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { invalidArg } from '../errors.js';
 import type { DType, Tensor } from '../format/dtype.js';
 
-export type TfDType = 'float32' | 'int32' | 'bool';
+type TfDType = 'float32' | 'int32' | 'bool';
 
-export function toHoldfastDType(dtype: string, what: string): DType {
+function toHoldfastDType(dtype: string, what: string): DType {
   switch (dtype) {
     case 'float32': return 'F32';
     case 'int32': return 'I32';
@@ -22,7 +22,7 @@ export function toHoldfastDType(dtype: string, what: string): DType {
   }
 }
 
-export function toTfjsDType(dtype: DType): TfDType | undefined {
+function toTfjsDType(dtype: DType): TfDType | undefined {
   return dtype === 'F32' ? 'float32' : dtype === 'I32' ? 'int32' : dtype === 'BOOL' ? 'bool' : undefined;
 }
 

@@ -31,10 +31,10 @@ import { validatePrngState, type PrngState } from './prng.js';
 
 export const TRAIN_STATE_KEY = 'holdfast.train';
 export const FRAMEWORK_KEY = 'framework';
-export const TRAIN_STATE_VERSION = 1;
+const TRAIN_STATE_VERSION = 1;
 export const WEIGHTS_PREFIX = 'weights/';
 export const OPTIMIZER_PREFIX = 'optimizer/';
-export const GRAD_ACCUM_PREFIX = 'gradAccum/';
+const GRAD_ACCUM_PREFIX = 'gradAccum/';
 
 export type TensorMap = Record<string, Tensor>;
 export type JsonObject = { [key: string]: JsonValue };
@@ -45,7 +45,7 @@ export interface OptimizerSlot {
   scalars: JsonObject;
 }
 
-export interface GradAccumSlot {
+interface GradAccumSlot {
   /** Micro-batches per optimizer update. */
   accumSteps: number;
   /** Micro-batches accumulated since the last update, in [0, accumSteps). */
@@ -89,7 +89,7 @@ export function configHash(config: JsonValue): string {
 }
 
 /** A copy of a tensor whose bytes are its own. */
-export function copyTensor(t: Tensor): Tensor {
+function copyTensor(t: Tensor): Tensor {
   return { dtype: t.dtype, shape: [...t.shape], data: t.data.slice() };
 }
 
@@ -162,7 +162,7 @@ export interface RestoredTrainState {
   config?: ConfigCheck;
 }
 
-export interface FromRestoreOptions {
+interface FromRestoreOptions {
   /** The config the resuming run was started with; compared with the saved one. */
   config?: JsonObject;
   /** Throw HF_INCOMPATIBLE on a config difference instead of reporting it. Default false. */

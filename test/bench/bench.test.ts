@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
 import { benchCommand } from '../../src/cli/commands/bench.js';
-import type { BenchReport } from '../../src/bench/run-bench.js';
+import type { BenchReport } from '../../src/bench/types.js';
 import { makeWorkload, materialize } from '../../src/bench/workloads.js';
 import { percentile } from '../../src/bench/stats.js';
 import { tempDir } from '../helpers/temp-dir.js';

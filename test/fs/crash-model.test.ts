@@ -1,3 +1,4 @@
+/** The crash model's rules, one describe per group; rule ids (R1–R12, B3) are defined in docs/CRASH-MODEL.md. */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';

@@ -102,6 +102,21 @@ describe('FaultyFileSystem', () => {
     assert.equal((await eio.stat('/f')).sizeBytes, 0);
   });
 
+  it('a `direct` rule faults only calls on O_DIRECT handles; openHandles counts what is not closed', async () => {
+    const memory = new MemoryFileSystem();
+    const fs = new FaultyFileSystem(memory).addRule({ on: 'pwrite', direct: true, fault: { type: 'error', errno: 'EINVAL' } });
+    const buffered = await fs.open('/a', 'create');
+    await buffered.pwrite(text('kept'), 0);
+    const direct = await fs.open('/b', 'create', { direct: true });
+    assert.equal(fs.openHandles, 2);
+    await rejectsWith(direct.pwrite(text('refused'), 0), 'HF_IO', 'EINVAL');
+    await direct.close();
+    await buffered.close();
+    assert.equal(fs.openHandles, 0);
+    assert.equal((await memory.stat('/b')).sizeBytes, 0, 'EINVAL writes nothing');
+    assert.equal(new TextDecoder().decode(await readWholeFile(memory, '/a')), 'kept');
+  });
+
   it('after an injected fsync failure later syncs just forward (the engine must not retry)', async () => {
     const fs = new FaultyFileSystem(new MemoryFileSystem()).addRule({ on: 'fsync', fault: { type: 'error', errno: 'EIO' } });
     const fh = await fs.open('/f', 'create');

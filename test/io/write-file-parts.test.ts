@@ -9,6 +9,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
+import { FaultyFileSystem } from '../../src/fs/faulty-file-system.js';
 import type { FileSystem, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
 import { PosixFileSystem } from '../../src/fs/posix-file-system.js';
 import { AlignedBufferPool } from '../../src/io/aligned-memory.js';
@@ -17,7 +18,7 @@ import { snapshotSaveInput } from '../../src/io/snapshot.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { writeFileParts } from '../../src/io/write-file-parts.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { FaultyFileSystem, NoDirectFileSystem, bytes, fileBytes, sha256 } from './io-fixtures.js';
+import { NoDirectFileSystem, bytes, fileBytes, sha256 } from './io-fixtures.js';
 
 const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
@@ -120,7 +121,7 @@ test('where O_DIRECT is refused at open (tmpfs), the write falls back to buffere
 
 test('where O_DIRECT is accepted at open but the write is refused, the file is rewritten buffered', async (t) => {
   const dir = tempDir(t);
-  const faulty = new FaultyFileSystem(fs, { onDirectOnly: true, failPwriteNumber: 0, errno: 'EINVAL' });
+  const faulty = new FaultyFileSystem(fs).addRule({ on: 'pwrite', direct: true, fault: { type: 'error', errno: 'EINVAL' } });
   const parts = [bytes(4096, 1), bytes(2 * MiB + 17, 2)];
   const w = await writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'auto', runtime });
   assert.equal(w.ioMethod, 'buffered');
@@ -132,7 +133,7 @@ test('where O_DIRECT is accepted at open but the write is refused, the file is r
 test('an I/O error mid-file propagates, closes the file and returns every pool buffer', async (t) => {
   const dir = tempDir(t);
   const pool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 2 });
-  const faulty = new FaultyFileSystem(fs, { failPwriteNumber: 5, errno: 'EIO' });
+  const faulty = new FaultyFileSystem(fs).addRule({ on: 'pwrite', nth: 5, fault: { type: 'error', errno: 'EIO' } });
   const parts = [bytes(4096, 1), bytes(MiB + 3, 2)];
   await assert.rejects(
     writeFileParts(faulty, join(dir, 'f'), parts, { sync: true, ioMethod: 'direct', pool, runtime }),

@@ -9,7 +9,7 @@ import { SeededRandom } from '../../src/fs/seeded-random.js';
 import type { CampaignResult } from '../../src/torture/campaign.js';
 import { runCorruptCampaign, selectVariants, trialsPerVariant, type CorruptTrialRecord } from '../../src/torture/corrupt-campaign.js';
 import { buildCorruptFixture } from '../../src/torture/corrupt-fixture.js';
-import { FAULT_VARIANTS, findFaultVariant } from '../../src/torture/corruption-faults.js';
+import { FAULT_VARIANTS, findFaultVariant } from '../../src/torture/corruption/index.js';
 import { runCampaign } from '../../src/torture/run-campaign.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { holdfast } from '../cli/helpers.js';

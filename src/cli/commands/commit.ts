@@ -9,7 +9,7 @@ import { invalidArg } from '../../errors.js';
 import { describeEntryType } from '../../fs/file-system.js';
 import { statOrUndefined } from '../../fs/file-utils.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
-import { DURABILITY_MODES, type DurabilityMode } from '../../store/types.js';
+import { DURABILITY_MODES, type DurabilityMode } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openOrCreateStore } from '../open.js';

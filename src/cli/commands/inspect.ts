@@ -3,7 +3,7 @@
  * read from its validated manifest (store.inspect): files, tensors, state
  * keys, provenance. Hashes no data; `holdfast verify` does that.
  */
-import type { Manifest } from '../../format/manifest-types.js';
+import type { Manifest } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openExistingStore } from '../open.js';

@@ -3,7 +3,7 @@
  * verification (store.latest). Newer ones that fail are quarantined on the
  * way (moved to .quarantine/, never deleted) and each is reported on stderr.
  */
-import { HoldfastError } from '../../errors.js';
+import { HoldfastError } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openExistingStore } from '../open.js';

@@ -4,7 +4,7 @@
  * every byte, shard headers). Reports each problem with its file and
  * reason; changes nothing on disk (no quarantine: that is `latest`'s job).
  */
-import { HoldfastError } from '../../errors.js';
+import { HoldfastError } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openExistingStore } from '../open.js';

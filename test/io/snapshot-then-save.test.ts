@@ -13,7 +13,7 @@ import type { Tensor } from '../../src/format/dtype.js';
 import { MemoryFileSystem } from '../../src/fs/memory-file-system.js';
 import { processKillState } from '../../src/fs/crash-model.js';
 import { RecordingFileSystem } from '../../src/fs/recording-file-system.js';
-import { startAsyncSave } from '../../src/io/async-save.js';
+import { startAsyncSave } from '../../src/io/snapshot-then-save.js';
 import { InFlightLimiter } from '../../src/io/in-flight-limiter.js';
 import { snapshotSaveInput } from '../../src/io/snapshot.js';
 import { IoRuntime } from '../../src/io/io-runtime.js';

@@ -22,7 +22,7 @@ export interface AsyncSave<R> {
   committed: Promise<R>;
 }
 
-export interface AsyncSaveOptions extends SnapshotOptions {
+interface AsyncSaveOptions extends SnapshotOptions {
   limiter: InFlightLimiter;
   /** Default `wait`. */
   ifBusy?: IfBusy;
