@@ -9,7 +9,7 @@
 import { HoldfastError } from '../errors.js';
 import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
-import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
 export interface RollbackContext {
@@ -22,6 +22,8 @@ export interface RollbackContext {
 export interface ValidCheckpoint {
   step: number;
   location: string;
+  /** The reader that verified it (its files, not whatever holds the step now). */
+  reader: CheckpointReader;
   check: CheckpointCheck;
   skipped: { step: number; reason: string }[];
 }
@@ -49,7 +51,7 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
     const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
-    if (check.ok) return { step, location: reader.location, check, skipped };
+    if (check.ok) return { step, location: reader.location, reader, check, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
     const { movedTo, note } = await ctx.storage.quarantine(step, reason);
@@ -73,5 +75,5 @@ export async function requireValid(ctx: RollbackContext, step: number, keepBytes
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });
   }
-  return { step, location: reader.location, check, skipped: [] };
+  return { step, location: reader.location, reader, check, skipped: [] };
 }

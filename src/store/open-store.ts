@@ -176,8 +176,7 @@ class CheckpointStore implements Store {
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.find(step, false);
-    const reader = (await this.storage.open(found.step))!;
-    const files = await copyOutVerified(this.fs, reader, found.check.manifest!.files, this.userPath(toDir));
+    const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, this.userPath(toDir));
     await this.storage.audit('restore', { step: found.step, to: this.userPath(toDir) });
     return { step: found.step, files };
   }
