@@ -170,3 +170,16 @@ test('the loser of a same-step race between two atomic writers gets HF_STEP_EXIS
   await a.commit(new TextEncoder().encode('{}'), new Uint8Array());
   await assert.rejects(b.commit(new TextEncoder().encode('{}'), new Uint8Array()), (e: unknown) => isHoldfastError(e, 'HF_STEP_EXISTS'));
 });
+
+test('two processes saving one step in unsafe mode: exactly one is told committed, and the step holds its bytes', async (t) => {
+  const root = tempDir(t);
+  await openStore(root, { durability: 'unsafe' });
+  const [a, b] = await Promise.all([openStore(root, { durability: 'unsafe' }), openStore(root, { durability: 'unsafe' })]);
+  const results = await Promise.allSettled([a.save(5, { tensors: sampleTensors(50) }), b.save(5, { tensors: sampleTensors(51) })]);
+  const won = results.flatMap((r, i) => (r.status === 'fulfilled' ? [i] : []));
+  assert.equal(won.length, 1, JSON.stringify(results.map((r) => r.status)));
+  const lost = results[1 - won[0]!]!;
+  assert.ok(lost.status === 'rejected' && isHoldfastError(lost.reason, 'HF_STEP_EXISTS'));
+  const restored = await a.restore(5);
+  assert.deepEqual(bytesOf(restored.tensors['f32.weight']!), bytesOf(sampleTensors(won[0] === 0 ? 50 : 51)['f32.weight']!));
+});
