@@ -46,7 +46,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
