@@ -84,6 +84,9 @@ function callLabel(f: Pick<InjectedFault, 'kind' | 'path'>): string {
   else if (p.endsWith('/manifest.json')) what = ' manifest';
   else if (p.endsWith('/SHA256SUMS')) what = ' SHA256SUMS';
   else if (p.endsWith('/audit.log')) what = ' audit.log';
+  else if (p.endsWith('/.lease/record')) what = ' lease record';
+  else if (/\/\.lease\/[0-9a-f]+\.retired$/.test(p)) what = ' retired lease record';
+  else if (p.endsWith('/.lease')) what = ' lease dir';
   else if (inCheckpoint) what = ' copied file';
   else if (p.startsWith('/src/')) what = ' source file';
   else if (p.endsWith('/.staging')) what = ' .staging';
