@@ -12,7 +12,7 @@ interface SdkError {
   $metadata?: { httpStatusCode?: number };
 }
 
-export function httpStatusOf(e: unknown): number | undefined {
+function httpStatusOf(e: unknown): number | undefined {
   return (e as SdkError | undefined)?.$metadata?.httpStatusCode;
 }
 

@@ -48,10 +48,6 @@ export class S3Storage extends ObjectStorage<S3ObjectClient> {
   }
 }
 
-export function isS3Url(where: string): boolean {
-  return where.startsWith('s3://');
-}
-
 /** `s3://bucket` or `s3://bucket/some/prefix[/]` → the bucket and a `/`-terminated prefix. */
 export function parseS3Url(url: string): S3Location {
   const m = /^s3:\/\/([^/]+)(?:\/(.*))?$/.exec(url);
