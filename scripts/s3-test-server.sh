@@ -158,7 +158,8 @@ bluestore block size = $BYTES
 bluestore block create = true
 osd memory target = 1073741824
 [client.rgw]
-rgw frontends = beast endpoint=127.0.0.1:$PORT
+# tcp_nodelay: without it every small GET waits ~45 ms (Nagle here, delayed ACK in the client)
+rgw frontends = beast endpoint=127.0.0.1:$PORT tcp_nodelay=1
 rgw data = $D/rgw
 rgw init timeout = 120
 rgw enable usage log = false

@@ -1,5 +1,6 @@
 // S3Storage against a real S3-compatible server (Ceph RGW from `bash scripts/s3-test-server.sh
-// start`), never a mock of the SDK: the store conformance suite, an exclusive-commit race of many
+// start`), never a mock of the SDK: the store conformance suite (with a crash, a failure and a lost
+// response at every call of a save, injected around the real client), an exclusive-commit race of many
 // writers, then what the server itself must do for the layout to hold (conditional PUT, the
 // conditional delete's compare-and-swap, Content-MD5, ranges, multipart).
 // Without the server (AWS_ENDPOINT_URL unset) the suite is skipped, except under CI, where that fails.
@@ -15,10 +16,12 @@ import { newNonce } from '../../src/format/nonce.js';
 import { readWholeFile, writeNewFile } from '../../src/fs/file-utils.js';
 import { MemoryFileSystem } from '../../src/fs/memory-file-system.js';
 import { IoRuntime } from '../../src/io/io-runtime.js';
+import { ObjectStorage } from '../../src/storage/object-storage.js';
 import { S3Storage, parseS3Url, s3ClientConfigFromEnv, type S3StorageOptions } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { assertSameTensors, storageConformance, type StorageFixture } from './conformance.js';
+import { FaultyObjectClient, OBJECT_FAULTS } from './faulty-object-client.js';
 
 const HOW_TO_START = 'start the server with: S3ENV=$(bash scripts/s3-test-server.sh start) && eval "$S3ENV"';
 
@@ -97,6 +100,12 @@ function s3Suite(): void {
       },
       sourceFs,
       scratch: '/scratch',
+      // Real requests up to the fault: what a process dying (or losing a response) there leaves on the server.
+      crashModes: Object.keys(OBJECT_FAULTS),
+      crashing: (index, mode) => {
+        const client = new FaultyObjectClient(s3Storage(prefix).client, (i) => (i === index ? OBJECT_FAULTS[mode]!(i) : undefined));
+        return Promise.resolve({ storage: new ObjectStorage(client, { prefix, bucketUrl: `s3://${bucket}/` }), calls: () => client.calls });
+      },
       cleanup: () => Promise.resolve(),
     };
   });
