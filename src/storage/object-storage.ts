@@ -26,9 +26,9 @@
  *   nonce that manifest names. The manifest is read once, at `open`, so one reader never mixes two
  *   commits of a step.
  * - Un-commit (quarantine, remove) deletes the manifest with `If-Match` on the version that was
- *   read, so a checkpoint committed again since is never deleted by mistake. On S3 that is
- *   DeleteObject with `If-Match: <ETag>` [U: check it on the target store; RGW honours If-Match on
- *   other requests only with the ETag unquoted].
+ *   read, so a checkpoint committed again since is never deleted by mistake. On AWS S3 that can
+ *   be DeleteObject with `If-Match: <ETag>`; Ceph RGW 16 ignores that header on DELETE (measured),
+ *   so `S3ObjectClient` does it as a PUT with `If-Match` to a tombstone, then a DELETE.
  * - Quarantine never deletes a byte: the manifest is copied and un-committed; the attempt's objects
  *   stay where they are and the quarantine record names their prefix, so sweep leaves them.
  * - Remove deletes the manifest first, then the attempt's objects: a crash in between leaves only

@@ -34,6 +34,10 @@ export function isInvalidRange(e: unknown): boolean {
 export function s3Error(what: string, url: string, e: unknown): HoldfastError {
   const status = httpStatusOf(e);
   const name = (e as SdkError | undefined)?.name ?? 'Error';
+  if (name === 'NoSuchBucket') {
+    const bucket = /^s3:\/\/([^/]+)/.exec(url)?.[1] ?? url;
+    return new HoldfastError('HF_NOT_FOUND', `${what} ${url} failed: the bucket ${bucket} does not exist (create it first; Holdfast never creates buckets)`, { path: url, cause: e, data: { status, name } });
+  }
   const detail = e instanceof Error && e.message !== '' && e.message !== 'UnknownError' ? `: ${e.message}` : '';
   return new HoldfastError('HF_IO', `${what} ${url} failed: ${status === undefined ? 'no HTTP response' : `HTTP ${status}`} (${name}${detail})`, { path: url, cause: e, data: { status, name } });
 }

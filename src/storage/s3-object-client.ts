@@ -30,6 +30,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { HoldfastError } from '../errors.js';
 import type { ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
+import { retryConflicts } from './s3-conflict-retry.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-errors.js';
 import { contentMd5, s3Upload, type S3UploadOptions } from './s3-upload.js';
 
@@ -154,7 +155,7 @@ export class S3ObjectClient implements ObjectClient {
   /** A single-part PUT under a condition: false on 412 (and on 404, If-Match on a key that is gone). */
   private async conditionalPut(key: string, bytes: Uint8Array, condition: { IfNoneMatch: string } | { IfMatch: string }, metadata?: Record<string, string>): Promise<boolean> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes), Metadata: metadata, ...condition }));
+      await retryConflicts(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes), Metadata: metadata, ...condition })));
       return true;
     } catch (e) {
       if (isPreconditionFailed(e) || ('IfMatch' in condition && isNotFound(e))) return false;

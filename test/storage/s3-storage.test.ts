@@ -124,6 +124,12 @@ function s3Suite(): void {
       await other.close();
     });
 
+    test('a store in a bucket that does not exist: HF_NOT_FOUND naming the bucket', async () => {
+      const store = await openStore(`s3://${bucket}-missing/x`);
+      await assert.rejects(store.latest(), (e) => isHoldfastError(e, 'HF_NOT_FOUND') && e.message.includes(`the bucket ${bucket}-missing does not exist`));
+      await store.close();
+    });
+
     test('8 writers commit one step at once without the lease: exactly one commits, the others get HF_STEP_EXISTS', async () => {
       const prefix = `race/${newNonce()}/`;
       const io = new IoRuntime({ hashWorkers: 0 });
