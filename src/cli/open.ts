@@ -14,6 +14,7 @@ import { escapeControl, formatBytes } from './output.js';
 
 /** Opens an existing store without creating or writing anything to open it. */
 export async function openExistingStore(command: string, root: string, io: CliIo): Promise<Store> {
+  if (root.startsWith('s3://')) return openStore(root, { create: false, onEvent: reportEvents(command, io) });
   const fs = new PosixFileSystem();
   const absRoot = path.resolve(root);
   const st = await statOrUndefined(fs, absRoot);

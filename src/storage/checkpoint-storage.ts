@@ -129,6 +129,8 @@ export interface CheckpointStorage {
   audit(action: AuditAction, details: Record<string, unknown>): Promise<void>;
   /** The store's writer lease (one writer at a time), created on first use. */
   readonly lease: LeaseBackend;
+  /** Releases connections or handles the backend holds (`store.close()` calls it). */
+  close?(): Promise<void>;
 }
 
 /**

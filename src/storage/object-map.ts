@@ -10,20 +10,13 @@
  * `version` that changes on every PUT: the twin's ETag. A conditional DELETE
  * compares it, as S3's `If-Match` on an ETag would.
  *
- * `ObjectClient` is one process's view: it numbers every call, lets a test
+ * `MemoryObjectClient` is one process's view: it numbers every call, lets a test
  * fail any of them (before or after it took effect: a lost response), or
  * "crash" (that call and every later one fail), and yields to the event
  * loop once per call so concurrent writers interleave as over a network.
  */
 import { HoldfastError } from '../errors.js';
-
-export interface ObjectInfo {
-  key: string;
-  sizeBytes: number;
-  lastModified: number;
-  /** Changes on every PUT of the key (an ETag). */
-  version: number;
-}
+import type { ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
 
 interface StoredObject {
   bytes: Uint8Array;
@@ -57,10 +50,10 @@ export class ObjectMap {
   }
 
   /** Removes the key; with `ifVersion`, only when it still holds that version (false otherwise, or when absent). */
-  delete(key: string, ifVersion?: number): boolean {
+  delete(key: string, ifVersion?: string): boolean {
     const o = this.objects.get(key);
     if (o === undefined) return false;
-    if (ifVersion !== undefined && o.version !== ifVersion) return false;
+    if (ifVersion !== undefined && String(o.version) !== ifVersion) return false;
     return this.objects.delete(key);
   }
 
@@ -85,7 +78,7 @@ export class ObjectMap {
 }
 
 function infoOf(key: string, o: StoredObject): ObjectInfo {
-  return { key, sizeBytes: o.bytes.byteLength, lastModified: o.lastModified, version: o.version };
+  return { key, sizeBytes: o.bytes.byteLength, lastModified: o.lastModified, version: String(o.version) };
 }
 
 export type ObjectOp = 'put' | 'putIfAbsent' | 'get' | 'getRange' | 'head' | 'delete' | 'deleteIfMatch' | 'list';
@@ -111,7 +104,7 @@ export interface ObjectFaults {
 }
 
 /** One process's connection to the bucket, with its call log and fault hooks. */
-export class ObjectClient {
+export class MemoryObjectClient implements ObjectClient {
   readonly calls: ObjectCall[] = [];
   private crashed: Error | undefined;
 
@@ -119,6 +112,10 @@ export class ObjectClient {
     readonly map: ObjectMap,
     private readonly faults: ObjectFaults = {},
   ) {}
+
+  now(): number {
+    return this.map.now();
+  }
 
   put(key: string, bytes: Uint8Array): Promise<void> {
     return this.call('put', key, () => void this.map.put(key, bytes));
@@ -147,12 +144,28 @@ export class ObjectClient {
   }
 
   /** DELETE with `If-Match: <etag>`: false when the key is gone or holds another version. */
-  deleteIfMatch(key: string, version: number): Promise<boolean> {
+  deleteIfMatch(key: string, version: string): Promise<boolean> {
     return this.call('deleteIfMatch', key, () => this.map.delete(key, version));
   }
 
   list(prefix: string): Promise<ObjectInfo[]> {
     return this.call('list', prefix, () => this.map.list(prefix));
+  }
+
+  /** Buffered whole and one PUT at close (one call in the log): the object appears complete or not at all. */
+  upload(key: string): ObjectUpload {
+    const chunks: Uint8Array[] = [];
+    return {
+      write: (chunk) => {
+        chunks.push(chunk.slice());
+        return Promise.resolve();
+      },
+      close: () => this.put(key, Buffer.concat(chunks)),
+      abort: () => {
+        chunks.length = 0;
+        return Promise.resolve();
+      },
+    };
   }
 
   private async call<T>(op: ObjectOp, key: string, apply: () => T): Promise<T> {

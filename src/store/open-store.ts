@@ -49,8 +49,8 @@ import {
 const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 
 /**
- * Opens the store at `root` (a directory, created if missing unless `create: false`), or over any
- * `CheckpointStorage` passed as `{ storage }`.
+ * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
+ * `s3://bucket/prefix` URL (the bucket must exist), or over any `CheckpointStorage` passed as `{ storage }`.
  */
 export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
   const durability = options.durability ?? 'atomic_dirsync';
@@ -58,6 +58,11 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
   if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
+  if (where.startsWith('s3://')) {
+    // Loaded on first use: local stores never pay for the SDK.
+    const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
+    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options);
+  }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
   const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
@@ -212,6 +217,7 @@ class CheckpointStore implements Store {
     // A background save still running keeps its workers until it settles.
     (await this.saveSlot.acquire('wait'))();
     if (this.ownsIo) await this.io.close();
+    await this.storage.close?.();
   }
 
   private async withLease<T>(purpose: string, work: (lease: WriterLease) => Promise<T>): Promise<T> {
