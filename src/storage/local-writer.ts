@@ -83,6 +83,7 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
   }
   const files = fileWriters(fs, finalDir, false);
   const manifestPath = path.join(finalDir, MANIFEST_FILE);
+  /** Our manifest bytes once we may have created `manifest.json` (not when its O_EXCL create found another's). */
   let ours: Uint8Array | undefined;
   return {
     step,
@@ -92,17 +93,27 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
     commit: async (manifest, sums) => {
       await options.lease?.assertCurrent();
       ours = manifest;
-      await files.writeManifest(manifest, sums);
+      try {
+        await files.writeManifest(manifest, sums);
+      } catch (e) {
+        if (isHoldfastError(e) && e.data['errno'] === 'EEXIST' && e.path === manifestPath) ours = undefined;
+        throw e;
+      }
       // A reader that caught the manifest half-written (created, not yet filled) quarantined the
       // directory: our bytes went with it. Never report committed for a checkpoint readers don't see.
-      if (!(await holds(fs, manifestPath, manifest))) {
+      const found = await readIfRegular(fs, manifestPath, manifest.byteLength + 1);
+      if (found === undefined || !sameBytes(found, manifest)) {
         throw new HoldfastError('HF_ABORTED', `unsafe save of step ${step}: ${finalDir} was moved away (quarantined by a reader that found its manifest half-written) before the save finished`, { path: finalDir, data: { step } });
       }
     },
     // `unsafe` leaves its partial files (the cleanup a crash would skip), but a failed save must not
-    // look committed: drop the manifest if it is this attempt's (never one another writer wrote).
+    // look committed: drop the manifest this attempt created, whole or torn (a prefix of ours), or
+    // one we cannot even read back; never another writer's.
     abandon: async () => {
-      if (ours === undefined || !(await holds(fs, manifestPath, ours))) return;
+      if (ours === undefined) return;
+      const mine = ours;
+      const found = await readIfRegular(fs, manifestPath, mine.byteLength + 1).catch(() => mine);
+      if (found === undefined || !isPrefixOf(found, mine)) return;
       try {
         await fs.unlink(manifestPath);
       } catch {
@@ -159,15 +170,23 @@ async function renameFromStaging(layout: LocalLayout, finalDir: string, step: nu
   };
 }
 
-/** Whether `p` is a regular file holding exactly `bytes` (reads only; nothing logged by the crash model). */
-async function holds(fs: FileSystem, p: string, bytes: Uint8Array): Promise<boolean> {
+/** The bytes of `p` when it is a regular file, undefined when absent or not a file; I/O errors propagate. */
+async function readIfRegular(fs: FileSystem, p: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  if ((await statOrUndefined(fs, p))?.type !== 'file') return undefined;
   try {
-    if ((await statOrUndefined(fs, p))?.type !== 'file') return false;
-    const got = await readWholeFile(fs, p, bytes.byteLength + 1);
-    return got.byteLength === bytes.byteLength && got.every((b, i) => b === bytes[i]);
-  } catch {
-    return false;
+    return await readWholeFile(fs, p, maxBytes);
+  } catch (e) {
+    if (isHoldfastError(e, 'HF_NOT_FOUND')) return undefined;
+    throw e;
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.byteLength === b.byteLength && isPrefixOf(a, b);
+}
+
+function isPrefixOf(prefix: Uint8Array, of: Uint8Array): boolean {
+  return prefix.byteLength <= of.byteLength && prefix.every((x, i) => x === of[i]);
 }
 
 async function assertStagingIntact(fs: FileSystem, dir: string, step: number): Promise<void> {

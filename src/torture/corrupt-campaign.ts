@@ -27,6 +27,7 @@ import { buildCorruptFixture, type CorruptFixture } from './corrupt-fixture.js';
 import { FAULT_VARIANTS, type FaultVariant, type InjectedFault } from './corruption/index.js';
 import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
+import { trialRuntime } from './trial-runtime.js';
 
 /** Classes the research note asks ≥ 2,000 trials of (anchors-reliability §4). */
 const KEY_CLASSES = ['C1', 'C3', 'C5', 'C8', 'C12'];
@@ -104,7 +105,7 @@ async function runTrial(
   const fault: InjectedFault = await variant.inject({ fs, fixture, rng });
   if (variant.expectation !== 'benign' && fs.digest() === pristineDigest) throw new Error(`injector ${variant.name} changed nothing (trial ${trial})`);
   let quarantined = 0;
-  const store = await openStore(fixture.root, {
+  const store = await openStore(fixture.root, { runtime: trialRuntime(),
     fs,
     durability: fixture.durability,
     verify,

@@ -32,6 +32,7 @@ import { judgeIoErrorTrial } from './ioerror-oracle.js';
 import { describeRecordedSave, judgeCrashState, type RecordedSave } from './powerloss-oracle.js';
 import { buildInitialTree, DEFAULT_SHAPES, expectedContents, runSave, shapeByName, STORE_ROOT, type SaveShape } from './powerloss-shapes.js';
 import { wilson } from './wilson.js';
+import { trialRuntime } from './trial-runtime.js';
 
 type IoFaultName = 'EIO' | 'EIO-persistent' | 'ENOSPC' | 'ENOSPC-persistent' | 'EDQUOT' | 'EDQUOT-persistent';
 const IO_FAULTS: readonly IoFaultName[] = ['EIO', 'EIO-persistent', 'ENOSPC', 'ENOSPC-persistent', 'EDQUOT', 'EDQUOT-persistent'];
@@ -124,7 +125,7 @@ async function runIoErrorTrial(ctx: IoErrorTrialContext, fault: IoFaultName, cal
   const mem = MemoryFileSystem.fromTree(ctx.initial);
   const faulty = new FaultyFileSystem(mem, { seed: ctx.seed });
   const rec = new RecordingFileSystem(faulty, { recording: false });
-  const store = await openStore(STORE_ROOT, { fs: ctx.engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+  const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: ctx.engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   const { errno, persistent } = parseFault(fault);
   // ENOSPC/EDQUOT land half the buffer first (whole blocks on O_DIRECT handles), as a disk filling mid-write does.
   faulty.failAtCall(faulty.callCount + callIndex, errno, { persistent });
@@ -199,7 +200,7 @@ async function crashAfterFailure(ctx: IoErrorTrialContext, recorded: RecordedSav
 /** Dry run: how many calls the save under test makes when nothing fails (reads included). */
 async function countCalls(shape: SaveShape, mode: DurabilityMode, initial: MemoryTree): Promise<number> {
   const faulty = new FaultyFileSystem(MemoryFileSystem.fromTree(initial));
-  const store = await openStore(STORE_ROOT, { fs: faulty, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+  const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: faulty, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   const before = faulty.callCount;
   await runSave(store, shape.underTest);
   return faulty.callCount - before;

@@ -35,6 +35,7 @@ import type { Op } from '../fs/op-log.js';
 import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, SaveResult, Store } from '../store/types.js';
 import { atStep, fileNamesOf, restoredDigest, runSave, STORE_ROOT, type SaveShape, type ShapeSave } from './powerloss-shapes.js';
+import { trialRuntime } from './trial-runtime.js';
 
 interface IoErrorTrialFacts {
   shape: SaveShape;
@@ -117,7 +118,7 @@ export async function judgeIoErrorTrial(facts: IoErrorTrialFacts): Promise<IoErr
   let newest = facts.result !== undefined ? step : previous;
   let nextStep = facts.result !== undefined ? step + 1 : step;
   try {
-    const fresh = await openStore(STORE_ROOT, { fs: facts.fs, durability: facts.mode, create: false, shardSizeBytes: facts.shape.shardSizeBytes });
+    const fresh = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: facts.fs, durability: facts.mode, create: false, shardSizeBytes: facts.shape.shardSizeBytes });
     const want = facts.result !== undefined ? [...facts.earlierSteps, step] : facts.earlierSteps;
     const listed = (await fresh.list()).map((c) => c.step);
     const extra = listed.filter((s) => !want.includes(s));

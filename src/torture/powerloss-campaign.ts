@@ -36,6 +36,7 @@ import type { CampaignOptions, CampaignResult, CampaignRow, Violation } from './
 import { describeRecordedSave, judgeCrashState, POWERLOSS_OUTCOMES, type PowerlossVerdict, type RecordedSave } from './powerloss-oracle.js';
 import { atStep, buildInitialTree, DEFAULT_SHAPES, expectedContents, runSave, shapeByName, STORE_ROOT, type SaveShape } from './powerloss-shapes.js';
 import { wilson } from './wilson.js';
+import { trialRuntime } from './trial-runtime.js';
 
 interface PowerlossOptions extends CampaignOptions {
   /** Save shapes (powerloss-shapes.ts), default the four of `DEFAULT_SHAPES`. */
@@ -107,7 +108,7 @@ interface PowerlossRecording extends RecordedSave {
 async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording> {
   const initial = await buildInitialTree(shape, mode);
   const rec = new RecordingFileSystem(MemoryFileSystem.fromTree(initial), { recording: false });
-  const store = await openStore(STORE_ROOT, { fs: engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+  const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: engineFs?.(rec) ?? rec, durability: mode, shardSizeBytes: shape.shardSizeBytes, create: false });
   rec.start();
   await runSave(store, shape.underTest);
   rec.stop();
@@ -212,7 +213,7 @@ function replayLine(shape: string, mode: DurabilityMode, p: ModelParams, crashPo
 async function resumeCheck(state: CrashState, rec: PowerlossRecording, verdict: PowerlossVerdict): Promise<string | undefined> {
   const step = verdict.restoredStep === rec.step ? rec.step + 1 : rec.step;
   try {
-    const store = await openStore(STORE_ROOT, { fs: state.fs, durability: rec.mode, shardSizeBytes: rec.shape.shardSizeBytes, create: false });
+    const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: state.fs, durability: rec.mode, shardSizeBytes: rec.shape.shardSizeBytes, create: false });
     await runSave(store, atStep(rec.shape.underTest, step));
     const latest = await store.latest();
     return latest?.step === step ? undefined : `after the resumed save of step ${step}, latest() is ${latest?.step ?? 'null'}`;

@@ -41,6 +41,7 @@ import { localCheckpointReader } from '../storage/local-reader.js';
 import { openStore } from '../store/open-store.js';
 import type { DurabilityMode, StoreEvent } from '../store/types.js';
 import { fileNamesOf, restoredDigest, STORE_ROOT, type ShapeSave } from './powerloss-shapes.js';
+import { trialRuntime } from './trial-runtime.js';
 
 type PowerlossOutcome = 'newest-committed' | 'previous-committed' | 'nothing-valid' | 'lost-committed' | 'torn-returned' | 'restore-crashed';
 
@@ -124,7 +125,7 @@ export async function judgeCrashState(state: CrashState, save: RecordedSave): Pr
   });
   let result: PowerlossVerdict;
   try {
-    const store = await openStore(STORE_ROOT, { fs: state.fs, durability: save.mode, create: false, onEvent: (e) => events.push(e) });
+    const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: state.fs, durability: save.mode, create: false, onEvent: (e) => events.push(e) });
     const restored = await store.restore();
     const expected = save.expected.get(restored.step);
     const digest = expected === undefined ? undefined : await restoredDigest(state.fs, restored, expected.save.kind, fileNamesOf(expected.save));
