@@ -357,7 +357,7 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
         `pwrite of a shard ${pick('pwrite shard')}, pwrite of the manifest ${pick('pwrite manifest')}, create ${pick('create')}, mkdir ${pick('mkdir')}.`,
     );
     if ((outcomes['committed'] ?? 0) > 0) {
-      notes.push(`${mode}: ${outcomes['committed']} saves resolved although a call failed: each time the only failed calls were on the unsynced, best-effort audit.log line written after the commit, and the checkpoint was committed and bit-exact.`);
+      notes.push(`${mode}: ${outcomes['committed']} saves resolved although a call failed: each time the only failed calls were after the commit, on the best-effort release of the writer lease or the unsynced audit.log line, and the checkpoint was committed and bit-exact.`);
     }
     if ((outcomes['gc-before-retry'] ?? 0) > 0) {
       notes.push(
@@ -383,7 +383,7 @@ function notesOf(tallies: Tally[], shapes: SaveShape[], faults: IoFaultName[], c
       );
     }
     if (crashed('afterResolved') !== '') {
-      notes.push(`${mode}, power loss after a save that resolved (the fault hit only the audit line): ${crashed('afterResolved')}.`);
+      notes.push(`${mode}, power loss after a save that resolved (the fault hit only the lease release or the audit line): ${crashed('afterResolved')}.`);
     }
     if ((outcomes['failed-save-visible'] ?? 0) > 0) {
       notes.push(
