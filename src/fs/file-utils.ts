@@ -46,11 +46,17 @@ export async function writeNewFile(fs: FileSystem, p: string, data: Uint8Array, 
   }
 }
 
-/** mkdir that tolerates an existing directory; returns true if it created it. */
+/** mkdir that tolerates an existing directory, also one created concurrently; returns true if it created it. */
 export async function ensureDir(fs: FileSystem, p: string): Promise<boolean> {
   const st = await statOrUndefined(fs, p);
   if (st?.type === 'directory') return false;
-  await fs.mkdir(p);
+  try {
+    await fs.mkdir(p);
+  } catch (e) {
+    // Another process created it between our stat and our mkdir (two creators of one store).
+    if (isHoldfastError(e) && e.data['errno'] === 'EEXIST' && (await statOrUndefined(fs, p))?.type === 'directory') return false;
+    throw e;
+  }
   return true;
 }
 

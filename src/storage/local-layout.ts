@@ -5,11 +5,11 @@
  * outside the store, so it is refused rather than followed.
  */
 import { posix as path } from 'node:path';
-import { HoldfastError, isHoldfastError } from '../errors.js';
+import { HoldfastError } from '../errors.js';
 import { LEASE_DIR, QUARANTINE_DIR, STAGING_DIR } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { describeEntryType, type EntryType } from '../fs/file-system.js';
-import { statOrUndefined } from '../fs/file-utils.js';
+import { ensureDir, statOrUndefined } from '../fs/file-utils.js';
 
 export interface LocalLayout {
   readonly fs: FileSystem;
@@ -42,17 +42,9 @@ async function ensureStoreDir(layout: LocalLayout, name: string): Promise<string
     assertPlainDir(dir, st.type);
     return dir;
   }
-  try {
-    await fs.mkdir(dir);
-  } catch (e) {
-    // Another process created it first: fine, as long as it is a directory.
-    const again = await statOrUndefined(fs, dir);
-    if (again === undefined || !isHoldfastError(e)) throw e;
-    assertPlainDir(dir, again.type);
-    return dir;
-  }
-  // The directory's own entry must survive a crash, or every later rename source vanishes with it.
-  if (syncDirs) await fs.syncDir(root);
+  // Another process may create it at the same moment: fine, it is a directory then. The entry of one
+  // we created must survive a crash, or every later rename source vanishes with it.
+  if ((await ensureDir(fs, dir)) && syncDirs) await fs.syncDir(root);
   return dir;
 }
 

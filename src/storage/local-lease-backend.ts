@@ -2,8 +2,8 @@
  * The writer lease's record in a local store: `<root>/.lease/record`, created
  * with O_EXCL and retired by renaming it to a unique name beside it (rename
  * is atomic: of several processes retiring one record, one wins and the
- * others find nothing), read back, and unlinked. Everything the lease writes stays
- * in `.lease/`, away from the checkpoints and their staging.
+ * others find nothing), read back, and unlinked. Everything the lease writes
+ * stays in `.lease/`, away from the checkpoints and their staging.
  *
  * Nothing here is fsynced: a power cut that loses a record also killed every
  * holder on this machine, and a holder elsewhere that lost its record fails
@@ -13,9 +13,9 @@ import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
 import { LEASE_DIR, LEASE_RECORD } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
-import type { LeaseBackend } from './checkpoint-storage.js';
 import { describeEntryType } from '../fs/file-system.js';
 import { readWholeFile, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
+import type { LeaseBackend } from './checkpoint-storage.js';
 import { ensureLeaseRoot, type LocalLayout } from './local-layout.js';
 
 const LEASE_MAX_BYTES = 64 * 1024;

@@ -14,7 +14,7 @@ import { MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseC
 import { newNonce } from '../format/nonce.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
-import { removeTree, statOrUndefined } from '../fs/file-utils.js';
+import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';
 import type {
   AuditAction,
   BeginOptions,
@@ -28,7 +28,6 @@ import type {
   SweepResult,
 } from './checkpoint-storage.js';
 import { appendAudit } from './local-audit-log.js';
-import { ensureDirTreeDurably } from './local-create-root.js';
 import { readOrCreateDescriptor } from './local-descriptor.js';
 import { ensureQuarantineRoot, ensureStagingRoot, type LocalLayout } from './local-layout.js';
 import { localLeaseBackend } from './local-lease-backend.js';
@@ -53,7 +52,9 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
   }
   if (st === undefined) {
     if (!options.create) throw new HoldfastError('HF_NOT_FOUND', `no store at ${root}`, { path: root });
-    await ensureDirTreeDurably(fs, root, options.durability === 'atomic_dirsync');
+    await ensureDirTree(fs, root);
+    // The new store's own entry must survive a power cut before anything is committed in it.
+    if (options.durability === 'atomic_dirsync') await fs.syncDir(path.dirname(root));
   }
   await readOrCreateDescriptor(fs, root, { durable: options.durability !== 'unsafe', create: options.create });
   return new LocalStorage(fs, root, options.durability);
@@ -133,25 +134,14 @@ export class LocalStorage implements CheckpointStorage {
    * without a manifest may be a committed checkpoint whose manifest alone was damaged: quarantined.
    */
   async sweep(options: SweepOptions): Promise<SweepResult> {
-    const removed: string[] = [];
     const staging = path.join(this.location, STAGING_DIR);
-    const now = Date.now();
+    const removed: string[] = [];
     if ((await statOrUndefined(this.fs, staging))?.type === 'directory') {
-      for (const name of await this.fs.readdir(staging)) {
-        const p = path.join(staging, name);
-        const st = await statOrUndefined(this.fs, p);
-        if (st === undefined || now - st.mtimeMs < options.graceMs) continue;
-        await removeTree(this.fs, p);
-        removed.push(p);
-      }
+      removed.push(...(await this.removeOlderThan(staging, options.graceMs, () => true)));
       if (removed.length > 0) await this.fs.syncDir(staging);
     }
-    for (const name of await this.fs.readdir(this.location)) {
-      if (!name.startsWith(`.${STORE_DESCRIPTOR}.`)) continue; // an interrupted descriptor create
-      const p = path.join(this.location, name);
-      const st = await statOrUndefined(this.fs, p);
-      if (st !== undefined && now - st.mtimeMs >= options.graceMs) (await removeTree(this.fs, p), removed.push(p));
-    }
+    // Temporary files of an interrupted descriptor create.
+    removed.push(...(await this.removeOlderThan(this.location, options.graceMs, (name) => name.startsWith(`.${STORE_DESCRIPTOR}.`))));
     const quarantined: string[] = [];
     for (const step of (await this.scan()).incomplete) {
       const { movedTo } = await this.quarantine(step, 'a ckpt directory without a manifest');
@@ -159,6 +149,21 @@ export class LocalStorage implements CheckpointStorage {
     }
     if (removed.length > 0) await this.audit('gc-staging', { removed });
     return { removed, quarantined };
+  }
+
+  /** Removes the entries of `dir` that `pick` names and that were last changed over `graceMs` ago. */
+  private async removeOlderThan(dir: string, graceMs: number, pick: (name: string) => boolean): Promise<string[]> {
+    const removed: string[] = [];
+    const now = Date.now();
+    for (const name of await this.fs.readdir(dir)) {
+      if (!pick(name)) continue;
+      const p = path.join(dir, name);
+      const st = await statOrUndefined(this.fs, p);
+      if (st === undefined || now - st.mtimeMs < graceMs) continue;
+      await removeTree(this.fs, p);
+      removed.push(p);
+    }
+    return removed;
   }
 
   audit(action: AuditAction, details: Record<string, unknown>): Promise<void> {
