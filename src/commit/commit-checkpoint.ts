@@ -63,6 +63,7 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   // Whatever a reader would refuse is refused here, before the first byte is written.
   assertPlanWithinLimits({ step, shards: content.shards, files: content.files, state: content.state, provenance });
   const lease = await ctx.takeLease?.();
+  if (lease?.tookOver) await ctx.storage.audit('lease-takeover', { step, epoch: lease.record.epoch });
   try {
     return await writeAndCommit(ctx, step, content, provenance, lease);
   } finally {

@@ -22,6 +22,7 @@ import type { PlannedCrash } from './kill-plan.js';
 import { parseEvent, type WorkerEvent } from './protocol.js';
 import type { StallOp } from './stalling-file-system.js';
 import type { TrainingRunSpec } from './train-worker.js';
+import { childNodeLaunch } from '../io/worker-flags.js';
 
 const WORKER_PATH = fileURLToPath(new URL('./train-worker.js', import.meta.url));
 
@@ -134,9 +135,10 @@ interface IncarnationResult {
 }
 
 function runIncarnation(o: SuperviseOptions, rec: IncarnationRecord, incarnation: number, onWorkerEvent: (e: WorkerEvent) => void): Promise<IncarnationResult> {
-  const args = [WORKER_PATH, '--store', o.store, '--corpus', o.corpus, '--model', o.model, '--steps', String(o.steps), '--interval', String(o.interval), '--seed', String(o.seed)];
+  const args = ['--store', o.store, '--corpus', o.corpus, '--model', o.model, '--steps', String(o.steps), '--interval', String(o.interval), '--seed', String(o.seed)];
   if (rec.armed?.kind === 'mid-save') args.push('--stall-save', `${rec.armed.step}:${rec.armed.op}`);
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const launch = childNodeLaunch(WORKER_PATH, args);
+  const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: launch.env });
   rec.pid = child.pid ?? 0;
   o.onEvent?.({ type: 'spawn', incarnation, pid: rec.pid, armed: rec.armed });
   let stderr = '';

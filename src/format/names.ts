@@ -43,3 +43,13 @@ export function assertValidStep(step: unknown): asserts step is number {
     throw invalidArg(`step must be a non-negative integer, got ${JSON.stringify(step)}`);
   }
 }
+
+/** A quarantined checkpoint's name: unique per move, sortable by time, still saying which step. */
+export function quarantineName(step: number, nonce: string): string {
+  return `${checkpointDirName(step)}-${compactTimestamp()}-${nonce.slice(0, 8)}`;
+}
+
+/** `20261201T220323123Z`: an ISO time without separators, for names. */
+export function compactTimestamp(): string {
+  return new Date().toISOString().replace(/[-:.]/g, '');
+}

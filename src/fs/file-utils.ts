@@ -30,6 +30,17 @@ export async function readWholeFile(fs: FileSystem, p: string, maxBytes = Number
   }
 }
 
+/** The bytes of `p` when it is a regular file, undefined when absent or not a regular file; other errors propagate. */
+export async function readFileIfRegular(fs: FileSystem, p: string, maxBytes: number): Promise<Uint8Array | undefined> {
+  if ((await statOrUndefined(fs, p))?.type !== 'file') return undefined;
+  try {
+    return await readWholeFile(fs, p, maxBytes);
+  } catch (e) {
+    if (isHoldfastError(e, 'HF_NOT_FOUND')) return undefined; // removed between the stat and the open
+    throw e;
+  }
+}
+
 interface WriteNewFileOptions {
   /** fsync the file before closing (its name still needs a `syncDir` of the parent). */
   sync: boolean;

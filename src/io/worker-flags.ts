@@ -92,3 +92,16 @@ export function describeWorkerFlags(flags: WorkerFlags): string {
   const env = flags.nodeOptions === undefined ? 'NODE_OPTIONS unset' : `NODE_OPTIONS=${JSON.stringify(flags.nodeOptions)}`;
   return `execArgv ${JSON.stringify(flags.execArgv)}, ${env}`;
 }
+
+/**
+ * How to start a child Node process of our own (campaign children, the demo's training worker):
+ * the same kept flags first on its command line, and the environment with `NODE_OPTIONS` filtered
+ * the same way, so the host's own flags (`--input-type`, `-e`, …) never break it.
+ */
+export function childNodeLaunch(script: string, args: readonly string[]): { argv: string[]; env: NodeJS.ProcessEnv } {
+  const flags = workerFlags();
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (flags.nodeOptions === undefined) delete env['NODE_OPTIONS'];
+  else env['NODE_OPTIONS'] = flags.nodeOptions;
+  return { argv: [...flags.execArgv, script, ...args], env };
+}

@@ -14,7 +14,7 @@ import { HoldfastError, isHoldfastError } from '../errors.js';
 import { LEASE_DIR, LEASE_RECORD } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { describeEntryType } from '../fs/file-system.js';
-import { readWholeFile, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
+import { readFileIfRegular, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 import type { LeaseBackend } from './checkpoint-storage.js';
 import { ensureLeaseRoot, type LocalLayout } from './local-layout.js';
 
@@ -26,14 +26,8 @@ export function localLeaseBackend(layout: LocalLayout): LeaseBackend {
   const p = path.join(dir, LEASE_RECORD);
   const readIfPresent = async (at: string): Promise<Uint8Array | undefined> => {
     const st = await statOrUndefined(fs, at);
-    if (st === undefined) return undefined;
-    if (st.type !== 'file') throw new HoldfastError('HF_IO', `${at} is ${describeEntryType(st.type)}, expected a regular file (the writer lease)`, { path: at });
-    try {
-      return await readWholeFile(fs, at, LEASE_MAX_BYTES);
-    } catch (e) {
-      if (isHoldfastError(e, 'HF_NOT_FOUND')) return undefined;
-      throw e;
-    }
+    if (st !== undefined && st.type !== 'file') throw new HoldfastError('HF_IO', `${at} is ${describeEntryType(st.type)}, expected a regular file (the writer lease)`, { path: at });
+    return readFileIfRegular(fs, at, LEASE_MAX_BYTES);
   };
   return {
     location: p,

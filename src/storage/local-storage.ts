@@ -1,7 +1,7 @@
 /**
  * `LocalStorage`: checkpoints in a directory on a `FileSystem` (DESIGN §4–5).
  * The only code that knows the local layout (`ckpt-<step>`, `.staging/`,
- * `.quarantine/`, `holdfast.json`, `audit.log`, `writer.lease`), rename and
+ * `.quarantine/`, `holdfast.json`, `audit.log`, `.lease/`), rename and
  * `syncDir`, and the only reader of the durability mode.
  *
  * Discovery: only `ckpt-<step>` directories holding a `manifest.json` are
@@ -10,7 +10,7 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName } from '../format/names.js';
+import { LEASE_DIR, MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
@@ -101,7 +101,7 @@ export class LocalStorage implements CheckpointStorage {
     const dir = path.join(this.location, checkpointDirName(step));
     try {
       const qdir = await ensureQuarantineRoot(this.layout(true));
-      const target = path.join(qdir, `${checkpointDirName(step)}-${compactTimestamp()}-${newNonce().slice(0, 8)}`);
+      const target = path.join(qdir, quarantineName(step, newNonce()));
       await this.fs.rename(dir, target);
       await this.fs.syncDir(this.location);
       await this.fs.syncDir(qdir);
@@ -140,8 +140,12 @@ export class LocalStorage implements CheckpointStorage {
       removed.push(...(await this.removeOlderThan(staging, options.graceMs, () => true)));
       if (removed.length > 0) await this.fs.syncDir(staging);
     }
-    // Temporary files of an interrupted descriptor create.
+    // Temporary files of an interrupted descriptor create, and lease records a crash left retired.
     removed.push(...(await this.removeOlderThan(this.location, options.graceMs, (name) => name.startsWith(`.${STORE_DESCRIPTOR}.`))));
+    const leaseDir = path.join(this.location, LEASE_DIR);
+    if ((await statOrUndefined(this.fs, leaseDir))?.type === 'directory') {
+      removed.push(...(await this.removeOlderThan(leaseDir, options.graceMs, (name) => name.endsWith('.retired'))));
+    }
     const quarantined: string[] = [];
     for (const step of (await this.scan()).incomplete) {
       const { movedTo } = await this.quarantine(step, 'a ckpt directory without a manifest');
@@ -188,8 +192,4 @@ export class LocalStorage implements CheckpointStorage {
     committed.sort((a, b) => a - b);
     return { committed, incomplete };
   }
-}
-
-function compactTimestamp(): string {
-  return new Date().toISOString().replace(/[-:.]/g, '');
 }

@@ -14,9 +14,10 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
+import { isPrefixOf, sameBytes } from '../format/bytes.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, stagingDirName } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { readWholeFile, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
+import { readFileIfRegular, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { BeginOptions, BlobSink, CheckpointWriter } from './checkpoint-storage.js';
@@ -101,7 +102,7 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
       }
       // A reader that caught the manifest half-written (created, not yet filled) quarantined the
       // directory: our bytes went with it. Never report committed for a checkpoint readers don't see.
-      const found = await readIfRegular(fs, manifestPath, manifest.byteLength + 1);
+      const found = await readFileIfRegular(fs, manifestPath, manifest.byteLength + 1);
       if (found === undefined || !sameBytes(found, manifest)) {
         throw new HoldfastError('HF_ABORTED', `unsafe save of step ${step}: ${finalDir} was moved away (quarantined by a reader that found its manifest half-written) before the save finished`, { path: finalDir, data: { step } });
       }
@@ -112,7 +113,7 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
     abandon: async () => {
       if (ours === undefined) return;
       const mine = ours;
-      const found = await readIfRegular(fs, manifestPath, mine.byteLength + 1).catch(() => mine);
+      const found = await readFileIfRegular(fs, manifestPath, mine.byteLength + 1).catch(() => mine);
       if (found === undefined || !isPrefixOf(found, mine)) return;
       try {
         await fs.unlink(manifestPath);
@@ -168,25 +169,6 @@ async function renameFromStaging(layout: LocalLayout, finalDir: string, step: nu
       }
     },
   };
-}
-
-/** The bytes of `p` when it is a regular file, undefined when absent or not a file; I/O errors propagate. */
-async function readIfRegular(fs: FileSystem, p: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  if ((await statOrUndefined(fs, p))?.type !== 'file') return undefined;
-  try {
-    return await readWholeFile(fs, p, maxBytes);
-  } catch (e) {
-    if (isHoldfastError(e, 'HF_NOT_FOUND')) return undefined;
-    throw e;
-  }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && isPrefixOf(a, b);
-}
-
-function isPrefixOf(prefix: Uint8Array, of: Uint8Array): boolean {
-  return prefix.byteLength <= of.byteLength && prefix.every((x, i) => x === of[i]);
 }
 
 async function assertStagingIntact(fs: FileSystem, dir: string, step: number): Promise<void> {

@@ -40,7 +40,8 @@
  */
 import { createHash } from 'node:crypto';
 import { HoldfastError } from '../errors.js';
-import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName } from '../format/names.js';
+import { sameBytes } from '../format/bytes.js';
+import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, compactTimestamp, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { HashedRead } from '../io/read-file-hashed.js';
@@ -128,7 +129,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
     const nonce = nonceOf(found.bytes);
     // A manifest too damaged to name its attempt keeps every attempt of its step.
     const attempts = nonce !== undefined ? [attemptPrefix(step, nonce)] : await this.attemptsOf(step);
-    const id = `quarantine/${checkpointDirName(step)}-${compactTimestamp()}-${newNonce().slice(0, 8)}/`;
+    const id = `quarantine/${quarantineName(step, newNonce())}/`;
     const record = { step, reason, at: new Date().toISOString(), attempts };
     await this.client.put(this.key(`${id}record.json`), new TextEncoder().encode(JSON.stringify(record) + '\n'));
     await this.client.put(this.key(`${id}${MANIFEST_FILE}`), found.bytes);
@@ -259,13 +260,6 @@ function attemptsOfRecord(bytes: Uint8Array | undefined): string[] | undefined {
   }
 }
 
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
-}
-
-function compactTimestamp(): string {
-  return new Date().toISOString().replace(/[-:.]/g, '');
-}
 
 /** A committed checkpoint: the manifest as read at open, and the objects of the attempt it names. */
 function objectCheckpointReader(client: ObjectClient, step: number, manifest: Uint8Array, key: (rel: string) => string, location: string): CheckpointReader {

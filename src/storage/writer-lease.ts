@@ -14,6 +14,7 @@
  */
 import { hostname } from 'node:os';
 import { HoldfastError } from '../errors.js';
+import { sameBytes } from '../format/bytes.js';
 import { newNonce } from '../format/nonce.js';
 import type { LeaseBackend } from './checkpoint-storage.js';
 
@@ -41,12 +42,14 @@ export interface LeaseOptions {
 
 export interface WriterLease {
   readonly record: LeaseRecord;
+  /** The previous holder had expired or died: it was taken over, not released (worth an audit line). */
+  readonly tookOver: boolean;
   /** Throws HF_BUSY (naming the new holder) when the lease was taken over since we got it. */
   assertCurrent(): Promise<void>;
   release(): Promise<void>;
 }
 
-export const DEFAULT_LEASE_TTL_MS = 30_000;
+const DEFAULT_LEASE_TTL_MS = 30_000;
 const DEFAULT_WAIT_MS = 10 * 60_000;
 const POLL_MS = 25;
 const POLL_MAX_MS = 500;
@@ -119,7 +122,8 @@ function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolea
   }, Math.max(1, Math.floor(record.ttlMs / 3)));
   timer.unref();
   return {
-    record: { ...record, ...(tookOver ? { purpose: `${record.purpose} (took over an expired or dead lease)` } : {}) },
+    record,
+    tookOver,
     assertCurrent: async () => {
       await renewing;
       const seen = await backend.read();
@@ -131,7 +135,6 @@ function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolea
     // and a record left behind names a dead or expiring owner that the next writer takes over.
     release: async () => {
       clearInterval(timer);
-      liveTokens.delete(record.token);
       try {
         await renewing;
         const seen = await backend.read();
@@ -140,6 +143,9 @@ function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolea
         }
       } catch {
         // Best effort, as above.
+      } finally {
+        // Only now: until the record says "released", another writer in this process must see it live.
+        liveTokens.delete(record.token);
       }
     },
   };
@@ -167,7 +173,7 @@ function busy(backend: LeaseBackend, holder: LeaseRecord | undefined, what = 'an
   return new HoldfastError('HF_BUSY', `${what}: ${who}; lease record ${backend.location}`, { path: backend.location, data: { holder } });
 }
 
-export function encodeLease(record: LeaseRecord): Uint8Array {
+function encodeLease(record: LeaseRecord): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(record) + '\n');
 }
 
@@ -180,8 +186,4 @@ export function parseLease(bytes: Uint8Array): LeaseRecord | undefined {
   } catch {
     return undefined;
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((x, i) => x === b[i]);
 }

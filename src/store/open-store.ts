@@ -222,6 +222,7 @@ class CheckpointStore implements Store {
 
   private async withLease<T>(purpose: string, work: (lease: WriterLease) => Promise<T>): Promise<T> {
     const lease = await acquireWriterLease(this.storage.lease, purpose, this.options.lease);
+    if (lease.tookOver) await this.storage.audit('lease-takeover', { purpose, epoch: lease.record.epoch });
     try {
       return await work(lease);
     } finally {

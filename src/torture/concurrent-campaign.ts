@@ -53,6 +53,7 @@ import { concurrentDigest } from './concurrent-content.js';
 import { mountNearlyFull, type NearlyFullMount } from './concurrent-nearly-full.js';
 import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
+import { childNodeLaunch } from '../io/worker-flags.js';
 
 export const CONCURRENT_CHILD_PATH = fileURLToPath(new URL('./concurrent-child.js', import.meta.url));
 
@@ -141,7 +142,8 @@ class Child {
   readonly closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(readonly label: string, readonly args: string[], onEvent: (c: Child, e: ChildEvent) => void) {
-    this.proc = spawn(process.execPath, [CONCURRENT_CHILD_PATH, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const launch = childNodeLaunch(CONCURRENT_CHILD_PATH, args);
+    this.proc = spawn(process.execPath, launch.argv, { stdio: ['pipe', 'pipe', 'pipe'], env: launch.env });
     this.proc.stderr.setEncoding('utf8');
     this.proc.stderr.on('data', (s: string) => void (this.stderr = (this.stderr + s).slice(-4000)));
     this.proc.stdin.on('error', () => undefined); // a killed child's stdin: EPIPE is expected

@@ -9,6 +9,7 @@ import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { KillPlan } from './kill-plan.js';
+import { childNodeLaunch } from '../io/worker-flags.js';
 
 export const KILL_CHILD_PATH = fileURLToPath(new URL('./kill-child.js', import.meta.url));
 
@@ -32,7 +33,8 @@ class ChildFailedError extends Error {}
 
 /** `windowMs` scales a uniform plan's position into a delay after `ready`. */
 export function runKillChild(childArgs: string[], plan: KillPlan, windowMs: number, timeoutMs: number): Promise<ChildRun> {
-  const child = spawn(process.execPath, [KILL_CHILD_PATH, ...childArgs], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const launch = childNodeLaunch(KILL_CHILD_PATH, childArgs);
+  const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: launch.env });
   const run: ChildRun = { begun: [], committed: new Map(), endedBy: 'self', killAfterReadyMs: undefined, stderr: '' };
   let readyAt: number | undefined;
   let killedByParent = false;

@@ -28,6 +28,7 @@ test('a second writer is refused with a message naming the holder, and gets the 
   await first.release();
   const second = await waiting;
   assert.equal(second.record.epoch, 2);
+  assert.equal(second.tookOver, false, 'a released lease is taken, not taken over');
   await second.assertCurrent();
   await second.release();
 });
@@ -68,6 +69,7 @@ test('a lease whose owner was SIGKILLed on this host is taken over at once', asy
   await new Promise((r) => child.once('exit', r));
   const lease = await acquireWriterLease(storage.lease, 'gc', { ifHeld: 'refuse' });
   assert.equal(lease.record.epoch, 2);
+  assert.equal(lease.tookOver, true);
   await lease.release();
 });
 

@@ -183,3 +183,13 @@ test('two processes saving one step in unsafe mode: exactly one is told committe
   const restored = await a.restore(5);
   assert.deepEqual(bytesOf(restored.tensors['f32.weight']!), bytesOf(sampleTensors(won[0] === 0 ? 50 : 51)['f32.weight']!));
 });
+
+test('several gc runs at once on one store (separate processes\' stores): all succeed, each old step is removed once', async (t) => {
+  const root = tempDir(t);
+  const writer = await openStore(root);
+  for (const step of [1, 2, 3, 4, 5]) await writer.save(step, { state: { step } });
+  const gcs = await Promise.all(Array.from({ length: 4 }, () => openStore(root, { create: false })));
+  const results = await Promise.all(gcs.map((s) => s.gc({ keepLast: 2, stagingGraceMs: 0 })));
+  assert.deepEqual(results.flatMap((r) => r.removedSteps).sort(), [1, 2, 3]);
+  assert.deepEqual((await writer.list()).map((c) => c.step), [4, 5]);
+});

@@ -9,6 +9,7 @@ import { readWholeFile, writeNewFile } from '../../fs/file-utils.js';
 import { MemoryFileSystem } from '../../fs/memory-file-system.js';
 import type { FixtureCheckpoint } from '../corrupt-fixture.js';
 import type { FaultContext } from './variant.js';
+import { formatHash } from '../../format/sha256.js';
 
 export async function writeAt(fs: FileSystem, p: string, offset: number, bytes: Uint8Array): Promise<void> {
   const fh = await fs.open(p, 'write');
@@ -56,7 +57,7 @@ export async function writeManifest(fs: FileSystem, dir: string, m: Manifest, re
   await replaceFile(fs, path.join(dir, MANIFEST_FILE), new TextEncoder().encode(`${JSON.stringify(m, null, indent)}\n`));
 }
 
-export const sha256 = (bytes: Uint8Array): string => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+export const sha256 = (bytes: Uint8Array): string => formatHash(createHash('sha256').update(bytes).digest('hex'));
 
 /** Flips one random bit of the byte at `offset`; returns which. */
 export async function flipBit(ctx: FaultContext, p: string, offset: number): Promise<string> {

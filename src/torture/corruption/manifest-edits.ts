@@ -7,6 +7,7 @@ import type { SeededRandom } from '../../fs/seeded-random.js';
 import { readAll, readManifest, replaceFile, writeAt, writeManifest } from './file-edits.js';
 import { manifestFault, manifestPath, newest, onNewest, pick, randomHex } from './targets.js';
 import type { FaultContext, FaultVariant } from './variant.js';
+import { formatHash } from '../../format/sha256.js';
 
 type ManifestEdit = (m: Manifest, ctx: FaultContext) => string;
 
@@ -38,7 +39,7 @@ const MANIFEST_EDITS: Record<string, { summary: string; edit: ManifestEdit }> = 
     summary: 'a file hash in the manifest replaced',
     edit: (m, { rng }) => {
       const f = pick(rng, m.files);
-      f.hash = `sha256:${randomHex(rng, 32)}`;
+      f.hash = formatHash(randomHex(rng, 32));
       return `files[${f.path}].hash → ${f.hash.slice(0, 19)}…`;
     },
   },
