@@ -98,7 +98,8 @@ class CheckpointStore implements Store {
     assertValidStep(step);
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
     const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
-    const state = assertJson(input.state ?? null);
+    // Checked with every other reader limit before anything is written (commitCheckpoint).
+    const state = (input.state ?? null) as JsonValue;
     const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
     return result;
@@ -181,8 +182,9 @@ class CheckpointStore implements Store {
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.find(step, false);
-    const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, this.userPath(toDir));
-    await this.storage.audit('restore', { step: found.step, to: this.userPath(toDir) });
+    const to = this.userPath(toDir);
+    const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, to);
+    await this.storage.audit('restore', { step: found.step, to });
     return { step: found.step, files };
   }
 
@@ -250,17 +252,4 @@ class CheckpointStore implements Store {
     const takeLease = (): Promise<WriterLease> => acquireWriterLease(this.storage.lease, purpose, this.options.lease);
     return { storage: this.storage, fs: this.fs, io: this.io, mode, takeLease, gitCommit: options.gitCommit, configHash: options.configHash };
   }
-}
-
-function assertJson(value: unknown): JsonValue {
-  try {
-    JSON.stringify(value, (_k, v: unknown) => {
-      if (typeof v === 'number' && !Number.isFinite(v)) throw new Error(`non-finite number ${v}`);
-      if (typeof v === 'bigint' || typeof v === 'function' || typeof v === 'symbol' || v === undefined) throw new Error(`a ${typeof v} is not JSON`);
-      return v;
-    });
-  } catch (e) {
-    throw invalidArg(`state must be plain JSON: ${(e as Error).message}`);
-  }
-  return value as JsonValue;
 }

@@ -164,3 +164,14 @@ test('opening for reading never turns an ordinary directory into a store', async
   await assert.rejects(openStore(dir, { create: false }), (e) => isHoldfastError(e, 'HF_NOT_FOUND') && e.message.includes(dir));
   assert.deepEqual(readdirSync(dir), []);
 });
+
+test('a state that is not plain JSON is refused before anything is written', async (t) => {
+  const root = tempDir(t);
+  const store = await openStore(root);
+  const before = readdirSync(root).sort();
+  for (const bad of [{ lr: Number.NaN }, { n: 10n }, { f: () => 1 }, { d: new Date(0) }]) {
+    await assert.rejects(store.save(1, { state: bad as never }), (e: unknown) => isHoldfastError(e, 'HF_INVALID_ARG'));
+  }
+  assert.deepEqual(readdirSync(root).sort(), before);
+  assert.deepEqual(await store.list(), []);
+});
