@@ -7,7 +7,7 @@
  */
 import { invalidArg } from '../errors.js';
 import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
-import { MANIFEST_FORMAT, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
@@ -84,8 +84,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
     for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
     const manifest = sealManifest({
       format: MANIFEST_FORMAT,
-      // 1.0 until the writers compute chunk digests (2.0 requires them).
-      version: '1.0',
+      version: MANIFEST_VERSION,
       step,
       nonce,
       createdAt: new Date().toISOString(),
@@ -124,7 +123,7 @@ async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: Planne
   return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors, hashFallbackReason: written.hashFallbackReason };
 }
 
-/** Streams a caller's file into the checkpoint; the hash is of the bytes as written. */
+/** Streams a caller's file into the checkpoint; the hash and chunk digests are of the bytes as written. */
 async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: string, name: string): Promise<WrittenFile> {
   const src = await fs.open(sourcePath, 'read');
   try {
@@ -148,5 +147,5 @@ async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: st
 }
 
 function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind']): ManifestFile {
-  return { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind };
+  return { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind, chunks: written.chunks };
 }

@@ -10,7 +10,7 @@ export function currentProvenance(extra: { gitCommit?: string | undefined; confi
   } catch {
     // No passwd entry (some containers): keep 'unknown' rather than fail a save.
   }
-  const p: Provenance = { library: LIBRARY_VERSION, host: hostname(), user, pid: process.pid };
+  const p: Provenance = { library: LIBRARY_VERSION, host: hostname(), user, pid: process.pid, node: process.version, platform: `${process.platform}-${process.arch}` };
   if (extra.gitCommit !== undefined) p.gitCommit = extra.gitCommit;
   if (extra.configHash !== undefined) p.configHash = extra.configHash;
   return p;

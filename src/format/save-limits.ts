@@ -6,11 +6,12 @@
  *
  * Exact, not estimated: it encodes each shard's header (the 100 MB cap and
  * the data offsets) and the manifest the save will write, with placeholder
- * hashes and nonce of the real lengths, the real step, sizes, tensors, state
- * and provenance, then measures the manifest against MANIFEST_MAX_BYTES and
+ * hashes, chunk digests and nonce of the real lengths and counts (one
+ * digest per DEFAULT_CHUNK_BYTES of each file), the real step, sizes,
+ * tensors, state and provenance, then measures the manifest against MANIFEST_MAX_BYTES and
  * runs the readers' schema check on it. The commit later writes a manifest
- * of the same length (only the hashes, nonce and creation time differ, and
- * those keep their lengths). Cost: one encoding of the manifest and of each
+ * of the same length (only the hashes, chunk digests, nonce and creation
+ * time differ, and those keep their lengths). Cost: one encoding of the manifest and of each
  * header, no tensor bytes touched (those are checked by `assertValidTensor`).
  */
 import { HoldfastError, invalidArg, isHoldfastError } from '../errors.js';
@@ -21,7 +22,9 @@ import { FieldChecker } from './field-checks.js';
 import { checkJsonValue } from './json-value.js';
 import { MANIFEST_MAX_BYTES, STATE_MAX_DEPTH } from './limits.js';
 import {
+  DEFAULT_CHUNK_BYTES,
   MANIFEST_FORMAT,
+  MANIFEST_VERSION,
   META_NONCE,
   META_RANK,
   META_STEP,
@@ -55,6 +58,7 @@ export interface SavePlan {
 
 const PLACEHOLDER_HASH = formatHash('0'.repeat(64));
 const PLACEHOLDER_NONCE = '0'.repeat(32);
+const PLACEHOLDER_DIGEST = '0'.repeat(64);
 /** Compared after NFC + lower case, as duplicate paths are: `Manifest.json` is manifest.json on macOS. */
 const RESERVED_NAMES = [MANIFEST_FILE, SHA256SUMS_FILE];
 
@@ -97,7 +101,7 @@ export function draftManifest(plan: SavePlan): Manifest {
   for (const shard of plan.shards) {
     const metadata = { [META_STEP]: String(plan.step), [META_RANK]: String(shard.rank), [META_NONCE]: PLACEHOLDER_NONCE };
     const header = encodeShardHeader([...shard.entries], metadata);
-    files.push({ path: shard.fileName, size: header.fileSize, hash: PLACEHOLDER_HASH, rank: shard.rank, kind: 'shard' });
+    files.push(draftFile(shard.fileName, header.fileSize, shard.rank, 'shard'));
     shard.entries.forEach((e, i) => {
       const entry: ManifestTensor = {
         dtype: e.dtype,
@@ -107,11 +111,10 @@ export function draftManifest(plan: SavePlan): Manifest {
       defineEntry(tensors, e.name, entry);
     });
   }
-  for (const f of plan.files) files.push({ path: f.name, size: f.sizeBytes, hash: PLACEHOLDER_HASH, rank: 0, kind: 'file' });
+  for (const f of plan.files) files.push(draftFile(f.name, f.sizeBytes, 0, 'file'));
   return {
     format: MANIFEST_FORMAT,
-    // 1.0 until the writers compute chunk digests (2.0 requires them).
-    version: '1.0',
+    version: MANIFEST_VERSION,
     step: plan.step,
     nonce: PLACEHOLDER_NONCE,
     createdAt: new Date().toISOString(),
@@ -123,4 +126,10 @@ export function draftManifest(plan: SavePlan): Manifest {
     parent: null,
     manifestHash: PLACEHOLDER_HASH,
   };
+}
+
+/** A file entry as the commit will write it: its chunk digest list has one placeholder per chunk. */
+function draftFile(path: string, size: number, rank: number, kind: ManifestFile['kind']): ManifestFile {
+  const chunks = { bytes: DEFAULT_CHUNK_BYTES, sha256: new Array<string>(Math.ceil(size / DEFAULT_CHUNK_BYTES)).fill(PLACEHOLDER_DIGEST) };
+  return { path, size, hash: PLACEHOLDER_HASH, rank, kind, chunks };
 }

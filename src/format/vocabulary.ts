@@ -41,4 +41,6 @@ export interface FileProblem {
   message: string;
   expected?: string | number;
   actual?: string | number;
+  /** A `hash` problem found by a chunk digest (manifest 2.0): which chunk, and its bytes [begin, end) in the file. */
+  chunk?: { index: number; byteRange: [number, number] };
 }

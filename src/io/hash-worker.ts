@@ -1,30 +1,31 @@
 /**
  * The body of one hashing worker thread (loaded by `HashWorkerPool` from
- * `dist/src/io/hash-worker.js`). Contract: it owns any number of SHA-256
- * streams by id; `update` hashes a range of a SharedArrayBuffer in place (no
- * copy: the main thread keeps the memory alive and untouched until the reply),
- * `digest` ends a stream. Messages of one stream are handled in the order
+ * `dist/src/io/hash-worker.js`). Contract: it owns any number of streams by
+ * id, each the whole-file SHA-256 and, when opened with `chunkBytes`, the
+ * SHA-256 of each chunk (`ChunkedSha256`); `update` hashes a range of a
+ * SharedArrayBuffer in place (no copy: the main thread keeps the memory alive
+ * and untouched until the reply), `digest` ends a stream. Messages of one stream are handled in the order
  * they were posted, which is what makes a file's hash equal to a one-pass
  * hash of its bytes. Every request gets exactly one reply with its `seq`.
  */
-import { createHash, type Hash } from 'node:crypto';
 import { parentPort } from 'node:worker_threads';
+import { ChunkedSha256, type FileDigest } from './file-digest.js';
 
 export type HashRequest =
-  | { op: 'open'; seq: number; stream: number }
+  | { op: 'open'; seq: number; stream: number; chunkBytes?: number }
   | { op: 'update'; seq: number; stream: number; buffer: SharedArrayBuffer | ArrayBuffer; byteOffset: number; byteLength: number }
   | { op: 'digest'; seq: number; stream: number }
   | { op: 'abort'; seq: number; stream: number };
 
 /** `seq` 0 is the worker's first message, sent once its module has loaded: it has started. */
-export type HashReply = { seq: number; ok: true; hex?: string } | { seq: number; ok: false; message: string };
+export type HashReply = { seq: number; ok: true; digest?: FileDigest } | { seq: number; ok: false; message: string };
 
-const streams = new Map<number, Hash>();
+const streams = new Map<number, ChunkedSha256>();
 
 function handle(req: HashRequest): HashReply {
   switch (req.op) {
     case 'open':
-      streams.set(req.stream, createHash('sha256'));
+      streams.set(req.stream, new ChunkedSha256(req.chunkBytes));
       return { seq: req.seq, ok: true };
     case 'update': {
       const h = streams.get(req.stream);
@@ -36,7 +37,7 @@ function handle(req: HashRequest): HashReply {
       const h = streams.get(req.stream);
       if (h === undefined) return { seq: req.seq, ok: false, message: `hash stream ${req.stream} is not open` };
       streams.delete(req.stream);
-      return { seq: req.seq, ok: true, hex: h.digest('hex') };
+      return { seq: req.seq, ok: true, digest: h.digest() };
     }
     case 'abort':
       streams.delete(req.stream);

@@ -3,7 +3,9 @@
  * pass over the bytes. Contract: the size is checked against the expected size
  * before any byte is read (a truncated or extended file fails fast, and a huge
  * planted file is never buffered); `sha256Hex` is SHA-256 of every byte of the
- * file; with `keep` the bytes come back in one buffer (ordinary, non-shared
+ * file, and `chunks` the SHA-256 of each chunk on the grid of the manifest's
+ * `chunks` when those are given (same hash stream, same pass; the caller
+ * compares); with `keep` the bytes come back in one buffer (ordinary, non-shared
  * memory that the garbage collector accounts for and frees like any other, so
  * tensors can be views into it without another copy); a file that changes
  * size while being read is reported with the size actually readable and an
@@ -33,6 +35,7 @@
  */
 import { posix as pathPosix } from 'node:path';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import type { ChunkDigests } from '../format/manifest-types.js';
 import { AlignedBufferPool, roundUp } from './aligned-memory.js';
 import { isDirectRefusal } from './direct-io-support.js';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
@@ -42,6 +45,12 @@ export interface HashedRead {
   sizeBytes: number;
   /** Empty when the size already disagreed (nothing was read). */
   sha256Hex: string;
+  /**
+   * The digests of each chunk on the grid of the expected `chunks`, when those were given and the
+   * read got that far. A reader may stop at the first chunk that differs from the expected one:
+   * then this list ends with it and `sha256Hex` is empty.
+   */
+  chunks?: ChunkDigests;
   /** The bytes, when `keep` was set and the size matched. */
   bytes?: Uint8Array;
   /** How the bytes were read (absent when nothing was read). */
@@ -50,8 +59,13 @@ export interface HashedRead {
   hashFallbackReason?: string;
 }
 
-interface ReadFileHashedOptions extends FileIoOptions {
+export interface ReadHashedOptions extends FileIoOptions {
   keep: boolean;
+  /** The manifest's chunk digests of the file (2.0): the read computes its own on their grid. */
+  chunks?: ChunkDigests | undefined;
+}
+
+interface ReadFileHashedOptions extends ReadHashedOptions {
   /**
    * Buffers for reads when the bytes are not kept (default the runtime's `buffers`), or for the copies
    * that take kept bytes to the hashing worker (default the runtime's `hashStaging`).
@@ -153,7 +167,7 @@ async function readOpened(
   // bytes are hashed, while a write and its hash run side by side.
   const maxChunk = bytes === undefined ? pool.bufferBytes : KEEP_CHUNK_BYTES;
   const chunkBytes = Math.min(maxChunk, Math.max(MIN_CHUNK_BYTES, roundUp(Math.ceil(sizeBytes / depth), align)));
-  const hash = hashers.open(sizeBytes);
+  const hash = hashers.open(sizeBytes, options.chunks?.bytes);
   // `posted` resolves once this chunk's update has been posted (updates must be posted in file
   // order); the worker then hashes while later chunks are read and posted.
   let posted: Promise<void> = Promise.resolve();
@@ -233,8 +247,9 @@ async function readOpened(
       hash.abort();
       return { sizeBytes: short, sha256Hex: '' };
     }
-    const sha256Hex = await hash.digest();
+    const { sha256Hex, chunks } = await hash.digest();
     const read: HashedRead = { sizeBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    if (chunks !== undefined) read.chunks = chunks;
     if (bytes !== undefined) read.bytes = bytes;
     if (hash.fallbackReason !== undefined) read.hashFallbackReason = hash.fallbackReason;
     return read;

@@ -1,8 +1,10 @@
 /**
  * Writes a new file from a sequence of byte parts (a shard's header then its
- * tensors) and returns its size and SHA-256. Contract, whatever the I/O
- * method: the file holds exactly the concatenation of `parts`, its hash is
- * SHA-256 of those bytes, it is created with O_EXCL, fsynced before close when
+ * tensors) and returns its size, SHA-256 and chunk digests. Contract,
+ * whatever the I/O method: the file holds exactly the concatenation of
+ * `parts`, its hash is SHA-256 of those bytes and its chunk digests those of
+ * each `chunkBytes` of them (edges at file offsets, not at parts or
+ * segments; same hash stream, same pass), it is created with O_EXCL, fsynced before close when
  * `sync` is set, and nothing is left open on error (the caller owns removing
  * the partial file, which only ever lives in staging or an `unsafe` target).
  *
@@ -26,12 +28,16 @@ import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { isDirectCapable, roundUp } from './aligned-memory.js';
 import { isDirectRefusal, openForWrite } from './direct-io-support.js';
 import { posix as pathPosix } from 'node:path';
+import type { ChunkDigests } from '../format/manifest-types.js';
+import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
 
 
 export interface WrittenFile {
   sizeBytes: number;
   sha256Hex: string;
+  /** SHA-256 of each fixed-size chunk (manifest 2.0 `chunks`). */
+  chunks: ChunkDigests;
   ioMethod: IoMethod;
   /** Why `direct` was wanted but `buffered` was used (O_DIRECT refused by the file system). */
   fallbackReason?: string;
@@ -42,6 +48,8 @@ export interface WrittenFile {
 interface WriteFilePartsOptions extends FileIoOptions {
   /** fsync before close: required by the atomic modes, skipped by `unsafe`. */
   sync: boolean;
+  /** Chunk size of the chunk digests, default `DEFAULT_CHUNK_BYTES`. */
+  chunkBytes?: number;
 }
 
 /** A run of aligned staged memory shorter than this is copied rather than split into its own pwrite. */
@@ -106,7 +114,7 @@ async function writeOpened(
   if (direct && pool.bufferBytes % align !== 0) {
     throw new HoldfastError('HF_INVALID_ARG', `pool buffers of ${pool.bufferBytes} bytes are not a multiple of the ${align}-byte O_DIRECT alignment`);
   }
-  const hash = hashers.open(totalBytes);
+  const hash = hashers.open(totalBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
   const inflight: Promise<void>[] = [];
   let failure: unknown;
   let doneBytes = 0;
@@ -173,12 +181,12 @@ async function writeOpened(
     await drainTo(0);
     if (failure !== undefined) throw failure;
     // The hash is complete: end its stream now, so the pool sees this worker free while we fsync.
-    const sha256Hex = await hash.digest();
+    const { sha256Hex, chunks } = await hash.digest();
     if (direct && totalBytes % align !== 0) await fh.truncate(totalBytes);
     if (options.sync) await fh.sync();
     closed = true;
     await fh.close();
-    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
+    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, chunks: chunks!, ioMethod: direct ? 'direct' : 'buffered' };
     if (fallbackReason !== undefined) written.fallbackReason = fallbackReason;
     if (hash.fallbackReason !== undefined) written.hashFallbackReason = hash.fallbackReason;
     return written;

@@ -3,12 +3,14 @@
  * (`FileProblem`), not an exception: callers decide whether to report,
  * quarantine or roll back. Order of checks per file: exists and is a regular
  * file (lstat, so a symlink cannot redirect us), size equals the manifest's
- * (before any byte is hashed), SHA-256 (level `full`), then the shard's own
+ * (before any byte is hashed), at level `full` the SHA-256 of each chunk
+ * (2.0: the first that differs names its index and byte range) and of the
+ * whole file, both from the one read, then the shard's own
  * header must agree with the manifest and carry this checkpoint's step,
  * rank and nonce (catches a shard copied in from another checkpoint).
  */
 import { isHoldfastError } from '../errors.js';
-import type { Manifest, ManifestFile } from '../format/manifest-types.js';
+import type { ChunkDigests, Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP, storedSlabShape } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
@@ -115,8 +117,12 @@ async function checkFile(
   if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   let bytes: Uint8Array | undefined;
   if (options.level === 'full') {
-    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes, runtime: options.io });
+    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes, runtime: options.io, chunks: file.chunks });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
+    if (file.chunks !== undefined) {
+      const problem = chunkProblem(p, file, file.chunks, read.chunks);
+      if (problem !== undefined) return problem;
+    }
     const expected = parseHash(file.hash, p).hex;
     if (read.sha256Hex !== expected) {
       return { file: file.path, reason: 'hash', message: `${p}: SHA-256 mismatch: recorded ${expected}, computed ${read.sha256Hex}`, expected, actual: read.sha256Hex };
@@ -125,6 +131,25 @@ async function checkFile(
     if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
   }
   return file.kind === 'shard' ? checkShardHeader(reader, p, manifest, file, bytes) : undefined;
+}
+
+/** The first chunk whose digest differs from the manifest's (a reader that stopped there ends its list with it). */
+function chunkProblem(p: string, file: ManifestFile, expected: ChunkDigests, computed: ChunkDigests | undefined): FileProblem | undefined {
+  for (let index = 0; index < expected.sha256.length; index++) {
+    const want = expected.sha256[index]!;
+    const got = computed?.bytes === expected.bytes ? computed.sha256[index] : undefined;
+    if (got === want) continue;
+    const byteRange: [number, number] = [index * expected.bytes, Math.min((index + 1) * expected.bytes, file.size)];
+    return {
+      file: file.path,
+      reason: 'hash',
+      message: `${p}: chunk ${index} (bytes ${byteRange[0]}..${byteRange[1]}) SHA-256 mismatch: recorded ${want}, computed ${got ?? '(not computed)'}`,
+      expected: want,
+      actual: got ?? '',
+      chunk: { index, byteRange },
+    };
+  }
+  return undefined;
 }
 
 function sizeProblem(p: string, file: ManifestFile, actual: number): FileProblem {

@@ -12,7 +12,7 @@
  * messages and results only: a directory path or a URL.
  */
 import type { DurabilityMode } from '../format/vocabulary.js';
-import type { HashedRead } from '../io/read-file-hashed.js';
+import type { HashedRead, ReadHashedOptions } from '../io/read-file-hashed.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { WriterLease } from './writer-lease.js';
@@ -50,14 +50,18 @@ export interface CheckpointReader {
   readSmallFile(name: string, maxBytes: number): Promise<Uint8Array>;
   /** Reads up to `into.byteLength` bytes at `offset`; returns bytes read. */
   readRange(name: string, offset: number, into: Uint8Array): Promise<number>;
-  /** The bulk path: the whole file read once while hashing (and kept with `keep`). */
-  readHashed(name: string, expectedSizeBytes: number, options: FileIoOptions & { keep: boolean }): Promise<HashedRead>;
+  /**
+   * The bulk path: the whole file read once while hashing (and kept with `keep`); with the manifest's
+   * `chunks`, the digest of each chunk too (an object store verifies each as it arrives and stops at
+   * the first that differs).
+   */
+  readHashed(name: string, expectedSizeBytes: number, options: ReadHashedOptions): Promise<HashedRead>;
 }
 
 /** Bytes of one new file, pushed in order. */
 export interface BlobSink {
   write(chunk: Uint8Array): Promise<void>;
-  /** Makes the file complete (and durable, where the writer syncs); returns its size and SHA-256. */
+  /** Makes the file complete (and durable, where the writer syncs); returns its size, SHA-256 and chunk digests. */
   close(): Promise<WrittenFile>;
   /** Drops what was written; never throws. */
   abort(): Promise<void>;

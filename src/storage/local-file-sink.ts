@@ -1,16 +1,17 @@
 /**
- * A new local file written as a stream of chunks, hashed as it is written so
- * the hash describes exactly the bytes on disk. Used for copies of a
+ * A new local file written as a stream of pieces, hashed as it is written so
+ * the hash and chunk digests describe exactly the bytes on disk. Used for copies of a
  * caller's files (`commitFiles`); shards take the aligned fast path instead.
  */
-import { createHash } from 'node:crypto';
+import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import type { FileSystem } from '../fs/file-system.js';
+import { ChunkedSha256 } from '../io/file-digest.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { BlobSink } from './checkpoint-storage.js';
 
 export async function createLocalFile(fs: FileSystem, p: string, sync: boolean): Promise<BlobSink> {
   const fh = await fs.open(p, 'create');
-  const hash = createHash('sha256');
+  const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES);
   let position = 0;
   let open = true;
   const closeQuietly = async (): Promise<void> => {
@@ -31,7 +32,8 @@ export async function createLocalFile(fs: FileSystem, p: string, sync: boolean):
         open = false;
         await fh.close();
       }
-      const written: WrittenFile = { sizeBytes: position, sha256Hex: hash.digest('hex'), ioMethod: 'buffered' };
+      const { sha256Hex, chunks } = hash.digest();
+      const written: WrittenFile = { sizeBytes: position, sha256Hex, chunks: chunks!, ioMethod: 'buffered' };
       return written;
     },
     abort: async () => {

@@ -19,6 +19,17 @@ export interface ObjectInfo {
   version: string;
 }
 
+/**
+ * How a data object is cut into parts: `partBytes` each (the last one shorter), each part's SHA-256
+ * known to the caller by the time the part's last byte is written, or, for the last part, by `close`
+ * (the manifest's chunk digests: the part size is the chunk size). S3 sends it as the part's checksum.
+ */
+export interface UploadParts {
+  partBytes: number;
+  /** Lowercase hex SHA-256 of part `index` (from 0). */
+  partSha256(index: number): string;
+}
+
 /** A new object streamed in chunks: invisible until `close` returns, never partly visible. */
 export interface ObjectUpload {
   /** The chunk may be reused by the caller once the promise settles. */
@@ -35,8 +46,11 @@ export interface ObjectClient {
   /** PUT with `If-None-Match: *`, always single-part: false is the 412 Precondition Failed of an existing key. */
   putIfAbsent(key: string, bytes: Uint8Array): Promise<boolean>;
   get(key: string): Promise<{ bytes: Uint8Array; info: ObjectInfo } | undefined>;
-  /** GET with `Range: bytes=offset-(offset+length-1)`; fewer bytes at the end of the object, undefined when absent. */
-  getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined>;
+  /**
+   * GET with `Range: bytes=offset-(offset+length-1)`; fewer bytes at the end of the object, undefined when absent.
+   * With `into` (at least `length` bytes) the body is drained into it and the result is a view of it.
+   */
+  getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array | undefined>;
   head(key: string): Promise<ObjectInfo | undefined>;
   delete(key: string): Promise<void>;
   /** DELETE with `If-Match: <etag>`: false when the key is gone or holds another version. */
@@ -44,5 +58,5 @@ export interface ObjectClient {
   /** Keys starting with `prefix`, in lexicographic (byte) order, as ListObjectsV2 returns them. */
   list(prefix: string): Promise<ObjectInfo[]>;
   /** A data object streamed in chunks (S3: multipart for large ones; never used for a commit). */
-  upload(key: string): ObjectUpload;
+  upload(key: string, parts: UploadParts): ObjectUpload;
 }

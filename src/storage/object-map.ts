@@ -16,7 +16,7 @@
  * loop once per call so concurrent writers interleave as over a network.
  */
 import { HoldfastError } from '../errors.js';
-import type { ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
+import type { ObjectClient, ObjectInfo, ObjectUpload, UploadParts } from './object-client.js';
 
 interface StoredObject {
   bytes: Uint8Array;
@@ -131,8 +131,13 @@ export class MemoryObjectClient implements ObjectClient {
   }
 
   /** GET with `Range: bytes=offset-(offset+length-1)`; fewer bytes at the end of the object, undefined when absent. */
-  getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-    return this.call('getRange', key, () => this.map.get(key)?.bytes.subarray(offset, offset + length));
+  getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.call('getRange', key, () => {
+      const got = this.map.get(key)?.bytes.subarray(offset, offset + length);
+      if (got === undefined || into === undefined) return got;
+      into.set(got);
+      return into.subarray(0, got.byteLength);
+    });
   }
 
   head(key: string): Promise<ObjectInfo | undefined> {
@@ -152,8 +157,8 @@ export class MemoryObjectClient implements ObjectClient {
     return this.call('list', prefix, () => this.map.list(prefix));
   }
 
-  /** Buffered whole and one PUT at close (one call in the log): the object appears complete or not at all. */
-  upload(key: string): ObjectUpload {
+  /** Buffered whole and one PUT at close (one call in the log): the object appears complete or not at all. Parts mean nothing here. */
+  upload(key: string, _parts: UploadParts): ObjectUpload {
     const chunks: Uint8Array[] = [];
     return {
       write: (chunk) => {

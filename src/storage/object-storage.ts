@@ -38,11 +38,12 @@
  * - Durability modes make no difference: a PUT is durable when it returns, and nothing is visible
  *   before the manifest PUT. `dirSync` is meaningless here.
  */
-import { createHash } from 'node:crypto';
 import { HoldfastError } from '../errors.js';
 import { sameBytes } from '../format/bytes.js';
+import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, compactTimestamp, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
+import { ChunkedSha256 } from '../io/file-digest.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { HashedRead } from '../io/read-file-hashed.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
@@ -61,6 +62,7 @@ import type {
   SweepResult,
 } from './checkpoint-storage.js';
 import { auditLine } from './local-audit-log.js';
+import { readObjectChunked } from './object-chunked-read.js';
 import type { ObjectClient } from './object-client.js';
 import type { WriterLease } from './writer-lease.js';
 
@@ -293,12 +295,11 @@ function objectCheckpointReader(client: ObjectClient, step: number, manifest: Ui
       into.set(got);
       return got.byteLength;
     },
-    // One GET: its Content-Length is checked before a byte of the body is hashed or kept.
+    // Ranged GETs of one chunk each, in parallel, every chunk checked as it arrives (object-chunked-read.ts).
     readHashed: async (name, expectedSizeBytes, options): Promise<HashedRead> => {
-      const bytes = await getWhole(name);
-      if (bytes.byteLength !== expectedSizeBytes) return { sizeBytes: bytes.byteLength, sha256Hex: '' };
-      const sha256Hex = createHash('sha256').update(bytes).digest('hex');
-      return options.keep ? { sizeBytes: bytes.byteLength, sha256Hex, bytes, ioMethod: 'buffered' } : { sizeBytes: bytes.byteLength, sha256Hex, ioMethod: 'buffered' };
+      const rel = relKey(name);
+      if (name === MANIFEST_FILE || rel === undefined) throw missing(name);
+      return readObjectChunked(client, key(rel), locate(name), expectedSizeBytes, options);
     },
   };
 }
@@ -337,10 +338,13 @@ class ObjectCheckpointWriter implements CheckpointWriter {
     }
   }
 
-  /** An upload: the object appears complete at close or not at all. */
+  /**
+   * An upload: the object appears complete at close or not at all. Hashed as it is sent, in parts of
+   * the chunk size, so each part's checksum is the manifest's digest of that chunk.
+   */
   createFile(name: string): Promise<BlobSink> {
-    const upload = this.client.upload(this.dataKey(name));
-    const hash = createHash('sha256');
+    const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES);
+    const upload = this.client.upload(this.dataKey(name), { partBytes: DEFAULT_CHUNK_BYTES, partSha256: (i) => hash.completedChunk(i) });
     let sizeBytes = 0;
     return Promise.resolve({
       write: async (chunk: Uint8Array) => {
@@ -349,9 +353,10 @@ class ObjectCheckpointWriter implements CheckpointWriter {
         await upload.write(chunk);
       },
       close: async (): Promise<WrittenFile> => {
+        const { sha256Hex, chunks } = hash.digest(); // completes the last chunk, which the last part needs
         await upload.close();
         this.written.add(name);
-        return { sizeBytes, sha256Hex: hash.digest('hex'), ioMethod: 'buffered' };
+        return { sizeBytes, sha256Hex, chunks: chunks!, ioMethod: 'buffered' };
       },
       abort: () => upload.abort(),
     });

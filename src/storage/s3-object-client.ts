@@ -29,7 +29,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { HoldfastError } from '../errors.js';
-import type { ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
+import type { ObjectClient, ObjectInfo, ObjectUpload, UploadParts } from './object-client.js';
 import { retryConflicts } from './s3-conflict-retry.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-errors.js';
 import { contentMd5, s3Upload, type S3UploadOptions } from './s3-upload.js';
@@ -95,12 +95,12 @@ export class S3ObjectClient implements ObjectClient {
     }
   }
 
-  async getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
+  async getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array | undefined> {
     // An empty range is not expressible in a Range header: the object's existence is the answer.
     if (length === 0) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
     try {
       const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
-      const bytes = (await r.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      const bytes = await drainBody(r.Body as AsyncIterable<Uint8Array> | undefined, into ?? new Uint8Array(length), this.url(key));
       return r.Metadata?.[TOMBSTONE_META] !== undefined ? undefined : bytes;
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -148,8 +148,8 @@ export class S3ObjectClient implements ObjectClient {
     return found;
   }
 
-  upload(key: string): ObjectUpload {
-    return s3Upload(this.s3, this.bucket, key, this.url(key), this.uploadOptions);
+  upload(key: string, parts: UploadParts): ObjectUpload {
+    return s3Upload(this.s3, this.bucket, key, this.url(key), this.uploadOptions, parts);
   }
 
   /** A single-part PUT under a condition: false on 412 (and on 404, If-Match on a key that is gone). */
@@ -172,6 +172,21 @@ export class S3ObjectClient implements ObjectClient {
       throw s3Error('HeadObject', this.url(key), e);
     }
   }
+}
+
+/**
+ * A response body copied into `into` as it streams in (`for await` over the Node stream: measured 3×
+ * faster on this server than `transformToByteArray`, which gathers the pieces, then copies them
+ * again). A body longer than `into` is a server that ignored the Range header: refused.
+ */
+async function drainBody(body: AsyncIterable<Uint8Array> | undefined, into: Uint8Array, url: string): Promise<Uint8Array> {
+  let n = 0;
+  for await (const piece of body ?? []) {
+    if (n + piece.byteLength > into.byteLength) throw new HoldfastError('HF_IO', `GetObject ${url}: the body runs past the ${into.byteLength} bytes asked for`, { path: url });
+    into.set(piece, n);
+    n += piece.byteLength;
+  }
+  return into.subarray(0, n);
 }
 
 function unquote(etag: string | undefined): string {

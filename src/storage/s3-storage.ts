@@ -3,7 +3,9 @@
  * key layout and rules its header documents, shared with the in-memory twin)
  * over an `S3ObjectClient`. Commit is a single-part PutObject of the step's
  * manifest with `If-None-Match: *`; data objects are single PUTs or, above one
- * part, multipart uploads, every request with Content-MD5.
+ * part, multipart uploads in parts of the manifest's chunk size, every request
+ * with Content-MD5 and each part with its chunk's SHA-256; restores are ranged
+ * GETs of one chunk each, in parallel, each chunk verified as it arrives.
  *
  * `s3://<bucket>/<prefix>` names a store. Endpoint, region and credentials come
  * from the standard AWS environment and profile (`AWS_ENDPOINT_URL`,
@@ -19,8 +21,8 @@ import { ObjectStorage } from './object-storage.js';
 import { S3ObjectClient } from './s3-object-client.js';
 import type { S3UploadOptions } from './s3-upload.js';
 
-/** 8 MiB parts (S3's minimum is 5 MiB), four in flight: at most 40 MiB of part buffers per file. */
-const DEFAULT_UPLOAD: S3UploadOptions = { partBytes: 8 * 2 ** 20, concurrency: 4 };
+/** Parts of the chunk size (8 MiB; S3's minimum is 5 MiB), four in flight: at most 40 MiB of part buffers per file. */
+const DEFAULT_UPLOAD: S3UploadOptions = { concurrency: 4 };
 /** Attempts per request for 5xx, throttling and dropped connections (exponential backoff with jitter). */
 const DEFAULT_MAX_ATTEMPTS = 5;
 

@@ -1,11 +1,15 @@
 /**
- * One data object streamed to S3: bytes gathered into fixed-size parts; a
+ * One data object streamed to S3: bytes gathered into parts of the chunk
+ * size (`UploadParts`), so part i holds exactly chunk i of the manifest; a
  * file smaller than one part is a single PUT at close, a larger one a
  * multipart upload with at most `concurrency` parts in flight (so at most
  * `concurrency + 1` part buffers in memory). Every PUT and part carries
  * Content-MD5, which the server checks (Ceph RGW 16 answers a wrong one with
- * 400 BadDigest; it ignores `x-amz-checksum-sha256`): a byte damaged on the
- * wire is refused at upload. Never used for a manifest: a commit must be a
+ * 400 BadDigest): a byte damaged on the wire is refused at upload. Each part
+ * also carries `x-amz-checksum-sha256`, which is the manifest's digest of
+ * that chunk, computed once by the writer's hash pass (no extra pass here):
+ * a server that enforces it (AWS S3) checks the very digest a restore will
+ * check; RGW 16 ignores it. Never used for a manifest: a commit must be a
  * single-part conditional PUT, and servers ignore `If-None-Match` on
  * CompleteMultipartUpload.
  */
@@ -18,12 +22,11 @@ import {
   UploadPartCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { ObjectUpload } from './object-client.js';
+import { HoldfastError } from '../errors.js';
+import type { ObjectUpload, UploadParts } from './object-client.js';
 import { s3Error } from './s3-errors.js';
 
 export interface S3UploadOptions {
-  /** Bytes per part (S3's minimum is 5 MiB, except the last). */
-  partBytes: number;
   /** Parts in flight at once. */
   concurrency: number;
 }
@@ -32,18 +35,28 @@ export function contentMd5(bytes: Uint8Array): string {
   return createHash('md5').update(bytes).digest('base64');
 }
 
-export function s3Upload(client: S3Client, bucket: string, key: string, url: string, options: S3UploadOptions): ObjectUpload {
-  let part = Buffer.allocUnsafe(options.partBytes);
+/** A lowercase hex SHA-256 as S3's `ChecksumSHA256` wants it: base64 of the 32 bytes. */
+export function checksumSha256(hex: string): string {
+  return Buffer.from(hex, 'hex').toString('base64');
+}
+
+/** S3's smallest part but the last: a chunk size below it cannot be a part size. */
+const MIN_PART_BYTES = 5 * 2 ** 20;
+
+export function s3Upload(client: S3Client, bucket: string, key: string, url: string, options: S3UploadOptions, parts: UploadParts): ObjectUpload {
+  const partBytes = parts.partBytes;
+  if (partBytes < MIN_PART_BYTES) throw new HoldfastError('HF_INVALID_ARG', `upload of ${url}: parts of ${partBytes} bytes are under S3's ${MIN_PART_BYTES}-byte minimum`);
+  let part = Buffer.allocUnsafe(partBytes);
   let filled = 0;
   let uploadId: string | undefined;
   let nextPart = 1;
-  const done: { PartNumber: number; ETag: string }[] = [];
+  const done: { PartNumber: number; ETag: string; ChecksumSHA256: string }[] = [];
   const inFlight = new Set<Promise<void>>();
   let failed: unknown;
 
   const begin = async (): Promise<string> => {
     try {
-      const r = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key }));
+      const r = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ChecksumAlgorithm: 'SHA256' }));
       if (r.UploadId === undefined) throw new Error('no UploadId in the response');
       return r.UploadId;
     } catch (e) {
@@ -53,10 +66,11 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
   const sendPart = async (bytes: Buffer): Promise<void> => {
     uploadId ??= await begin();
     const partNumber = nextPart++;
+    const sha256 = checksumSha256(parts.partSha256(partNumber - 1));
     const p = (async () => {
       try {
-        const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: contentMd5(bytes) }));
-        done.push({ PartNumber: partNumber, ETag: r.ETag ?? '' });
+        const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: contentMd5(bytes), ChecksumSHA256: sha256 }));
+        done.push({ PartNumber: partNumber, ETag: r.ETag ?? '', ChecksumSHA256: sha256 });
       } catch (e) {
         failed ??= s3Error(`UploadPart ${partNumber} of`, url, e);
       }
@@ -68,7 +82,7 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
   };
   const flush = async (): Promise<void> => {
     const full = part.subarray(0, filled);
-    part = Buffer.allocUnsafe(options.partBytes);
+    part = Buffer.allocUnsafe(partBytes);
     filled = 0;
     await sendPart(full);
   };
@@ -77,18 +91,20 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
     write: async (chunk) => {
       let at = 0;
       while (at < chunk.byteLength) {
-        const n = Math.min(chunk.byteLength - at, options.partBytes - filled);
+        const n = Math.min(chunk.byteLength - at, partBytes - filled);
         part.set(chunk.subarray(at, at + n), filled);
         filled += n;
         at += n;
-        if (filled === options.partBytes) await flush();
+        if (filled === partBytes) await flush();
       }
     },
     close: async () => {
       if (uploadId === undefined) {
         const body = part.subarray(0, filled);
+        // One part at most: the object's SHA-256 is chunk 0's (an empty object has no chunk).
+        const sha256 = filled === 0 ? undefined : checksumSha256(parts.partSha256(0));
         try {
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: contentMd5(body) }));
+          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: contentMd5(body), ChecksumSHA256: sha256 }));
         } catch (e) {
           throw s3Error('PutObject', url, e);
         }
@@ -97,9 +113,9 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
       if (filled > 0) await flush();
       await Promise.all(inFlight);
       if (failed !== undefined) throw failed;
-      const parts = [...done].sort((a, b) => a.PartNumber - b.PartNumber);
+      const sent = [...done].sort((a, b) => a.PartNumber - b.PartNumber);
       try {
-        await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: parts } }));
+        await client.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: key, UploadId: uploadId, MultipartUpload: { Parts: sent } }));
       } catch (e) {
         throw s3Error('CompleteMultipartUpload', url, e);
       }

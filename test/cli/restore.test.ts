@@ -15,7 +15,7 @@ describe('holdfast restore', () => {
     const out = join(dir, 'out');
     const r = expectSpawnExit(['restore', store, '--step', '1', '--to', out], 1); // the real binary
     assertOneErrorLine(r, 'restore');
-    assert.match(r.stderr, /checkpoint 1 failed verification: .*b\.bin: SHA-256 mismatch/);
+    assert.match(r.stderr, /checkpoint 1 failed verification: .*b\.bin: chunk 0 \(bytes 0\.\.300000\) SHA-256 mismatch/);
     assert.equal(existsSync(out), false);
     assert.ok(existsSync(ckptDir(store, 1)), 'an explicit --step is refused, not quarantined');
   });

@@ -49,3 +49,10 @@ export class NoDirectFileSystem extends FileSystemWrapper {
     return this.inner.open(path, mode, options);
   }
 }
+
+/** The chunk digests of `data` on a grid of `chunkBytes`, one `createHash` per slice (the reference). */
+export function chunkDigests(data: Uint8Array, chunkBytes: number): { bytes: number; sha256: string[] } {
+  const out: string[] = [];
+  for (let at = 0; at < data.byteLength; at += chunkBytes) out.push(sha256(data.subarray(at, at + chunkBytes)));
+  return { bytes: chunkBytes, sha256: out };
+}

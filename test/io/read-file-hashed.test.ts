@@ -20,7 +20,7 @@ import { allocKeptBytes, readFileHashed, readFilesHashed } from '../../src/io/re
 import { openStore } from '../../src/store/open-store.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { NoDirectFileSystem, bytes, sha256 } from './io-fixtures.js';
+import { NoDirectFileSystem, bytes, chunkDigests, sha256 } from './io-fixtures.js';
 
 const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
@@ -29,17 +29,19 @@ test.after(() => runtime.close());
 const smallPool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 2 });
 
 for (const size of [0, 1, 4095, 4096, 4097, 65536 * 3 + 1, 20 * MiB + 3]) {
-  test(`${size} bytes: direct, buffered and auto reads return the file and its hash, kept or not`, async (t) => {
+  test(`${size} bytes: direct, buffered and auto reads return the file, its hash and chunk digests, kept or not`, async (t) => {
     const dir = tempDir(t);
     const data = bytes(size, size + 7);
+    const chunks = chunkDigests(data, 3 * 4096);
     const p = join(dir, 'f');
     writeFileSync(p, data);
     for (const ioMethod of ['direct', 'buffered', 'auto'] as IoMethodChoice[]) {
       for (const keep of [true, false]) {
-        const r = await readFileHashed(fs, p, size, { keep, ioMethod, runtime, pool: smallPool, depth: 3 });
+        const r = await readFileHashed(fs, p, size, { keep, ioMethod, runtime, pool: smallPool, depth: 3, chunks });
         const what = `${ioMethod}, keep ${keep}`;
         assert.equal(r.sizeBytes, size, what);
         assert.equal(r.sha256Hex, sha256(data), what);
+        assert.deepEqual(r.chunks, chunks, what);
         if (keep) assert.ok(Buffer.from(r.bytes!.buffer, r.bytes!.byteOffset, r.bytes!.byteLength).equals(data), what);
         else assert.equal(r.bytes, undefined);
         if (ioMethod === 'direct' && size >= 4096) assert.equal(r.ioMethod, 'direct', what);

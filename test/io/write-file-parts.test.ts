@@ -18,7 +18,7 @@ import { snapshotSaveInput } from '../../src/io/snapshot.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { writeFileParts } from '../../src/io/write-file-parts.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { NoDirectFileSystem, bytes, fileBytes, sha256 } from './io-fixtures.js';
+import { NoDirectFileSystem, bytes, chunkDigests, fileBytes, sha256 } from './io-fixtures.js';
 
 const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
@@ -26,6 +26,8 @@ const fs = new PosixFileSystem();
 const smallPool = new AlignedBufferPool({ bufferBytes: 64 * 1024, maxBuffers: 3 });
 const runtime = new IoRuntime({ hashWorkers: 2 });
 test.after(() => runtime.close());
+/** Three pages: chunk edges fall inside parts and inside the 64 KiB segments, never on their edges alone. */
+const CHUNK = 3 * 4096;
 
 const cases: [string, number[]][] = [
   ['no parts', []],
@@ -39,17 +41,18 @@ const cases: [string, number[]][] = [
 ];
 
 for (const [name, sizes] of cases) {
-  test(`${name}: direct, buffered and auto write the same bytes with the same hash`, async (t) => {
+  test(`${name}: direct, buffered and auto write the same bytes with the same hash and chunk digests`, async (t) => {
     const dir = tempDir(t);
     const parts = sizes.map((n, i) => bytes(n, i + 1));
     const expected = Buffer.concat(parts);
     for (const ioMethod of ['direct', 'buffered', 'auto'] as IoMethodChoice[]) {
       for (const [label, pool] of [['default pool', undefined], ['small pool', smallPool]] as const) {
         const p = join(dir, `${ioMethod}-${label.replace(' ', '-')}`);
-        const w = await writeFileParts(fs, p, parts, { sync: true, ioMethod, pool, runtime });
+        const w = await writeFileParts(fs, p, parts, { sync: true, ioMethod, pool, runtime, chunkBytes: CHUNK });
         const what = `${ioMethod}, ${label}`;
         assert.equal(w.sizeBytes, expected.length, what);
         assert.equal(w.sha256Hex, sha256(expected), what);
+        assert.deepEqual(w.chunks, chunkDigests(expected, CHUNK), `chunk digests, ${what}`);
         assert.ok(fileBytes(p).equals(expected), `bytes on disk, ${what}`);
         if (ioMethod === 'direct') assert.equal(w.ioMethod, 'direct', `ext4 accepts O_DIRECT (${what})`);
         if (ioMethod === 'buffered') assert.equal(w.ioMethod, 'buffered');
@@ -174,4 +177,12 @@ test('when no hashing worker can start, the file is still written and hashed (on
   assert.match(w.hashFallbackReason ?? '', /could not start.*--input-type/);
   const normal = await writeFileParts(fs, join(dir, 'g'), parts, { sync: true, runtime });
   assert.equal(normal.hashFallbackReason, undefined);
+});
+
+test('chunk digests default to the manifest chunk size, with a chunk edge inside a part', async (t) => {
+  const dir = tempDir(t);
+  const parts = [bytes(4096, 1), bytes(8 * MiB, 2), bytes(5, 3)]; // chunk 0 ends 4096 bytes into the second part
+  const w = await writeFileParts(fs, join(dir, 'f'), parts, { sync: false, runtime });
+  assert.deepEqual(w.chunks, chunkDigests(Buffer.concat(parts), 8 * MiB));
+  assert.equal(w.chunks.sha256.length, 2);
 });

@@ -5,7 +5,7 @@
  * S3 the server sees exactly what a process dying at that call would have sent.
  */
 import { HoldfastError } from '../../src/errors.js';
-import type { ObjectClient, ObjectInfo, ObjectUpload } from '../../src/storage/object-client.js';
+import type { ObjectClient, ObjectInfo, ObjectUpload, UploadParts } from '../../src/storage/object-client.js';
 import type { InjectedObjectFault } from '../../src/storage/object-map.js';
 
 const injected = (what: string) => new HoldfastError('HF_IO', `injected: ${what}`, { data: { injected: true } });
@@ -40,8 +40,8 @@ export class FaultyObjectClient implements ObjectClient {
   get(key: string): Promise<{ bytes: Uint8Array; info: ObjectInfo } | undefined> {
     return this.call(() => this.inner.get(key));
   }
-  getRange(key: string, offset: number, length: number): Promise<Uint8Array | undefined> {
-    return this.call(() => this.inner.getRange(key, offset, length));
+  getRange(key: string, offset: number, length: number, into?: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.call(() => this.inner.getRange(key, offset, length, into));
   }
   head(key: string): Promise<ObjectInfo | undefined> {
     return this.call(() => this.inner.head(key));
@@ -56,8 +56,8 @@ export class FaultyObjectClient implements ObjectClient {
     return this.call(() => this.inner.list(prefix));
   }
   /** The upload counts as one call, at close: that is when the object appears. */
-  upload(key: string): ObjectUpload {
-    const up = this.inner.upload(key);
+  upload(key: string, parts: UploadParts): ObjectUpload {
+    const up = this.inner.upload(key, parts);
     return { write: (chunk) => up.write(chunk), close: () => this.call(() => up.close()), abort: () => up.abort() };
   }
 

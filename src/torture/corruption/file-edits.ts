@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { posix as path } from 'node:path';
 import { computeManifestHash } from '../../format/manifest.js';
-import type { Manifest } from '../../format/manifest-types.js';
+import type { Manifest, ManifestFile } from '../../format/manifest-types.js';
 import { MANIFEST_FILE } from '../../format/names.js';
 import type { FileSystem } from '../../fs/file-system.js';
 import { readWholeFile, writeNewFile } from '../../fs/file-utils.js';
@@ -98,7 +98,7 @@ export async function rebindFile(fs: FileSystem, c: FixtureCheckpoint, name: str
   const m = await readManifest(fs, c.dir);
   const f = m.files.find((x) => x.path === name)!;
   f.size = bytes.length;
-  f.hash = sha256(bytes);
+  bindDigests(f, bytes);
   await writeManifest(fs, c.dir, m, true);
 }
 
@@ -112,4 +112,13 @@ export async function exchange(fs: FileSystem, a: string, b: string): Promise<vo
 export function special(ctx: FaultContext): MemoryFileSystem {
   if (!(ctx.fs instanceof MemoryFileSystem)) throw new Error('symlink and FIFO faults need the in-memory file system (FileSystem cannot create them)');
   return ctx.fs;
+}
+
+/** Records `bytes` as the file's content: its whole-file hash and, in a 2.0 manifest, its chunk digests. */
+export function bindDigests(f: ManifestFile, bytes: Uint8Array): void {
+  f.hash = sha256(bytes);
+  if (f.chunks === undefined) return;
+  const sha: string[] = [];
+  for (let at = 0; at < bytes.byteLength; at += f.chunks.bytes) sha.push(createHash('sha256').update(bytes.subarray(at, at + f.chunks.bytes)).digest('hex'));
+  f.chunks = { bytes: f.chunks.bytes, sha256: sha };
 }

@@ -3,7 +3,7 @@
  * consistent writer bug): only the header checks can catch them.
  */
 import type { FixtureCheckpoint, FixtureShard } from '../corrupt-fixture.js';
-import { readAll, readManifest, sha256, writeAt, writeManifest } from './file-edits.js';
+import { bindDigests, readAll, readManifest, writeAt, writeManifest } from './file-edits.js';
 import { SAME_SIZE_DTYPE, otherShape } from './manifest-edits.js';
 import { newest, pick, randomHex, shardFault, shardPath } from './targets.js';
 import type { FaultContext, FaultVariant } from './variant.js';
@@ -33,7 +33,7 @@ async function writeHeaderConsistently(ctx: FaultContext, c: FixtureCheckpoint, 
   if (lengthPrefix !== undefined) new DataView(bytes.buffer).setBigUint64(0, lengthPrefix, true);
   await writeAt(ctx.fs, shardPath(c, s), 0, bytes.subarray(0, s.dataStart));
   const m = await readManifest(ctx.fs, c.dir);
-  m.files.find((f) => f.path === s.name)!.hash = sha256(bytes);
+  bindDigests(m.files.find((f) => f.path === s.name)!, bytes);
   await writeManifest(ctx.fs, c.dir, m, true);
   return true;
 }

@@ -2,7 +2,7 @@
  * C12: manifest field edits, with and without a recomputed manifestHash, and
  * edits of the manifest's bytes that JSON.parse alone would not see.
  */
-import type { Manifest } from '../../format/manifest-types.js';
+import { READABLE_MAJOR_VERSIONS, type Manifest } from '../../format/manifest-types.js';
 import type { SeededRandom } from '../../fs/seeded-random.js';
 import { readAll, readManifest, replaceFile, writeAt, writeManifest } from './file-edits.js';
 import { manifestFault, manifestPath, newest, onNewest, pick, randomHex } from './targets.js';
@@ -91,8 +91,8 @@ const MANIFEST_EDITS: Record<string, { summary: string; edit: ManifestEdit }> = 
   version: {
     summary: 'the format major version bumped',
     edit: (m) => {
-      m.version = '2.0';
-      return 'version → 2.0';
+      m.version = `${Math.max(...READABLE_MAJOR_VERSIONS) + 1}.0`;
+      return `version → ${m.version}`;
     },
   },
   path: {
