@@ -6,6 +6,8 @@ export type {
   FileProblem,
   GcOptions,
   GcResult,
+  IntervalAdvice,
+  IntervalOptions,
   LatestResult,
   RestoreResult,
   SaveInput,
@@ -18,6 +20,8 @@ export type {
   VerifyReport,
 } from './store/types.js';
 export { DURABILITY_MODES } from './store/types.js';
+export { adviseInterval, type IntervalInputs, type IntervalRow } from './store/interval-advisor.js';
+export { signingFromEnv, type SigningOptions } from './store/signing-keys.js';
 export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
 export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';

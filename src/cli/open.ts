@@ -8,13 +8,13 @@ import { posix as path } from 'node:path';
 import { STORE_DESCRIPTOR } from '../format/names.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { HoldfastError, openStore, type DurabilityMode, type Store, type StoreEvent } from '../index.js';
+import { HoldfastError, openStore, signingFromEnv, type DurabilityMode, type Store, type StoreEvent, type StoreOptions } from '../index.js';
 import type { CliIo } from './command.js';
 import { escapeControl, formatBytes } from './output.js';
 
 /** Opens an existing store without creating or writing anything to open it. */
 export async function openExistingStore(command: string, root: string, io: CliIo): Promise<Store> {
-  if (root.startsWith('s3://')) return openStore(root, { create: false, onEvent: reportEvents(command, io) });
+  if (root.startsWith('s3://')) return openStore(root, { create: false, onEvent: reportEvents(command, io), ...signingOption() });
   const fs = new PosixFileSystem();
   const absRoot = path.resolve(root);
   const st = await statOrUndefined(fs, absRoot);
@@ -22,12 +22,18 @@ export async function openExistingStore(command: string, root: string, io: CliIo
   if (st?.type === 'directory' && (await statOrUndefined(fs, path.join(absRoot, STORE_DESCRIPTOR))) === undefined) {
     throw new HoldfastError('HF_NOT_FOUND', `no store at ${absRoot} (a directory without ${STORE_DESCRIPTOR})`, { path: absRoot });
   }
-  return openStore(absRoot, { fs, create: false, onEvent: reportEvents(command, io) });
+  return openStore(absRoot, { fs, create: false, onEvent: reportEvents(command, io), ...signingOption() });
+}
+
+/** Keys named by HOLDFAST_HMAC_KEY(_FILE), HOLDFAST_SIGNING_KEY_FILE, HOLDFAST_VERIFY_KEY_FILE: then checkpoints are signed and must be. */
+function signingOption(): Pick<StoreOptions, 'signing'> {
+  const signing = signingFromEnv();
+  return signing === undefined ? {} : { signing };
 }
 
 /** Opens a store for writing, creating it if missing. */
 export function openOrCreateStore(command: string, root: string, io: CliIo, durability?: DurabilityMode): Promise<Store> {
-  return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}) });
+  return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}), ...signingOption() });
 }
 
 function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {

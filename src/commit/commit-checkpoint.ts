@@ -25,7 +25,8 @@ import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-
 import type { WriterLease } from '../storage/writer-lease.js';
 import { assertPlanWithinLimits, type PlannedShard } from './plan-shards.js';
 import { currentProvenance } from './provenance.js';
-import type { Provenance } from '../format/manifest-types.js';
+import type { Provenance, SaveTiming } from '../format/manifest-types.js';
+import { signManifestHash, type SigningKey } from '../format/manifest-signature.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
@@ -51,9 +52,14 @@ export interface CommitContext {
   takeLease?: (() => Promise<WriterLease>) | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
+  /** Signs every manifest this save commits (manifest-signature.ts). */
+  signWith?: SigningKey | undefined;
+  /** The training pause the caller measured (saveAsync: its snapshot); default: the whole save, which the caller waited for. */
+  pauseMs?: number | undefined;
 }
 
 export async function commitCheckpoint(ctx: CommitContext, step: number, content: CheckpointContent): Promise<SaveResult> {
+  const startedAt = performance.now();
   assertValidStep(step);
   for (const f of content.files) {
     assertSafeRelativePath(f.name, 'file name', 'HF_INVALID_ARG');
@@ -65,13 +71,13 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   const lease = await ctx.takeLease?.();
   if (lease?.tookOver) await ctx.storage.audit('lease-takeover', { step, epoch: lease.record.epoch });
   try {
-    return await writeAndCommit(ctx, step, content, provenance, lease);
+    return await writeAndCommit(ctx, step, content, provenance, lease, startedAt);
   } finally {
     await lease?.release();
   }
 }
 
-async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined): Promise<SaveResult> {
+async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined, startedAt: number): Promise<SaveResult> {
   const nonce = newNonce();
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
@@ -82,7 +88,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
     const tensors: Record<string, ManifestTensor> = {};
     for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
     for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
-    const manifest = sealManifest({
+    const sealed = sealManifest({
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
       step,
@@ -94,7 +100,9 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
       world: { size: 1 },
       provenance,
       parent: null,
+      timing: saveTiming(ctx, startedAt),
     });
+    const manifest = ctx.signWith === undefined ? sealed : { ...sealed, signature: signManifestHash(sealed.manifestHash, ctx.signWith) };
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
     const result: SaveResult = { step, path: writer.location, bytes, files: files.length, durability: ctx.mode };
@@ -104,6 +112,16 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
     await writer.abandon();
     throw e;
   }
+}
+
+function saveTiming(ctx: CommitContext, startedAt: number): SaveTiming {
+  const writeMs = roundMs(performance.now() - startedAt);
+  return { pauseMs: ctx.pauseMs === undefined ? writeMs : roundMs(ctx.pauseMs), writeMs };
+}
+
+/** Microsecond resolution is plenty, and keeps the manifest readable. */
+function roundMs(ms: number): number {
+  return Math.round(ms * 1000) / 1000;
 }
 
 async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {

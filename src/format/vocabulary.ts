@@ -37,7 +37,7 @@ export interface SaveResult {
 export interface FileProblem {
   /** Manifest path of the file (or `manifest.json`). */
   file: string;
-  reason: 'missing' | 'size' | 'hash' | 'bad-manifest' | 'bad-header' | 'not-a-file' | 'foreign-shard';
+  reason: 'missing' | 'size' | 'hash' | 'bad-manifest' | 'bad-header' | 'not-a-file' | 'foreign-shard' | 'signature';
   message: string;
   expected?: string | number;
   actual?: string | number;

@@ -9,6 +9,7 @@
 import { HoldfastError } from '../errors.js';
 import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
+import type { VerifyKey } from '../format/manifest-signature.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
@@ -16,6 +17,8 @@ export interface RollbackContext {
   storage: CheckpointStorage;
   io: IoRuntime;
   level: VerifyLevel;
+  /** With keys, an unsigned or badly signed checkpoint fails verification like a corrupt one. */
+  verifyKeys?: readonly VerifyKey[] | undefined;
   onEvent?: ((event: StoreEvent) => void) | undefined;
 }
 
@@ -50,7 +53,7 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
-    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
+    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys });
     if (check.ok) return { step, location: reader.location, reader, check, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
@@ -70,7 +73,7 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
   const reader = await ctx.storage.open(step);
   if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.storage.location}`, { path: ctx.storage.location, data: { step } });
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys });
   if (!check.ok) {
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });

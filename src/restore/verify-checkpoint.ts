@@ -13,6 +13,7 @@ import { isHoldfastError } from '../errors.js';
 import type { ChunkDigests, Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP, storedSlabShape } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
+import { signatureProblem, type VerifyKey } from '../format/manifest-signature.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
@@ -35,6 +36,8 @@ export interface VerifyOptions {
   keepBytes: boolean;
   /** Stop at the first problem (restore) instead of listing them all (verify). */
   stopAtFirst: boolean;
+  /** Keys of which one must have signed the manifest; none: signatures are not checked. */
+  verifyKeys?: readonly VerifyKey[] | undefined;
 }
 
 export interface CheckpointCheck {
@@ -49,6 +52,9 @@ export async function verifyCheckpoint(reader: CheckpointReader, options: Verify
   const manifestOrProblem = await loadManifest(reader);
   if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
   const manifest = manifestOrProblem;
+  // Before any data is read: a manifest rewritten without the key is not worth hashing gigabytes for.
+  const unsigned = options.verifyKeys?.length ? signatureProblem(manifest, options.verifyKeys) : undefined;
+  if (unsigned !== undefined) return { ok: false, problems: [{ file: MANIFEST_FILE, reason: 'signature', message: `${reader.locate(MANIFEST_FILE)}: ${unsigned}` }], manifest, bytesByFile };
   const checked = await mapConcurrent(
     manifest.files,
     FILES_IN_FLIGHT,

@@ -25,6 +25,9 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
 import { copyOutVerified } from './copy-out.js';
+import { loadManifestTrust } from './signing-keys.js';
+import { adviseInterval, measuredCosts } from './interval-advisor.js';
+import type { ManifestTrust } from '../format/manifest-signature.js';
 import { stepsToDelete } from './retention.js';
 import { saveAsync } from './save-async.js';
 import {
@@ -35,6 +38,8 @@ import {
   type DurabilityMode,
   type GcOptions,
   type GcResult,
+  type IntervalAdvice,
+  type IntervalOptions,
   type LatestResult,
   type RestoreResult,
   type SaveInput,
@@ -47,6 +52,8 @@ import {
 
 /** Staging leftovers younger than this may belong to a live (paused) save; gc leaves them. */
 const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
+/** The interval advisor reads the manifests of this many newest checkpoints (older ones may be of another setup). */
+const SAMPLE_MANIFESTS = 40;
 
 /**
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
@@ -56,17 +63,18 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
-  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
+  const trust = options.signing === undefined ? undefined : await loadManifestTrust(fs, options.signing);
+  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options, trust);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   if (where.startsWith('s3://')) {
     // Loaded on first use: local stores never pay for the SDK.
     const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
-    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options);
+    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options, trust);
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
   const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
-  return new CheckpointStore(fs, storage, durability, options);
+  return new CheckpointStore(fs, storage, durability, options, trust);
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -88,6 +96,8 @@ class CheckpointStore implements Store {
     readonly storage: CheckpointStorage,
     private readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
+    /** Signing and the keys a checkpoint must be signed by; none: signatures are neither made nor checked. */
+    private readonly trust?: ManifestTrust,
   ) {
     this.root = storage.location;
     this.ownsIo = options.runtime === undefined;
@@ -174,7 +184,7 @@ class CheckpointStore implements Store {
     for (const s of steps) {
       const reader = await this.storage.open(s);
       if (reader === undefined) continue;
-      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false });
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, verifyKeys: this.trust?.verify });
       reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -215,6 +225,22 @@ class CheckpointStore implements Store {
     });
   }
 
+  async adviseInterval(options: IntervalOptions): Promise<IntervalAdvice> {
+    const manifests: Manifest[] = [];
+    for (const step of (await this.storage.list()).slice(-SAMPLE_MANIFESTS)) {
+      const reader = await this.storage.open(step);
+      const loaded = reader === undefined ? undefined : await loadManifest(reader);
+      if (loaded !== undefined && !('reason' in loaded)) manifests.push(loaded);
+    }
+    const measured = measuredCosts(manifests);
+    if (measured === undefined) {
+      throw new HoldfastError('HF_NOT_FOUND', `${this.root}: no checkpoint records its save timing (written by Holdfast with manifest 2.0); save one first`, { path: this.root });
+    }
+    const restoreMs = options.restoreMs ?? measured.writeMs;
+    const inputs = { ...measured, restoreMs, mtbfMs: options.mtbfMs, ...(options.restartMs === undefined ? {} : { restartMs: options.restartMs }) };
+    return { measured, restoreMs, restoreEstimated: options.restoreMs === undefined, rows: adviseInterval(inputs) };
+  }
+
   async close(): Promise<void> {
     // A background save still running keeps its workers until it settles.
     (await this.saveSlot.acquire('wait'))();
@@ -243,13 +269,29 @@ class CheckpointStore implements Store {
   }
 
   private rollbackContext(): RollbackContext {
-    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
+    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', verifyKeys: this.trust?.verify, onEvent: this.options.onEvent };
   }
 
   private commitContext(options: SaveOptions, purpose: string): CommitContext {
     const mode = options.durability ?? this.durability;
     assertDurability(mode);
+    if (options.pauseMs !== undefined && !(Number.isFinite(options.pauseMs) && options.pauseMs >= 0)) {
+      throw invalidArg(`pauseMs must be a non-negative number of milliseconds, got ${JSON.stringify(options.pauseMs)}`);
+    }
+    if (this.trust !== undefined && this.trust.sign === undefined) {
+      throw invalidArg(`${this.root} requires signed checkpoints and this store was given only a public key (${this.trust.verify.map((k) => k.keyId).join(', ')}): saving needs the private or HMAC key`);
+    }
     const takeLease = (): Promise<WriterLease> => acquireWriterLease(this.storage.lease, purpose, this.options.lease);
-    return { storage: this.storage, fs: this.fs, io: this.io, mode, takeLease, gitCommit: options.gitCommit, configHash: options.configHash };
+    return {
+      storage: this.storage,
+      fs: this.fs,
+      io: this.io,
+      mode,
+      takeLease,
+      gitCommit: options.gitCommit,
+      configHash: options.configHash,
+      signWith: this.trust?.sign,
+      pauseMs: options.pauseMs,
+    };
   }
 }

@@ -42,12 +42,17 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     committed.catch(() => undefined);
     return { snapshotted, committed };
   }
-  const handle = startAsyncSave(input, (snap) => store.save(step, snap, saveOptions), {
+  let pauseMs: number | undefined;
+  const handle = startAsyncSave(input, (snap) => store.save(step, snap, { ...saveOptions, ...(pauseMs === undefined ? {} : { pauseMs }) }), {
     limiter,
     ifBusy: ifBusy ?? 'wait',
     fileGroups,
     runtime,
-    ...(onSnapshot === undefined ? {} : { onSnapshot }),
+    onSnapshot: (snapshot) => {
+      // The copy is the whole pause a background save costs the training loop: the manifest records it.
+      pauseMs = snapshot.copyMs;
+      onSnapshot?.(snapshot);
+    },
   });
   // A background failure reaches the caller through `committed` whenever it is awaited; until then it
   // must not count as an unhandled rejection, which would end the training process.

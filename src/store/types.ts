@@ -1,4 +1,6 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
+import type { SigningOptions } from './signing-keys.js';
+import type { IntervalRow, MeasuredCosts } from './interval-advisor.js';
 import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
@@ -36,6 +38,29 @@ export interface StoreOptions {
    * Default: the store creates its own and `close()` releases it.
    */
   runtime?: IoRuntime;
+  /**
+   * Sign every manifest this store commits, and refuse (quarantine, roll back over) checkpoints
+   * that are unsigned or not signed by one of these keys. `signingFromEnv()` reads the
+   * HOLDFAST_* key variables the CLI uses.
+   */
+  signing?: SigningOptions;
+}
+
+export interface IntervalOptions {
+  /** Mean time between failures of the job, ms. */
+  mtbfMs: number;
+  /** Restarting the job before the restore, ms (default 0). */
+  restartMs?: number;
+  /** Restore time, ms; default: estimated as the median write time of the same checkpoints (the same bytes through the same disk). */
+  restoreMs?: number;
+}
+
+export interface IntervalAdvice {
+  measured: MeasuredCosts;
+  restoreMs: number;
+  /** True when restoreMs was not given but estimated. */
+  restoreEstimated: boolean;
+  rows: IntervalRow[];
 }
 
 export interface SaveOptions {
@@ -43,6 +68,12 @@ export interface SaveOptions {
   /** Recorded in provenance. */
   gitCommit?: string;
   configHash?: string;
+  /**
+   * The training pause this save cost, recorded in the manifest's `timing` for the interval
+   * advisor, when the caller measured it itself (saveAsync records its snapshot). Default: the
+   * whole save, which the caller waited for.
+   */
+  pauseMs?: number;
 }
 
 export interface SaveAsyncOptions extends SaveOptions {
@@ -133,6 +164,11 @@ export interface Store {
   inspect(step: number): Promise<Manifest>;
   /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
+  /**
+   * The Young/Daly checkpoint interval for this job, from the save costs its manifests recorded
+   * (manifest 2.0 `timing`; HF_NOT_FOUND when no checkpoint has any) and the failure rate given.
+   */
+  adviseInterval(options: IntervalOptions): Promise<IntervalAdvice>;
   /**
    * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
    * passed in `StoreOptions.runtime`), once a `saveAsync` in flight has settled. Idempotent; await

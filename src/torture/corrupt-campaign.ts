@@ -23,7 +23,7 @@ import { SeededRandom } from '../fs/seeded-random.js';
 import { openStore } from '../store/open-store.js';
 import type { VerifyLevel } from '../store/types.js';
 import type { CampaignOptions, CampaignResult, CampaignRow, Violation } from './campaign.js';
-import { buildCorruptFixture, type CorruptFixture } from './corrupt-fixture.js';
+import { FIXTURE_SIGNING, buildCorruptFixture, type CorruptFixture } from './corrupt-fixture.js';
 import { FAULT_VARIANTS, type FaultVariant, type InjectedFault } from './corruption/index.js';
 import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
@@ -110,6 +110,7 @@ async function runTrial(
     durability: fixture.durability,
     verify,
     create: false,
+    ...(variant.verifiedWithKey === true ? { signing: FIXTURE_SIGNING } : {}),
     onEvent: (e) => {
       if (e.type === 'quarantined') quarantined += 1;
     },

@@ -23,6 +23,11 @@ import { contentDigest } from './kill-content.js';
 const FIXTURE_ROOT = '/holdfast-fixture/store';
 const FIXTURE_STEPS = [100, 200, 300] as const;
 const FIXTURE_SHARD_BYTES = 20 * 1024;
+/**
+ * Every fixture checkpoint is signed with this HMAC key. Trials open the store with it only for
+ * variants that say so (`verifiedWithKey`): the others are checked exactly as an unkeyed reader would.
+ */
+export const FIXTURE_SIGNING = { hmacKey: 'holdfast corruption campaign fixture key, 32+ bytes' } as const;
 
 export interface FixtureShard {
   /** Manifest path (file name inside the checkpoint). */
@@ -91,7 +96,7 @@ async function shardLayout(fs: MemoryFileSystem, dir: string, name: string, size
 
 export async function buildCorruptFixture(seed: number, durability: DurabilityMode = 'atomic_dirsync'): Promise<CorruptFixture> {
   const fs = new MemoryFileSystem();
-  const store = await openStore(FIXTURE_ROOT, { fs, durability, shardSizeBytes: FIXTURE_SHARD_BYTES });
+  const store = await openStore(FIXTURE_ROOT, { fs, durability, shardSizeBytes: FIXTURE_SHARD_BYTES, signing: FIXTURE_SIGNING });
   const checkpoints: FixtureCheckpoint[] = [];
   for (const step of FIXTURE_STEPS) {
     const tensors = fixtureTensors(seed, step);

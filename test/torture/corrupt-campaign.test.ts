@@ -57,6 +57,14 @@ test('undetectable variants are reported, never counted as misses', async (t) =>
   assert.equal(row(r, 'rollback/newest-deleted').outcomes['restored:200'], 3);
 });
 
+test('the same consistent rewrite is caught when the reader holds the signing key', async (t) => {
+  const r = await runCorruptCampaign({ modes: ['atomic_dirsync'], trials: 3, seed: 9, workDir: tempDir(t), variants: ['manifest-edit/signed-state+resealed'] });
+  assert.deepEqual(r.violations, []);
+  const x = row(r, 'manifest-edit/signed-state+resealed');
+  assert.equal(x.required, true);
+  assert.equal(x.outcomes['signature'], 3);
+});
+
 test('a damaged SHA256SUMS is caught, so `sha256sum -c` and verify never disagree', async (t) => {
   const r = await runCorruptCampaign({ modes: ['atomic_dirsync'], trials: 5, seed: 3, workDir: tempDir(t), variants: ['bit-flip/sha256sums'] });
   assert.deepEqual(r.violations, []);

@@ -7,6 +7,7 @@ import { benchCommand } from './bench.js';
 import { commitCommand } from './commit.js';
 import { gcCommand } from './gc.js';
 import { inspectCommand } from './inspect.js';
+import { intervalCommand } from './interval.js';
 import { latestCommand } from './latest.js';
 import { lsCommand } from './ls.js';
 import { restoreCommand } from './restore.js';
@@ -21,6 +22,7 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   inspectCommand,
   gcCommand,
+  intervalCommand,
   benchCommand,
   tortureCommand,
 ];

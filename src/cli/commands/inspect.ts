@@ -19,10 +19,12 @@ export const inspectCommand: Command = {
     description: [
       'Reads and validates the manifest of checkpoint <n> and shows its files',
       '(path, size, SHA-256, kind), tensors (name, dtype, shape), the top-level keys',
-      'of its training state, and provenance. Does not hash file data: use',
+      'of its training state, provenance, what the save cost and who signed it.',
+      'Does not hash file data or check the signature: use',
       '`holdfast verify` for that. Changes nothing on disk.',
       'JSON: {step, version, nonce, createdAt, parent, world, files: [{path, size, hash,',
-      'kind, rank}], tensors: [{name, dtype, shape}], stateKeys: [...], provenance}.',
+      'kind, rank}], tensors: [{name, dtype, shape}], stateKeys: [...], provenance,',
+      'timing: {pauseMs, writeMs}, signature: {alg, keyId}} (the last two when recorded).',
     ].join('\n'),
     options: [['--step <n>', 'checkpoint to inspect (required)'], JSON_OPTION, HELP_OPTION],
     exitCodes: [
@@ -53,7 +55,10 @@ export const inspectCommand: Command = {
     io.stdout('');
     io.stdout(`state keys: ${summary.stateKeys.length === 0 ? '(none)' : summary.stateKeys.join(', ')}`);
     const p = summary.provenance;
-    io.stdout(`provenance: ${p.library} on ${p.host} by ${p.user} (pid ${p.pid})${p.gitCommit ? `, git ${p.gitCommit}` : ''}${p.configHash ? `, config ${p.configHash}` : ''}`);
+    const runtime = p.node === undefined ? '' : `, node ${p.node}${p.platform === undefined ? '' : ` on ${p.platform}`}`;
+    io.stdout(`provenance: ${p.library} on ${p.host} by ${p.user} (pid ${p.pid})${runtime}${p.gitCommit ? `, git ${p.gitCommit}` : ''}${p.configHash ? `, config ${p.configHash}` : ''}`);
+    if (summary.timing !== undefined) io.stdout(`save cost: paused training ${summary.timing.pauseMs} ms, committed after ${summary.timing.writeMs} ms`);
+    io.stdout(summary.signature === undefined ? 'signature: none' : `signature: ${summary.signature.alg} by key ${summary.signature.keyId}`);
     return 0;
   },
 };
@@ -72,5 +77,7 @@ function summarize(m: Manifest) {
     tensors: Object.entries(m.tensors).map(([name, t]) => ({ name, dtype: t.dtype, shape: t.shape })),
     stateKeys,
     provenance: m.provenance,
+    timing: m.timing,
+    signature: m.signature === undefined ? undefined : { alg: m.signature.alg, keyId: m.signature.keyId },
   };
 }

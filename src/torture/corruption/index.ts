@@ -11,7 +11,7 @@ import { BENIGN } from './benign.js';
 import { BIT_FLIPS, SHA256SUMS_BIT_FLIP } from './bit-flips.js';
 import { EXTENSION } from './extension.js';
 import { HEADER_EDIT_VARIANTS } from './header-edits.js';
-import { MANIFEST_EDIT_VARIANTS, MANIFEST_STATE_RESEALED } from './manifest-edits.js';
+import { MANIFEST_EDIT_VARIANTS, MANIFEST_STATE_RESEALED, MANIFEST_STATE_RESEALED_SIGNED } from './manifest-edits.js';
 import { LOST_WRITES, MISDIRECTED_WRITES } from './misplaced-writes.js';
 import { MISSING } from './missing.js';
 import { BURSTS, GARBAGE_SECTORS } from './random-bytes.js';
@@ -44,6 +44,7 @@ export const FAULT_VARIANTS: readonly FaultVariant[] = [
   SHA256SUMS_BIT_FLIP, // C1, added later
   UNRECOVERABLE,
   ...BENIGN,
+  MANIFEST_STATE_RESEALED_SIGNED, // C12, added with signing
 ];
 
 export function findFaultVariant(name: string): FaultVariant | undefined {

@@ -7,6 +7,7 @@ import type { SeededRandom } from '../../fs/seeded-random.js';
 import { readAll, readManifest, replaceFile, writeAt, writeManifest } from './file-edits.js';
 import { manifestFault, manifestPath, newest, onNewest, pick, randomHex } from './targets.js';
 import type { FaultContext, FaultVariant } from './variant.js';
+import type { FixtureCheckpoint } from '../corrupt-fixture.js';
 import { formatHash } from '../../format/sha256.js';
 
 type ManifestEdit = (m: Manifest, ctx: FaultContext) => string;
@@ -89,7 +90,7 @@ const MANIFEST_EDITS: Record<string, { summary: string; edit: ManifestEdit }> = 
     },
   },
   version: {
-    summary: 'the format major version bumped',
+    summary: 'the format major version bumped past what this build reads',
     edit: (m) => {
       m.version = `${Math.max(...READABLE_MAJOR_VERSIONS) + 1}.0`;
       return `version → ${m.version}`;
@@ -195,12 +196,30 @@ export const MANIFEST_STATE_RESEALED: FaultVariant = {
   name: 'manifest-edit/state+resealed',
   classId: 'C12',
   expectation: 'undetectable',
-  summary: 'a training-state value changed and manifestHash recomputed: a consistent rewrite (tampering), which SHA-256 cannot tell from a save; needs a key (HMAC/signature)',
+  summary: 'a training-state value changed and manifestHash recomputed: a consistent rewrite (tampering), which SHA-256 cannot tell from a save; needs a key (MANIFEST_STATE_RESEALED_SIGNED)',
   async inject(ctx) {
-    const c = newest(ctx.fixture);
-    const m = await readManifest(ctx.fs, c.dir);
-    const detail = MANIFEST_EDITS['state']!.edit(m, ctx);
-    await writeManifest(ctx.fs, c.dir, m, true);
+    const { detail, c } = await rewriteStateConsistently(ctx);
     return { ...onNewest(ctx.fixture, manifestPath(c), 0, 0, detail), expectedStep: c.step };
   },
 };
+
+/** The same consistent rewrite, read by a store holding the signing key: the signature no longer matches. */
+export const MANIFEST_STATE_RESEALED_SIGNED: FaultVariant = {
+  name: 'manifest-edit/signed-state+resealed',
+  classId: 'C12',
+  expectation: 'detect',
+  verifiedWithKey: true,
+  summary: 'the consistent rewrite above, read with the signing key: the HMAC over manifestHash no longer matches',
+  async inject(ctx) {
+    const { detail, c } = await rewriteStateConsistently(ctx);
+    return onNewest(ctx.fixture, manifestPath(c), 0, 0, detail);
+  },
+};
+
+async function rewriteStateConsistently(ctx: FaultContext): Promise<{ detail: string; c: FixtureCheckpoint }> {
+  const c = newest(ctx.fixture);
+  const m = await readManifest(ctx.fs, c.dir);
+  const detail = MANIFEST_EDITS['state']!.edit(m, ctx);
+  await writeManifest(ctx.fs, c.dir, m, true);
+  return { detail, c };
+}

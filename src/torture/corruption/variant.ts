@@ -50,5 +50,7 @@ export interface FaultVariant {
   classId: string;
   expectation: Expectation;
   summary: string;
+  /** The trial's reader holds the fixture's signing key (the fixture is always signed; other readers ignore signatures). */
+  verifiedWithKey?: boolean;
   inject(ctx: FaultContext): Promise<InjectedFault>;
 }
