@@ -24,6 +24,7 @@ import type { WrittenFile } from '../io/write-file-parts.js';
 import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
 import { assertPlanWithinLimits, type PlannedShard } from './plan-shards.js';
+import { TIMING_MAX_MS } from '../format/save-limits.js';
 import { currentProvenance } from './provenance.js';
 import type { Provenance, SaveTiming } from '../format/manifest-types.js';
 import { signManifestHash, type SigningKey } from '../format/manifest-signature.js';
@@ -119,9 +120,9 @@ function saveTiming(ctx: CommitContext, startedAt: number): SaveTiming {
   return { pauseMs: ctx.pauseMs === undefined ? writeMs : roundMs(ctx.pauseMs), writeMs };
 }
 
-/** Microsecond resolution is plenty, and keeps the manifest readable. */
+/** Microsecond resolution is plenty, and keeps the manifest readable (and within the size the limit check assumed). */
 function roundMs(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
+  return Math.min(Math.round(ms * 1000) / 1000, TIMING_MAX_MS);
 }
 
 async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {

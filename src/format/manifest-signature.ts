@@ -33,11 +33,19 @@ function shortDigest(label: string, bytes: Uint8Array): string {
   return createHash('sha256').update(label).update(bytes).digest('hex').slice(0, 16);
 }
 
+/** Key ids are recorded in every manifest: short, printable, no surprises. */
+export const KEY_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+function checkedKeyId(keyId: string): string {
+  if (!KEY_ID.test(keyId)) throw invalidArg(`key id ${JSON.stringify(keyId.slice(0, 140))}: expected 1 to 128 of A-Z a-z 0-9 . _ : -`);
+  return keyId;
+}
+
 export function hmacKey(secret: Uint8Array, keyId?: string): SigningKey & VerifyKey & { alg: 'hmac-sha256' } {
   if (secret.byteLength < HMAC_MIN_KEY_BYTES) {
     throw invalidArg(`HMAC signing key: expected at least ${HMAC_MIN_KEY_BYTES} bytes, found ${secret.byteLength}`);
   }
-  return { alg: 'hmac-sha256', keyId: keyId ?? `hmac-${shortDigest('holdfast-hmac-key-id:', secret)}`, secret };
+  return { alg: 'hmac-sha256', keyId: checkedKeyId(keyId ?? `hmac-${shortDigest('holdfast-hmac-key-id:', secret)}`), secret };
 }
 
 /** The key id of an Ed25519 key: a digest of its public key (SPKI DER), the same for the private and the public half. */
@@ -53,13 +61,13 @@ export function ed25519SigningKey(privateKey: KeyObject, keyId?: string): { sign
   assertEd25519(privateKey, 'Ed25519 private key');
   if (privateKey.type !== 'private') throw invalidArg(`Ed25519 signing key: expected a private key, found a ${privateKey.type} key`);
   const publicKey = createPublicKey(privateKey);
-  const id = keyId ?? ed25519KeyId(publicKey);
+  const id = checkedKeyId(keyId ?? ed25519KeyId(publicKey));
   return { sign: { alg: 'ed25519', keyId: id, privateKey }, verify: { alg: 'ed25519', keyId: id, publicKey } };
 }
 
 export function ed25519VerifyKey(publicKey: KeyObject, keyId?: string): VerifyKey {
   assertEd25519(publicKey, 'Ed25519 public key');
-  return { alg: 'ed25519', keyId: keyId ?? ed25519KeyId(publicKey), publicKey };
+  return { alg: 'ed25519', keyId: checkedKeyId(keyId ?? ed25519KeyId(publicKey)), publicKey };
 }
 
 export function signManifestHash(manifestHash: string, key: SigningKey): ManifestSignature {

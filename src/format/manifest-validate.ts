@@ -20,6 +20,7 @@ import { STATE_MAX_DEPTH } from './limits.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, READABLE_MAJOR_VERSIONS, type Manifest } from './manifest-types.js';
 import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
+import { KEY_ID } from './manifest-signature.js';
 import { tilingProblem, type SlabExtent } from './slab-tiling.js';
 
 /** The fields of each major version: [required, optional]. */
@@ -247,7 +248,7 @@ function checkSignature(c: FieldChecker, v: unknown): void {
   const s = c.object(v, 'signature');
   c.keys(s, 'signature', ['alg', 'keyId', 'value']);
   c.oneOf(s.alg, 'signature.alg', SIGNATURE_ALGS);
-  if (c.string(s.keyId, 'signature.keyId') === '') c.expected('signature.keyId', 'a non-empty key id', s.keyId);
+  if (!KEY_ID.test(c.string(s.keyId, 'signature.keyId'))) c.expected('signature.keyId', '1 to 128 of A-Z a-z 0-9 . _ : -', s.keyId);
   const value = c.string(s.value, 'signature.value');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) c.expected('signature.value', 'base64', value);
 }

@@ -59,6 +59,11 @@ export interface SavePlan {
 const PLACEHOLDER_HASH = formatHash('0'.repeat(64));
 const PLACEHOLDER_NONCE = '0'.repeat(32);
 const PLACEHOLDER_DIGEST = '0'.repeat(64);
+/** The longest `timing` value a save records (milliseconds to the microsecond, under 11.6 days; longer is clamped). */
+export const TIMING_MAX_MS = 999_999_999.999;
+/** Room left for a `signature` ({alg, keyId of at most KEY_ID_MAX_CHARS, base64 Ed25519 value}) in the size check. */
+export const KEY_ID_MAX_CHARS = 128;
+export const SIGNATURE_RESERVE_BYTES = 512;
 /** Compared after NFC + lower case, as duplicate paths are: `Manifest.json` is manifest.json on macOS. */
 const RESERVED_NAMES = [MANIFEST_FILE, SHA256SUMS_FILE];
 
@@ -67,7 +72,8 @@ export function assertSaveWithinLimits(plan: SavePlan): void {
   checkJsonValue(new FieldChecker('save input', undefined, 'HF_INVALID_ARG'), plan.state, 'state', STATE_MAX_DEPTH);
   assertFileNames(plan);
   const manifest = draftManifest(plan);
-  const sizeBytes = encodeManifest(manifest).byteLength;
+  // The draft is exact but for timing (written at its longest) and a signature (reserved).
+  const sizeBytes = encodeManifest(manifest).byteLength + SIGNATURE_RESERVE_BYTES;
   if (sizeBytes > MANIFEST_MAX_BYTES) {
     throw invalidArg(
       `the manifest of this save would be ${sizeBytes} bytes, over the ${MANIFEST_MAX_BYTES}-byte cap readers enforce (MANIFEST_MAX_BYTES); ` +
@@ -94,7 +100,7 @@ function assertFileNames(plan: SavePlan): void {
   assertNoDuplicatePaths(names, 'checkpoint files', 'HF_INVALID_ARG');
 }
 
-/** The manifest the save will write, hashes, nonce and manifestHash replaced by placeholders of their length. */
+/** The manifest the save will write, hashes, nonce and manifestHash replaced by placeholders of their length, timing by its longest. */
 export function draftManifest(plan: SavePlan): Manifest {
   const files: ManifestFile[] = [];
   const tensors: Record<string, ManifestTensor> = {};
@@ -124,6 +130,7 @@ export function draftManifest(plan: SavePlan): Manifest {
     world: { size: 1 },
     provenance: plan.provenance,
     parent: null,
+    timing: { pauseMs: TIMING_MAX_MS, writeMs: TIMING_MAX_MS },
     manifestHash: PLACEHOLDER_HASH,
   };
 }

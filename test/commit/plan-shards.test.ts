@@ -26,8 +26,8 @@ describe('planShards refuses what readers refuse, before anything is written', (
 });
 
 describe('assertPlanWithinLimits', () => {
-  // The estimate is exact: the draft has the byte length of the manifest the save writes.
-  test('its draft manifest is exactly as long as the one a save writes', async () => {
+  // The estimate is exact but for the save's timing, which the draft writes at its longest.
+  test('its draft manifest is as long as the one a save writes, but for the timing digits', async () => {
     const fs = new MemoryFileSystem();
     const store = await openStore('/s', { fs });
     const tensors = sampleTensors();
@@ -37,7 +37,8 @@ describe('assertPlanWithinLimits', () => {
     const manifest = parseManifest(written, MANIFEST_FILE);
     const shards = planShards(tensors, DEFAULT_SHARD_BYTES);
     const planned = { step: 123_456, shards: shards.map((s) => ({ fileName: s.fileName, rank: s.rank, entries: shardEntries(s) })), files: [], state, provenance: manifest.provenance };
-    assert.equal(encodeManifest(draftManifest(planned)).byteLength, written.byteLength);
+    const slack = encodeManifest(draftManifest(planned)).byteLength - written.byteLength;
+    assert.ok(slack >= 0 && slack <= 2 * 'TIMING_MAX_MS 999999999.999'.length, `draft − written = ${slack} bytes`);
     assertPlanWithinLimits({ step: 123_456, shards, files: [], state, provenance: manifest.provenance });
   });
 

@@ -5,7 +5,7 @@ import { byteLengthOf, type DType } from '../../src/format/dtype.js';
 import { MANIFEST_MAX_BYTES, STATE_MAX_DEPTH } from '../../src/format/limits.js';
 import { encodeManifest, parseManifest, sealManifest } from '../../src/format/manifest.js';
 import type { Provenance } from '../../src/format/manifest-types.js';
-import { assertSaveWithinLimits, draftManifest, type SavePlan } from '../../src/format/save-limits.js';
+import { SIGNATURE_RESERVE_BYTES, assertSaveWithinLimits, draftManifest, type SavePlan } from '../../src/format/save-limits.js';
 import { expectError } from './fixtures.js';
 
 const PROVENANCE: Provenance = { library: 'holdfast 0.1.0', host: 'node-7', user: 'alice', pid: 1234 };
@@ -36,12 +36,13 @@ describe('assertSaveWithinLimits', () => {
   });
 
   // Before: a state that pushed the manifest over the readers' 64 MiB cap saved fine, then every reader quarantined it.
-  test('refuses, naming the limit, a save whose manifest would exceed MANIFEST_MAX_BYTES, to the byte', () => {
+  test('refuses, naming the limit, a save whose manifest would exceed MANIFEST_MAX_BYTES, to the byte (room kept for a signature)', () => {
     const base = manifestBytes(plan({ pad: '' }));
-    const fits = plan({ pad: 'x'.repeat(MANIFEST_MAX_BYTES - base) });
-    assert.equal(manifestBytes(fits), MANIFEST_MAX_BYTES);
+    const room = MANIFEST_MAX_BYTES - SIGNATURE_RESERVE_BYTES;
+    const fits = plan({ pad: 'x'.repeat(room - base) });
+    assert.equal(manifestBytes(fits), room);
     assertSaveWithinLimits(fits);
-    const over = plan({ pad: 'x'.repeat(MANIFEST_MAX_BYTES - base + 1) });
+    const over = plan({ pad: 'x'.repeat(room - base + 1) });
     const e = expectError(() => assertSaveWithinLimits(over), 'HF_INVALID_ARG', 'MANIFEST_MAX_BYTES', `${MANIFEST_MAX_BYTES + 1} bytes`);
     assert.equal(e.data['limit'], 'MANIFEST_MAX_BYTES');
   });
