@@ -7,6 +7,7 @@ export type {
   GcOptions,
   GcResult,
   LatestResult,
+  RestoreOptions,
   RestoreResult,
   SaveInput,
   SaveOptions,

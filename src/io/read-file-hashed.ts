@@ -50,8 +50,14 @@ export interface HashedRead {
   hashFallbackReason?: string;
 }
 
-interface ReadFileHashedOptions extends FileIoOptions {
+export interface ReadFileHashedOptions extends FileIoOptions {
   keep: boolean;
+  /**
+   * Without `keep`: handed each chunk of the file (its offset and bytes) as soon as it is read, in
+   * no particular order and before the file's hash is known, to copy out of the reused read buffer
+   * (a restore into the caller's own arrays). The chunk is only valid during the call.
+   */
+  deliver?: (position: number, chunk: Uint8Array) => void;
   /**
    * Buffers for reads when the bytes are not kept (default the runtime's `buffers`), or for the copies
    * that take kept bytes to the hashing worker (default the runtime's `hashStaging`).
@@ -172,6 +178,7 @@ async function readOpened(
       held = buf;
       const target = buf !== undefined ? buf.subarray(0, length) : bytes!.subarray(position, position + length);
       const n = await handle.pread(target, position, length);
+      if (buf !== undefined) options.deliver?.(position, target.subarray(0, n));
       return { buf, target, n };
     });
     const prev = posted;

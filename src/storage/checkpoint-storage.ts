@@ -12,7 +12,7 @@
  * messages and results only: a directory path or a URL.
  */
 import type { DurabilityMode } from '../format/vocabulary.js';
-import type { HashedRead } from '../io/read-file-hashed.js';
+import type { HashedRead, ReadFileHashedOptions } from '../io/read-file-hashed.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { WriterLease } from './writer-lease.js';
@@ -51,7 +51,7 @@ export interface CheckpointReader {
   /** Reads up to `into.byteLength` bytes at `offset`; returns bytes read. */
   readRange(name: string, offset: number, into: Uint8Array): Promise<number>;
   /** The bulk path: the whole file read once while hashing (and kept with `keep`). */
-  readHashed(name: string, expectedSizeBytes: number, options: FileIoOptions & { keep: boolean }): Promise<HashedRead>;
+  readHashed(name: string, expectedSizeBytes: number, options: ReadFileHashedOptions): Promise<HashedRead>;
 }
 
 /** Bytes of one new file, pushed in order. */

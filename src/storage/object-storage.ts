@@ -298,6 +298,7 @@ function objectCheckpointReader(client: ObjectClient, step: number, manifest: Ui
       const bytes = await getWhole(name);
       if (bytes.byteLength !== expectedSizeBytes) return { sizeBytes: bytes.byteLength, sha256Hex: '' };
       const sha256Hex = createHash('sha256').update(bytes).digest('hex');
+      options.deliver?.(0, bytes);
       return options.keep ? { sizeBytes: bytes.byteLength, sha256Hex, bytes, ioMethod: 'buffered' } : { sizeBytes: bytes.byteLength, sha256Hex, ioMethod: 'buffered' };
     },
   };

@@ -19,6 +19,7 @@ import { resolveUserPath } from '../fs/real-path.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
+import type { RestoreDestinations } from '../restore/restore-into.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -36,6 +37,7 @@ import {
   type GcOptions,
   type GcResult,
   type LatestResult,
+  type RestoreOptions,
   type RestoreResult,
   type SaveInput,
   type SaveOptions,
@@ -127,10 +129,11 @@ class CheckpointStore implements Store {
     return result;
   }
 
-  async restore(step?: number): Promise<RestoreResult> {
-    const found = await this.find(step, true);
+  async restore(what?: number | RestoreOptions): Promise<RestoreResult> {
+    const { step, into } = typeof what === 'object' && what !== null ? what : { step: what, into: undefined };
+    const found = await this.find(step, into === undefined, into);
     const manifest = found.check.manifest!;
-    const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
+    const tensors = found.check.into?.finish() ?? decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
@@ -236,14 +239,14 @@ class CheckpointStore implements Store {
     return this.options.fs === undefined ? resolveUserPath(path.resolve(p)) : path.resolve(p);
   }
 
-  private find(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
-    if (step === undefined) return findNewestValid(this.rollbackContext(), keepBytes);
+  private find(step: number | undefined, keepBytes: boolean, into?: RestoreDestinations): Promise<ValidCheckpoint> {
+    if (step === undefined) return findNewestValid(this.rollbackContext(into), keepBytes);
     assertValidStep(step);
-    return requireValid(this.rollbackContext(), step, keepBytes);
+    return requireValid(this.rollbackContext(into), step, keepBytes);
   }
 
-  private rollbackContext(): RollbackContext {
-    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', onEvent: this.options.onEvent };
+  private rollbackContext(into?: RestoreDestinations): RollbackContext {
+    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', onEvent: this.options.onEvent, into };
   }
 
   private commitContext(options: SaveOptions, purpose: string): CommitContext {

@@ -1,5 +1,5 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
-import type { Tensor } from '../format/dtype.js';
+import type { Tensor, TensorData } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -74,6 +74,18 @@ export interface VerifyReport {
   problems: FileProblem[];
 }
 
+export interface RestoreOptions {
+  /** Default: the newest checkpoint that passes verification (rolling back past failing ones). */
+  step?: number;
+  /**
+   * Fill these arrays of the caller's instead of allocating (name → typed array of the tensor's dtype
+   * and element count; exactly the checkpoint's tensors). Checked before any data is read
+   * (HF_INCOMPATIBLE lists every difference). Bytes land in the arrays before their hash is known:
+   * when the restore rejects, the arrays hold garbage; after a rollback they hold the older step's.
+   */
+  into?: Readonly<Record<string, TensorData>>;
+}
+
 export interface RestoreResult {
   step: number;
   path: string;
@@ -121,6 +133,8 @@ export interface Store {
    * quarantined and skipped (reported in `skipped`). Throws HF_NO_VALID_CHECKPOINT when none passes.
    */
   restore(step?: number): Promise<RestoreResult>;
+  /** The same, with options; with `into`, the result's tensors are the caller's arrays, filled and verified. */
+  restore(options: RestoreOptions): Promise<RestoreResult>;
   /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
   latest(): Promise<LatestResult | null>;
   /** Committed checkpoints, oldest first (staging and quarantine are not listed). */
