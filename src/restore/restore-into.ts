@@ -20,7 +20,9 @@ import type { Manifest } from '../format/manifest-types.js';
 import { defineEntry } from '../format/define-entry.js';
 
 /** Where the caller wants each tensor: name → a typed array it owns. */
-export type RestoreDestinations = Readonly<Record<string, TensorData>>;
+type DestinationMap = Readonly<Record<string, TensorData>>;
+/** The arrays, or a function that picks them for the checkpoint being read (called again for an older one after a rollback). */
+export type RestoreDestinations = DestinationMap | ((manifest: Manifest) => DestinationMap);
 
 interface Placement {
   /** The tensor's bytes in the file: [begin, end). */
@@ -37,7 +39,8 @@ export interface RestoreIntoPlan {
 }
 
 /** @throws HF_INCOMPATIBLE listing every missing, extra, mis-typed or mis-sized destination. */
-export function planRestoreInto(manifest: Manifest, into: RestoreDestinations, location: string): RestoreIntoPlan {
+export function planRestoreInto(manifest: Manifest, destinations: RestoreDestinations, location: string): RestoreIntoPlan {
+  const into = typeof destinations === 'function' ? destinations(manifest) : destinations;
   const differences = destinationDifferences(manifest, into);
   if (differences.length > 0) {
     throw new HoldfastError('HF_INCOMPATIBLE', `${location}: checkpoint ${manifest.step} does not fit the destinations given; ${differences.length} difference(s):\n  ${differences.join('\n  ')}`, {
@@ -74,7 +77,7 @@ export function planRestoreInto(manifest: Manifest, into: RestoreDestinations, l
   };
 }
 
-function destinationDifferences(manifest: Manifest, into: RestoreDestinations): string[] {
+function destinationDifferences(manifest: Manifest, into: DestinationMap): string[] {
   if (into === null || typeof into !== 'object' || Array.isArray(into)) return [`destinations must be an object of typed arrays by tensor name, got ${into === null ? 'null' : typeof into}`];
   const lines: string[] = [];
   const names = [...new Set([...Object.keys(manifest.tensors), ...Object.keys(into)])].sort();
