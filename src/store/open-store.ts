@@ -58,17 +58,28 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
-  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
+  const store = new CheckpointStore(fs, await storageFor(where, fs, durability, options), durability, options);
+  if (options.warm === undefined || options.warm === false) return store;
+  try {
+    await store.warm(options.warm === true ? undefined : options.warm);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
+async function storageFor(where: string | { storage: CheckpointStorage }, fs: FileSystem, durability: DurabilityMode, options: StoreOptions): Promise<CheckpointStorage> {
+  if (typeof where === 'object' && where !== null && 'storage' in where) return where.storage;
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   if (where.startsWith('s3://')) {
     // Loaded on first use: local stores never pay for the SDK.
     const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
-    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options);
+    return new S3Storage(parseS3Url(where));
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
-  return new CheckpointStore(fs, storage, durability, options);
+  return openLocalStorage(fs, root, { durability, create: options.create !== false });
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -216,6 +227,11 @@ class CheckpointStore implements Store {
       }
       return { removedSteps, removedStaging: swept.removed, quarantined: swept.quarantined };
     });
+  }
+
+  async warm(stateBytes?: number): Promise<void> {
+    if (stateBytes !== undefined && !(Number.isSafeInteger(stateBytes) && stateBytes >= 0)) throw invalidArg(`warm needs a byte count >= 0, got ${JSON.stringify(stateBytes)}`);
+    await this.io.warm(stateBytes ?? Number.MAX_SAFE_INTEGER);
   }
 
   async close(): Promise<void> {

@@ -36,6 +36,11 @@ export interface StoreOptions {
    * Default: the store creates its own and `close()` releases it.
    */
   runtime?: IoRuntime;
+  /**
+   * For a process that will save: before `openStore` returns, start the hashing workers and reserve
+   * the I/O buffers (see `Store.warm`); `true` for the whole pool, or the state's size in bytes.
+   */
+  warm?: boolean | number;
 }
 
 export interface SaveOptions {
@@ -148,6 +153,13 @@ export interface Store {
   inspect(step: number): Promise<Manifest>;
   /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
+  /**
+   * Starts the hashing workers and allocates and faults in the I/O buffers a save (or a restore)
+   * of `stateBytes` uses (default: the whole pool, 128 MiB), so the first save of a process does
+   * not pay for them. Call it while the process has other work to do (building the model);
+   * later saves reuse the same workers and memory either way.
+   */
+  warm(stateBytes?: number): Promise<void>;
   /**
    * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
    * passed in `StoreOptions.runtime`), once a `saveAsync` in flight has settled. Idempotent; await
