@@ -82,6 +82,16 @@ async function storageFor(where: string | { storage: CheckpointStorage }, fs: Fi
   return openLocalStorage(fs, root, { durability, create: options.create !== false });
 }
 
+/**
+ * A restore into the caller's arrays that failed once reading began: the error says the arrays hold
+ * unverified bytes (`data.intoUnverified`). Refusals before any read (HF_INCOMPATIBLE, HF_INVALID_ARG) pass as they are.
+ */
+function toldUnverified(e: unknown): unknown {
+  if (!(e instanceof HoldfastError) || e.code === 'HF_INCOMPATIBLE' || e.code === 'HF_INVALID_ARG') return e;
+  const options = { data: { ...e.data, intoUnverified: true }, cause: e, ...(e.path === undefined ? {} : { path: e.path }) };
+  return new HoldfastError(e.code, `${e.message}; the arrays given in \`into\` may hold unverified bytes: do not use them`, options);
+}
+
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
   if (!DURABILITY_MODES.includes(mode as DurabilityMode)) {
     throw invalidArg(`durability mode must be one of ${DURABILITY_MODES.join(', ')}, got ${JSON.stringify(mode)}`);
@@ -142,7 +152,9 @@ class CheckpointStore implements Store {
 
   async restore(what?: number | RestoreOptions): Promise<RestoreResult> {
     const { step, into } = typeof what === 'object' && what !== null ? what : { step: what, into: undefined };
-    const found = await this.find(step, into === undefined, into);
+    const found = await this.find(step, into === undefined, into).catch((e: unknown) => {
+      throw into === undefined ? e : toldUnverified(e);
+    });
     const manifest = found.check.manifest!;
     const tensors = found.check.into?.finish() ?? decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });

@@ -86,7 +86,8 @@ export interface RestoreOptions {
    * Fill these arrays of the caller's instead of allocating (name → typed array of the tensor's dtype
    * and element count; exactly the checkpoint's tensors). Checked before any data is read
    * (HF_INCOMPATIBLE lists every difference). Bytes land in the arrays before their hash is known:
-   * when the restore rejects, the arrays hold garbage; after a rollback they hold the older step's.
+   * when the restore rejects once reading began, the arrays hold garbage and the error says so
+   * (`data.intoUnverified`); after a rollback they hold the older step's.
    * A function is given each candidate's manifest (before its data is read) and returns the arrays.
    */
   into?: Readonly<Record<string, TensorData>> | ((manifest: Manifest) => Readonly<Record<string, TensorData>>);

@@ -79,6 +79,7 @@ test('restore({ into }) refuses missing, extra, mis-typed and mis-sized destinat
     assert.equal(differences.length, 5, differences.join('\n'));
     for (const name of ['bool', 'extra', 'f32.weight', 'i32', 'u8']) assert.ok(differences.some((d) => d.startsWith(`${name}: `)), name);
     assert.match(e.message, /Float32Array of 20 elements \(F32 \[4, 5\]\), got a Float64Array/);
+    assert.equal(e.data['intoUnverified'], undefined, 'refused before reading: the arrays are as they were');
     return true;
   });
   for (const [name, hex] of Object.entries(before)) assert.equal(Buffer.from(into[name]!.buffer).toString('hex'), hex, `${name} untouched`);
@@ -112,7 +113,12 @@ test('restore({ step, into }) of a corrupt step rejects HF_CORRUPT (the arrays t
   const saved = await store.save(7, { tensors, state: null });
   const shard = shardsOf(saved.path)[0]!;
   flipBit(shard, statSync(shard).size - 1);
-  await assert.rejects(store.restore({ step: 7, into: destinationsLike(tensors) }), (e: unknown) => isHoldfastError(e, 'HF_CORRUPT'));
+  await assert.rejects(store.restore({ step: 7, into: destinationsLike(tensors) }), (e: unknown) => {
+    assert.ok(isHoldfastError(e, 'HF_CORRUPT'));
+    assert.equal(e.data['intoUnverified'], true);
+    assert.match(e.message, /failed verification.*the arrays given in `into` may hold unverified bytes/s);
+    return true;
+  });
 });
 
 test('restore({ into }) over object storage fills the arrays from the verified objects', async (t) => {
