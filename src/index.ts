@@ -9,6 +9,7 @@ export type {
   IntervalAdvice,
   IntervalOptions,
   LatestResult,
+  RestoreOptions,
   RestoreResult,
   SaveInput,
   SaveOptions,

@@ -11,6 +11,7 @@ export {
   type RestoredTrainState,
   type TrainState,
 } from './train/train-state.js';
+export { restoreTrainStateInto, type RestoreTrainStateOptions } from './train/restore-train-state.js';
 export { Checkpointer, checkpoint, type CheckpointHandle } from './train/checkpoint.js';
 export { assertResumeLoss, checkResumeLoss, type ResumeCheck } from './train/post-resume-check.js';
 export { diffTensorSpecs, refuseIfDifferent } from './train/tensor-compat.js';

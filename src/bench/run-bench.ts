@@ -25,6 +25,8 @@ import { FioLimits, fioAvailable } from './fio-rows.js';
 import { hashLimit } from './limit-steps.js';
 import { describeMachine } from './machine.js';
 import { restoreSteps, type RestoreSamples } from './restore-steps.js';
+import { firstSaveRows, firstSaveSamples } from './fresh-process-steps.js';
+import { restoreIntoRow, restoreIntoSamples } from './restore-into-steps.js';
 import { measurement } from './sampling.js';
 import { holdfastSaves, ioLayerWrite, IO_METHODS, naiveBaselines, saveKey, type HoldfastSaves } from './save-steps.js';
 import { median, percentile } from './stats.js';
@@ -91,14 +93,17 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
   const ioLayer = await ioLayerWrite(run);
   const hash = await hashLimit(run);
   const restore = saves.kept === undefined ? undefined : await restoreSteps(run, saves.kept);
+  const restoreInto = saves.kept === undefined ? undefined : await restoreIntoSamples(run, saves.kept);
   await fio.measure();
   const pause = await asyncPause(run, saves.stores.direct);
+  const firstSaves = await firstSaveSamples(run, maxBytes);
   await removeTree(fs, run.dir);
 
   const bytes = saves.kept?.bytes ?? run.workload.bytes;
   const hashRow = (limit: number | undefined): Measurement =>
     measurement({ label: `limit: SHA-256 only, ${hash.workers} hashing workers at once, in memory, no I/O`, kind: 'limit', bytes: run.workload.bytes, seconds: hash.seconds }, limit);
   const restoreRows = restore === undefined ? undefined : readRows(restore, bytes, fio.readLimit, hashRow);
+  const intoRows = restoreRows === undefined || restoreInto === undefined ? [] : [restoreIntoRow(restoreInto, bytes, fio.readLimit, restoreRows.freshReadLimit)];
   return {
     name,
     description: run.workload.description,
@@ -108,8 +113,8 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
     ...(fio.readLimit === undefined ? {} : { fioReadLimit: fio.readLimit }),
     ...(restoreRows === undefined ? {} : { freshReadLimit: restoreRows.freshReadLimit }),
     hashLimit: run.workload.bytes / median(hash.seconds),
-    save: [...fio.writeRows(), ...writeRows(run, naive, saves, ioLayer, bytes, fio.writeLimit), hashRow(fio.writeLimit)],
-    restore: [...fio.readRows(), ...(restoreRows?.rows ?? [])],
+    save: [...fio.writeRows(), ...writeRows(run, naive, saves, ioLayer, bytes, fio.writeLimit), ...firstSaveRows(firstSaves, fio.writeLimit), hashRow(fio.writeLimit)],
+    restore: [...fio.readRows(), ...(restoreRows?.rows.slice(0, 1) ?? []), ...intoRows, ...(restoreRows?.rows.slice(1) ?? [])],
     latency: latencyRows(saves),
     async: pause,
   };

@@ -75,6 +75,11 @@ const ARRAY_TYPE: Record<DType, string> = {
   I32: 'Int32Array', I16: 'Int16Array', I8: 'Int8Array', U8: 'Uint8Array', BOOL: 'Uint8Array',
 };
 
+/** The typed array a tensor of `dtype` lives in (`Float32Array` for F32, `Uint16Array` for F16 and BF16, ...). */
+export function arrayTypeOf(dtype: DType): string {
+  return ARRAY_TYPE[dtype];
+}
+
 /** Index of the first BOOL byte other than 0 or 1, or -1: safetensors BOOL is one byte, 0 or 1. */
 export function firstInvalidBoolIndex(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) if (bytes[i]! > 1) return i;

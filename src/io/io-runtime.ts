@@ -89,9 +89,22 @@ export class IoRuntime {
     return this.resources === undefined;
   }
 
-  /** Starts every hashing worker now (not at the first large file) and waits until they run or fail to start. */
-  async warm(): Promise<void> {
-    await this.hashers.warm();
+  /**
+   * Starts every hashing worker now (not at the first large file) and waits until they run or fail
+   * to start. With `stateBytes`, also allocates and faults in the read/write buffers a save of
+   * that many bytes uses (all of them past `maxBuffers` buffers' worth) and the restore's hash
+   * staging, while the workers load: the first save then pays neither (measured in
+   * docs/PERFORMANCE.md, "The first save of a process").
+   */
+  async warm(stateBytes?: number): Promise<void> {
+    if (stateBytes !== undefined && !(stateBytes >= 0)) throw new HoldfastError('HF_INVALID_ARG', `warm needs a byte count >= 0, got ${String(stateBytes)}`);
+    const r = this.open();
+    const started = r.hashers.warm();
+    if (stateBytes !== undefined) {
+      r.buffers.reserve(Math.ceil(stateBytes / r.buffers.bufferBytes));
+      if (stateBytes > 0) r.hashStaging.reserve(r.hashStaging.maxBuffers);
+    }
+    await started;
   }
 
   /** Stops the workers and drops all memory. Idempotent; concurrent calls share one close. */

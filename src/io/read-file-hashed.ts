@@ -63,6 +63,12 @@ export interface ReadHashedOptions extends FileIoOptions {
   keep: boolean;
   /** The manifest's chunk digests of the file (2.0): the read computes its own on their grid. */
   chunks?: ChunkDigests | undefined;
+  /**
+   * Without `keep`: handed each piece of the file (its offset and bytes) as soon as it is read, in
+   * no particular order and before the file's hash is known, to copy out of the reused read buffer
+   * (a restore into the caller's own arrays). The piece is only valid during the call.
+   */
+  deliver?: ((position: number, chunk: Uint8Array) => void) | undefined;
 }
 
 interface ReadFileHashedOptions extends ReadHashedOptions {
@@ -186,6 +192,7 @@ async function readOpened(
       held = buf;
       const target = buf !== undefined ? buf.subarray(0, length) : bytes!.subarray(position, position + length);
       const n = await handle.pread(target, position, length);
+      if (buf !== undefined) options.deliver?.(position, target.subarray(0, n));
       return { buf, target, n };
     });
     const prev = posted;

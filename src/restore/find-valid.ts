@@ -11,6 +11,7 @@ import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { VerifyKey } from '../format/manifest-signature.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
+import type { RestoreDestinations } from './restore-into.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
 export interface RollbackContext {
@@ -20,6 +21,8 @@ export interface RollbackContext {
   /** With keys, an unsigned or badly signed checkpoint fails verification like a corrupt one. */
   verifyKeys?: readonly VerifyKey[] | undefined;
   onEvent?: ((event: StoreEvent) => void) | undefined;
+  /** Restore into the caller's arrays: every candidate is checked against them before its data is read. */
+  into?: RestoreDestinations | undefined;
 }
 
 export interface ValidCheckpoint {
@@ -53,7 +56,7 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
-    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys });
+    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
     if (check.ok) return { step, location: reader.location, reader, check, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
@@ -73,7 +76,7 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
   const reader = await ctx.storage.open(step);
   if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.storage.location}`, { path: ctx.storage.location, data: { step } });
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
   if (!check.ok) {
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });

@@ -24,6 +24,7 @@ import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
 import { describeEntryType } from '../fs/file-system.js';
+import { planRestoreInto, type RestoreDestinations, type RestoreIntoPlan } from './restore-into.js';
 
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
 const FILES_IN_FLIGHT = 2;
@@ -38,6 +39,8 @@ export interface VerifyOptions {
   stopAtFirst: boolean;
   /** Keys of which one must have signed the manifest; none: signatures are not checked. */
   verifyKeys?: readonly VerifyKey[] | undefined;
+  /** Copy the tensors into these arrays of the caller's as they are read (checked against the manifest first). */
+  into?: RestoreDestinations | undefined;
 }
 
 export interface CheckpointCheck {
@@ -45,6 +48,8 @@ export interface CheckpointCheck {
   problems: FileProblem[];
   manifest?: Manifest;
   bytesByFile: Map<string, Uint8Array>;
+  /** With `into`: the plan that filled the caller's arrays. */
+  into?: RestoreIntoPlan;
 }
 
 export async function verifyCheckpoint(reader: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
@@ -55,10 +60,12 @@ export async function verifyCheckpoint(reader: CheckpointReader, options: Verify
   // Before any data is read: a manifest rewritten without the key is not worth hashing gigabytes for.
   const unsigned = options.verifyKeys?.length ? signatureProblem(manifest, options.verifyKeys) : undefined;
   if (unsigned !== undefined) return { ok: false, problems: [{ file: MANIFEST_FILE, reason: 'signature', message: `${reader.locate(MANIFEST_FILE)}: ${unsigned}` }], manifest, bytesByFile };
+  // Refuses destinations that do not fit before any data byte is read.
+  const plan = options.into === undefined ? undefined : planRestoreInto(manifest, options.into, reader.location);
   const checked = await mapConcurrent(
     manifest.files,
     FILES_IN_FLIGHT,
-    (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile)),
+    (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile, plan?.deliverFor(file.path))),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
   const problems = checked.filter((p): p is FileProblem => p !== undefined);
@@ -66,7 +73,9 @@ export async function verifyCheckpoint(reader: CheckpointReader, options: Verify
     const sums = await vanishedAsMissing(reader, SHA256SUMS_FILE, () => checkSha256Sums(reader, manifest));
     if (sums !== undefined) problems.push(sums);
   }
-  return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
+  const check: CheckpointCheck = { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
+  if (plan !== undefined) check.into = plan;
+  return check;
 }
 
 /**
@@ -115,6 +124,7 @@ async function checkFile(
   file: ManifestFile,
   options: VerifyOptions,
   bytesByFile: Map<string, Uint8Array>,
+  deliver: ((position: number, chunk: Uint8Array) => void) | undefined,
 ): Promise<FileProblem | undefined> {
   const p = reader.locate(file.path);
   const st = await reader.statFile(file.path);
@@ -122,15 +132,17 @@ async function checkFile(
   if (st.kind !== 'file') return notAFile(file.path, p, st);
   if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   let bytes: Uint8Array | undefined;
-  if (options.level === 'full') {
-    const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes, runtime: options.io, chunks: file.chunks });
+  // A restore needs the bytes whatever the level; level `sizes` reads them without comparing a hash.
+  if (options.level === 'full' || options.keepBytes || deliver !== undefined) {
+    const full = options.level === 'full';
+    const read = await reader.readHashed(file.path, file.size, { keep: deliver === undefined && options.keepBytes, runtime: options.io, chunks: full ? file.chunks : undefined, deliver });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
-    if (file.chunks !== undefined) {
+    if (full && file.chunks !== undefined) {
       const problem = chunkProblem(p, file, file.chunks, read.chunks);
       if (problem !== undefined) return problem;
     }
     const expected = parseHash(file.hash, p).hex;
-    if (read.sha256Hex !== expected) {
+    if (full && read.sha256Hex !== expected) {
       return { file: file.path, reason: 'hash', message: `${p}: SHA-256 mismatch: recorded ${expected}, computed ${read.sha256Hex}`, expected, actual: read.sha256Hex };
     }
     bytes = read.bytes;

@@ -19,6 +19,7 @@ import { resolveUserPath } from '../fs/real-path.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
+import type { RestoreDestinations } from '../restore/restore-into.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -41,6 +42,7 @@ import {
   type IntervalAdvice,
   type IntervalOptions,
   type LatestResult,
+  type RestoreOptions,
   type RestoreResult,
   type SaveInput,
   type SaveOptions,
@@ -64,17 +66,38 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   assertDurability(durability);
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
   const trust = options.signing === undefined ? undefined : await loadManifestTrust(fs, options.signing);
-  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options, trust);
+  const store = new CheckpointStore(fs, await storageFor(where, fs, durability, options), durability, options, trust);
+  if (options.warm === undefined || options.warm === false) return store;
+  try {
+    await store.warm(options.warm === true ? undefined : options.warm);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  return store;
+}
+
+async function storageFor(where: string | { storage: CheckpointStorage }, fs: FileSystem, durability: DurabilityMode, options: StoreOptions): Promise<CheckpointStorage> {
+  if (typeof where === 'object' && where !== null && 'storage' in where) return where.storage;
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   if (where.startsWith('s3://')) {
     // Loaded on first use: local stores never pay for the SDK.
     const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
-    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options, trust);
+    return new S3Storage(parseS3Url(where));
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
-  return new CheckpointStore(fs, storage, durability, options, trust);
+  return openLocalStorage(fs, root, { durability, create: options.create !== false });
+}
+
+/**
+ * A restore into the caller's arrays that failed once reading began: the error says the arrays hold
+ * unverified bytes (`data.intoUnverified`). Refusals before any read (HF_INCOMPATIBLE, HF_INVALID_ARG) pass as they are.
+ */
+function toldUnverified(e: unknown): unknown {
+  if (!(e instanceof HoldfastError) || e.code === 'HF_INCOMPATIBLE' || e.code === 'HF_INVALID_ARG') return e;
+  const options = { data: { ...e.data, intoUnverified: true }, cause: e, ...(e.path === undefined ? {} : { path: e.path }) };
+  return new HoldfastError(e.code, `${e.message}; the arrays given in \`into\` may hold unverified bytes: do not use them`, options);
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -137,10 +160,13 @@ class CheckpointStore implements Store {
     return result;
   }
 
-  async restore(step?: number): Promise<RestoreResult> {
-    const found = await this.find(step, true);
+  async restore(what?: number | RestoreOptions): Promise<RestoreResult> {
+    const { step, into } = typeof what === 'object' && what !== null ? what : { step: what, into: undefined };
+    const found = await this.find(step, into === undefined, into).catch((e: unknown) => {
+      throw into === undefined ? e : toldUnverified(e);
+    });
     const manifest = found.check.manifest!;
-    const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
+    const tensors = found.check.into?.finish() ?? decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
@@ -241,6 +267,11 @@ class CheckpointStore implements Store {
     return { measured, restoreMs, restoreEstimated: options.restoreMs === undefined, rows: adviseInterval(inputs) };
   }
 
+  async warm(stateBytes?: number): Promise<void> {
+    if (stateBytes !== undefined && !(Number.isSafeInteger(stateBytes) && stateBytes >= 0)) throw invalidArg(`warm needs a byte count >= 0, got ${JSON.stringify(stateBytes)}`);
+    await this.io.warm(stateBytes ?? Number.MAX_SAFE_INTEGER);
+  }
+
   async close(): Promise<void> {
     // A background save still running keeps its workers until it settles.
     (await this.saveSlot.acquire('wait'))();
@@ -262,14 +293,14 @@ class CheckpointStore implements Store {
     return this.options.fs === undefined ? resolveUserPath(path.resolve(p)) : path.resolve(p);
   }
 
-  private find(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
-    if (step === undefined) return findNewestValid(this.rollbackContext(), keepBytes);
+  private find(step: number | undefined, keepBytes: boolean, into?: RestoreDestinations): Promise<ValidCheckpoint> {
+    if (step === undefined) return findNewestValid(this.rollbackContext(into), keepBytes);
     assertValidStep(step);
-    return requireValid(this.rollbackContext(), step, keepBytes);
+    return requireValid(this.rollbackContext(into), step, keepBytes);
   }
 
-  private rollbackContext(): RollbackContext {
-    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', verifyKeys: this.trust?.verify, onEvent: this.options.onEvent };
+  private rollbackContext(into?: RestoreDestinations): RollbackContext {
+    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', verifyKeys: this.trust?.verify, onEvent: this.options.onEvent, into };
   }
 
   private commitContext(options: SaveOptions, purpose: string): CommitContext {

@@ -1,7 +1,7 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
 import type { SigningOptions } from './signing-keys.js';
 import type { IntervalRow, MeasuredCosts } from './interval-advisor.js';
-import type { Tensor } from '../format/dtype.js';
+import type { Tensor, TensorData } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
@@ -44,6 +44,11 @@ export interface StoreOptions {
    * HOLDFAST_* key variables the CLI uses.
    */
   signing?: SigningOptions;
+  /**
+   * For a process that will save: before `openStore` returns, start the hashing workers and reserve
+   * the I/O buffers (see `Store.warm`); `true` for the whole pool, or the state's size in bytes.
+   */
+  warm?: boolean | number;
 }
 
 export interface IntervalOptions {
@@ -105,6 +110,20 @@ export interface VerifyReport {
   problems: FileProblem[];
 }
 
+export interface RestoreOptions {
+  /** Default: the newest checkpoint that passes verification (rolling back past failing ones). */
+  step?: number;
+  /**
+   * Fill these arrays of the caller's instead of allocating (name → typed array of the tensor's dtype
+   * and element count; exactly the checkpoint's tensors). Checked before any data is read
+   * (HF_INCOMPATIBLE lists every difference). Bytes land in the arrays before their hash is known:
+   * when the restore rejects once reading began, the arrays hold garbage and the error says so
+   * (`data.intoUnverified`); after a rollback they hold the older step's.
+   * A function is given each candidate's manifest (before its data is read) and returns the arrays.
+   */
+  into?: Readonly<Record<string, TensorData>> | ((manifest: Manifest) => Readonly<Record<string, TensorData>>);
+}
+
 export interface RestoreResult {
   step: number;
   path: string;
@@ -152,6 +171,8 @@ export interface Store {
    * quarantined and skipped (reported in `skipped`). Throws HF_NO_VALID_CHECKPOINT when none passes.
    */
   restore(step?: number): Promise<RestoreResult>;
+  /** The same, with options; with `into`, the result's tensors are the caller's arrays, filled and verified. */
+  restore(options: RestoreOptions): Promise<RestoreResult>;
   /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
   latest(): Promise<LatestResult | null>;
   /** Committed checkpoints, oldest first (staging and quarantine are not listed). */
@@ -169,6 +190,13 @@ export interface Store {
    * (manifest 2.0 `timing`; HF_NOT_FOUND when no checkpoint has any) and the failure rate given.
    */
   adviseInterval(options: IntervalOptions): Promise<IntervalAdvice>;
+  /**
+   * Starts the hashing workers and allocates and faults in the I/O buffers a save (or a restore)
+   * of `stateBytes` uses (default: the whole pool, 128 MiB), so the first save of a process does
+   * not pay for them. Call it while the process has other work to do (building the model);
+   * later saves reuse the same workers and memory either way.
+   */
+  warm(stateBytes?: number): Promise<void>;
   /**
    * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
    * passed in `StoreOptions.runtime`), once a `saveAsync` in flight has settled. Idempotent; await

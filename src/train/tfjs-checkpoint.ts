@@ -21,11 +21,12 @@
  * `applyTfjsModel` changes nothing unless the whole check passes.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Tensor } from '../format/dtype.js';
-import type { JsonValue } from '../format/manifest-types.js';
+import { byteLengthOf, typedArrayFor, type Tensor, type TensorData } from '../format/dtype.js';
+import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { SaveOptions, SaveResult, Store } from '../store/types.js';
 import { diffTensorSpecs, refuseIfDifferent, type TensorSpec } from './tensor-compat.js';
 import { applyOptimizerState, captureOptimizer, optimizerDifferences } from './tfjs-optimizer-state.js';
+import { onCpuBackend, ownValues } from './tfjs-in-place.js';
 import { fromTfTensor, tfSpecDType, toTfTensor } from './tfjs-tensors.js';
 import {
   configHash,
@@ -134,13 +135,19 @@ export async function applyTfjsModel(model: tf.LayersModel, state: TfjsModelStat
   } finally {
     tf.dispose(values);
   }
+  await applyTfjsOptimizer(model, state, options);
+}
+
+async function applyTfjsOptimizer(model: tf.LayersModel, state: TfjsModelState, options: ApplyTfjsOptions): Promise<void> {
   const opt = optimizerOf(model, options);
   if (opt === null || options.weightsOnly === true || state.optimizer === null) return;
   await applyOptimizerState(model, opt, state.optimizer);
 }
 
-/** Splits restored store tensors by prefix into a `TfjsModelState`. */
-function tfjsStateFromTensors(tensors: Record<string, Tensor>, optimizerScalars: JsonObject | null, framework: JsonObject | null): TfjsModelState {
+/** Splits restored store tensors by prefix into a `TfjsModelState`; `root` is the checkpoint's JSON state. */
+function tfjsStateFromTensors(tensors: Record<string, Tensor>, root: JsonObject): TfjsModelState {
+  const optimizerScalars = (root[OPTIMIZER_KEY] ?? (root[TRAIN_STATE_KEY] as JsonObject | undefined)?.[OPTIMIZER_KEY] ?? null) as JsonObject | null;
+  const framework = (root[FRAMEWORK_KEY] ?? null) as JsonObject | null;
   const weights: TensorMap = {};
   const optTensors: TensorMap = {};
   for (const [name, t] of Object.entries(tensors)) {
@@ -152,6 +159,31 @@ function tfjsStateFromTensors(tensors: Record<string, Tensor>, optimizerScalars:
     optimizer: optimizerScalars === null ? null : { tensors: optTensors, scalars: optimizerScalars },
     framework: framework ?? {},
   };
+}
+
+/**
+ * Where each tensor of the checkpoint about to be read goes: a model weight into its variable's own
+ * values, anything else (optimizer state, applied afterwards) into a new array. Refuses a model
+ * that does not fit, with every difference, before any data is read.
+ */
+function inPlaceDestinations(model: tf.LayersModel, manifest: Manifest, options: RestoreTfjsOptions, placed: { all: boolean }): Record<string, TensorData> {
+  const alloc = (name: string, empty: boolean): TensorData => {
+    const t = manifest.tensors[name]!;
+    return typedArrayFor(t.dtype, new Uint8Array(empty ? 0 : byteLengthOf(t.dtype, t.shape)));
+  };
+  // Weights need only their dtype and shape for the check; their destinations are the variables.
+  const specs: Record<string, Tensor> = {};
+  for (const [name, t] of Object.entries(manifest.tensors)) specs[name] = { dtype: t.dtype, shape: [...t.shape], data: alloc(name, name.startsWith(WEIGHTS_PREFIX)) };
+  refuseIfDifferent(tfjsCompatibilityDifferences(model, tfjsStateFromTensors(specs, (manifest.state ?? {}) as JsonObject), options), 'tfjs checkpoint', manifest.step);
+  const into: Record<string, TensorData> = {};
+  for (const [name, t] of Object.entries(specs)) into[name] = t.data;
+  for (const w of model.weights) {
+    const name = WEIGHTS_PREFIX + w.originalName;
+    const own = ownValues(w.read() as tf.Variable);
+    if (own === undefined) placed.all = false;
+    into[name] = own ?? alloc(name, false);
+  }
+  return into;
 }
 
 const USER_KEY = 'user';
@@ -189,6 +221,13 @@ export interface RestoreTfjsOptions extends ApplyTfjsOptions {
   step?: number;
   /** This run's config: compared with the one saved (result `config`), never refused. */
   config?: JsonObject;
+  /**
+   * Read the weights straight into the model's own variables (CPU backend; elsewhere the ordinary
+   * path is taken and `filledInPlace` is false). Checked against the model before any data is
+   * read; but if verification then fails, the weights hold garbage (or, after a rollback, the
+   * older checkpoint's), where the ordinary path leaves the model untouched.
+   */
+  inPlace?: boolean;
 }
 
 export interface RestoredTfjsCheckpoint {
@@ -199,6 +238,8 @@ export interface RestoredTfjsCheckpoint {
   skipped: { step: number; reason: string }[];
   /** Present when `options.config` was given and the checkpoint holds a config. */
   config?: ConfigCheck;
+  /** The weights were read into the model's variables without a copy (`inPlace` on the CPU backend). */
+  filledInPlace: boolean;
 }
 
 /**
@@ -210,13 +251,16 @@ export async function restoreTfjsCheckpoint(
   model: tf.LayersModel,
   options: RestoreTfjsOptions = {},
 ): Promise<RestoredTfjsCheckpoint> {
-  const r = await store.restore(options.step);
+  const placed = { all: options.inPlace === true && onCpuBackend() };
+  const into = placed.all ? (manifest: Manifest) => inPlaceDestinations(model, manifest, options, placed) : undefined;
+  const r = await (into === undefined ? store.restore(options.step) : store.restore(options.step === undefined ? { into } : { step: options.step, into }));
   const root = (r.state ?? {}) as JsonObject;
-  const scalars = (root[OPTIMIZER_KEY] ?? (root[TRAIN_STATE_KEY] as JsonObject | undefined)?.[OPTIMIZER_KEY] ?? null) as JsonObject | null;
-  const framework = (root[FRAMEWORK_KEY] ?? null) as JsonObject | null;
-  const state = tfjsStateFromTensors(r.tensors, scalars, framework);
-  await applyTfjsModel(model, state, { ...options, step: r.step });
-  const result: RestoredTfjsCheckpoint = { step: r.step, state: root[USER_KEY] ?? null, skipped: r.skipped };
+  const state = tfjsStateFromTensors(r.tensors, root);
+  // A weight whose values could not be reached was read into a new array: load them all the ordinary way.
+  const filledInPlace = placed.all;
+  if (filledInPlace) await applyTfjsOptimizer(model, state, options);
+  else await applyTfjsModel(model, state, { ...options, step: r.step });
+  const result: RestoredTfjsCheckpoint = { step: r.step, state: root[USER_KEY] ?? null, skipped: r.skipped, filledInPlace };
   const saved = root[CONFIG_KEY];
   if (options.config !== undefined && saved !== undefined && saved !== null) {
     const savedHash = configHash(saved);

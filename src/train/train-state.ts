@@ -34,7 +34,7 @@ export const FRAMEWORK_KEY = 'framework';
 const TRAIN_STATE_VERSION = 1;
 export const WEIGHTS_PREFIX = 'weights/';
 export const OPTIMIZER_PREFIX = 'optimizer/';
-const GRAD_ACCUM_PREFIX = 'gradAccum/';
+export const GRAD_ACCUM_PREFIX = 'gradAccum/';
 
 export type TensorMap = Record<string, Tensor>;
 export type JsonObject = { [key: string]: JsonValue };
@@ -162,7 +162,7 @@ export interface RestoredTrainState {
   config?: ConfigCheck;
 }
 
-interface FromRestoreOptions {
+export interface FromRestoreOptions {
   /** The config the resuming run was started with; compared with the saved one. */
   config?: JsonObject;
   /** Throw HF_INCOMPATIBLE on a config difference instead of reporting it. Default false. */

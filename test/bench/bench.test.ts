@@ -32,6 +32,10 @@ test('bench --quick --workload small --json --report: one JSON report, an SVG pa
   assert.ok(w.save.some((m) => m.kind === 'holdfast' && m.mode === 'atomic_dirsync' && m.method === 'direct'));
   assert.ok(w.save.some((m) => m.kind === 'baseline'));
   assert.ok(w.restore.some((m) => m.kind === 'holdfast'));
+  // The first save of a fresh process (a child per sample), cold and after store.warm(), and the restore into the caller's arrays.
+  assert.equal(w.save.filter((m) => m.kind === 'holdfast' && /first save in a fresh process/.test(m.label)).length, 2);
+  assert.ok(w.save.some((m) => /after store\.warm/.test(m.label) && /warm-up itself took \d+ ms/.test(m.note ?? '')));
+  assert.ok(w.restore.some((m) => m.kind === 'holdfast' && /into \}/.test(m.label) && m.ratioToFreshRead !== undefined));
   // The machine's own limits sit beside fio: hashing, and reading into / touching fresh memory.
   assert.ok(w.save.some((m) => m.kind === 'limit' && /SHA-256/.test(m.label)));
   assert.ok(w.restore.some((m) => m.kind === 'limit' && /fresh memory/.test(m.label) && /read/.test(m.label)));

@@ -92,3 +92,32 @@ console.log(JSON.stringify({ same, workersStarted: during > before, workersStopp
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(JSON.parse(r.stdout.trim()), { same: true, workersStarted: true, workersStopped: true });
 });
+
+test('warm(stateBytes) reserves and faults in the buffers a save of that size uses, and the save then allocates none', async (t) => {
+  const runtime = new IoRuntime({ hashWorkers: 1, bufferBytes: 4 * MiB, maxBuffers: 6 });
+  t.after(() => runtime.close());
+  const rss = process.memoryUsage().rss;
+  await runtime.warm(3 * 4 * MiB + 1);
+  assert.equal(runtime.buffers.allocated, 4, 'one buffer per started 4 MiB of state');
+  assert.equal(runtime.buffers.idle, 4);
+  assert.ok(process.memoryUsage().rss - rss >= 3 * 4 * MiB, 'the buffers are faulted in, not just reserved');
+  await runtime.warm(1000 * MiB);
+  assert.equal(runtime.buffers.allocated, 6, 'never past maxBuffers');
+  const store = await openStore(tempDir(t), { runtime });
+  const tensors = { w: { dtype: 'U8' as const, shape: [9 * MiB + 5], data: bytes(9 * MiB + 5, 7) } };
+  await store.save(1, { tensors });
+  assert.equal(runtime.buffers.allocated, 6, 'the save reused the reserved buffers');
+  assert.deepEqual((await store.restore({ into: { w: new Uint8Array(9 * MiB + 5) } })).tensors['w']!.data, tensors.w.data);
+  assert.equal(runtime.buffers.allocated, 6, 'so did the restore into the caller arrays');
+  await assert.rejects(runtime.warm(-1), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
+});
+
+test('openStore({ warm }) starts the hashing workers before it returns; a bad byte count is refused', async (t) => {
+  const dir = tempDir(t);
+  await fs.stat(dir);
+  const before = threads();
+  const store = await openStore(join(dir, 's'), { warm: 64 * MiB });
+  assert.ok(threads() > before, 'workers run before the first save');
+  await store.close();
+  await assert.rejects(openStore(join(dir, 's'), { warm: -5 }), (e) => isHoldfastError(e, 'HF_INVALID_ARG'));
+});

@@ -154,3 +154,48 @@ test('SGD with momentum round-trips too (state in getWeights only)', async (t) =
   await trainTiny(b, 6, 15);
   assert.equal(weightBytes(b), weightBytes(a));
 });
+
+/** The typed array the CPU backend keeps a variable's values in. */
+function valuesOf(v: tf.Tensor): unknown {
+  return (tf.backend() as unknown as { data: { get(id: object): { values: unknown } } }).data.get(v.dataId).values;
+}
+
+test('inPlace: the weights are read into the model variables\' own arrays, and training continues bit for bit', async (t) => {
+  const store = await openStore(tempDir(t));
+  const a = await tinyModel();
+  await trainTiny(a, 0, 12);
+  await saveTfjsCheckpoint(store, 12, a);
+  const savedWeights = weightBytes(a);
+  const savedOpt = await optimizerBytes(a.optimizer);
+  const tailA = await trainTiny(a, 12, 30);
+
+  const b = await tinyModel();
+  const kernel = b.weights[0]!.read();
+  const aliased = kernel.clone(); // shares the kernel's data: must keep its own values
+  const aliasedBefore = Buffer.from(aliased.dataSync().buffer.slice(0)).toString('hex');
+  const bias = b.weights[1]!.read();
+  const biasArray = valuesOf(bias);
+  const r = await restoreTfjsCheckpoint(store, b, { inPlace: true });
+  assert.equal(r.filledInPlace, true);
+  assert.equal(valuesOf(bias), biasArray, 'an unshared variable was filled in its own array');
+  assert.equal(Buffer.from(aliased.dataSync().buffer.slice(0)).toString('hex'), aliasedBefore, 'a tensor sharing a variable\'s data is not changed');
+  aliased.dispose();
+  assert.equal(weightBytes(b), savedWeights);
+  assert.deepEqual(await optimizerBytes(b.optimizer), savedOpt, 'moments restored byte for byte');
+  assert.deepEqual(await trainTiny(b, 12, 30), tailA);
+});
+
+test('inPlace: a model that does not fit is refused before anything is read into it', async (t) => {
+  const store = await openStore(tempDir(t));
+  const a = await tinyModel();
+  await trainTiny(a, 0, 3);
+  await saveTfjsCheckpoint(store, 3, a);
+  const wider = await tinyModel({ hidden: 16 });
+  const before = weightBytes(wider);
+  await assert.rejects(restoreTfjsCheckpoint(store, wider, { inPlace: true }), (e) => {
+    assert.ok(isHoldfastError(e, 'HF_INCOMPATIBLE'));
+    assert.ok((e.data['differences'] as string[]).includes('weights/dense1/bias: checkpoint has [8] F32, model has [16] F32'));
+    return true;
+  });
+  assert.equal(weightBytes(wider), before, 'nothing was loaded');
+});
