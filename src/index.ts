@@ -7,6 +7,8 @@ export type {
   GcOptions,
   GcResult,
   LatestResult,
+  RestoreLayout,
+  RestoreOptions,
   RestoreResult,
   SaveInput,
   SaveOptions,
@@ -14,6 +16,7 @@ export type {
   Store,
   StoreEvent,
   StoreOptions,
+  TensorPart,
   VerifyLevel,
   VerifyReport,
 } from './store/types.js';

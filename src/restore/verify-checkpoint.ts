@@ -109,10 +109,8 @@ async function checkFile(
   bytesByFile: Map<string, Uint8Array>,
 ): Promise<FileProblem | undefined> {
   const p = reader.locate(file.path);
-  const st = await reader.statFile(file.path);
-  if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
-  if (st.kind !== 'file') return notAFile(file.path, p, st);
-  if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
+  const absent = await presenceProblem(reader, file);
+  if (absent !== undefined) return absent;
   let bytes: Uint8Array | undefined;
   if (options.level === 'full') {
     const read = await reader.readHashed(file.path, file.size, { keep: options.keepBytes, runtime: options.io });
@@ -125,6 +123,16 @@ async function checkFile(
     if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
   }
   return file.kind === 'shard' ? checkShardHeader(reader, p, manifest, file, bytes) : undefined;
+}
+
+/** Whether `file` is there as the manifest records it: present, a regular file, of its recorded size (no byte read). */
+export async function presenceProblem(reader: CheckpointReader, file: ManifestFile): Promise<FileProblem | undefined> {
+  const p = reader.locate(file.path);
+  const st = await reader.statFile(file.path);
+  if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
+  if (st.kind !== 'file') return notAFile(file.path, p, st);
+  if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
+  return undefined;
 }
 
 function sizeProblem(p: string, file: ManifestFile, actual: number): FileProblem {

@@ -21,6 +21,8 @@ import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
+import { restoreLayout } from '../restore/restore-layout.js';
+import { assertLayoutArgument } from '../restore/tensor-part.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
@@ -36,6 +38,7 @@ import {
   type GcOptions,
   type GcResult,
   type LatestResult,
+  type RestoreOptions,
   type RestoreResult,
   type SaveInput,
   type SaveOptions,
@@ -127,11 +130,24 @@ class CheckpointStore implements Store {
     return result;
   }
 
-  async restore(step?: number): Promise<RestoreResult> {
+  async restore(which?: number | RestoreOptions): Promise<RestoreResult> {
+    const options: RestoreOptions = typeof which === 'object' && which !== null ? which : { step: which };
+    if (options.layout !== undefined) return this.restoreParts(options);
+    if (options.into !== undefined) throw invalidArg('restore: `into` needs a `layout` saying which part each buffer receives');
+    const step = options.step;
     const found = await this.find(step, true);
     const manifest = found.check.manifest!;
     const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
+    return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
+  }
+
+  private async restoreParts({ step, layout, into }: RestoreOptions): Promise<RestoreResult> {
+    assertLayoutArgument(layout, into);
+    if (step !== undefined) assertValidStep(step);
+    const found = await restoreLayout(this.rollbackContext(), step, layout, into);
+    const { manifest, tensors } = found.value;
+    await this.storage.audit('restore', { step: found.step, skipped: found.skipped, parts: Object.keys(layout).length });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
 

@@ -1,14 +1,16 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
-import type { Tensor } from '../format/dtype.js';
+import type { Tensor, TensorData } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
+import type { RestoreLayout } from '../restore/tensor-part.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
 export type { LeaseOptions } from '../storage/writer-lease.js';
+export type { RestoreLayout, TensorPart } from '../restore/tensor-part.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -74,6 +76,19 @@ export interface VerifyReport {
   problems: FileProblem[];
 }
 
+export interface RestoreOptions {
+  /** The checkpoint to restore; default the newest that passes verification. */
+  step?: number;
+  /**
+   * Resharding: restore only these parts (a box `{offset, shape}` or a flat element range
+   * `{flat: [begin, end]}` of each named global tensor), reading only the chunks that hold them,
+   * every chunk verified. Other tensors are not read. `dtype`/`globalShape` in a part are checked.
+   */
+  layout?: RestoreLayout;
+  /** With `layout`: the buffers to fill, by tensor name (a typed array of the dtype's kind and the part's length); other parts are allocated. */
+  into?: Record<string, TensorData>;
+}
+
 export interface RestoreResult {
   step: number;
   path: string;
@@ -119,8 +134,10 @@ export interface Store {
   /**
    * Loads checkpoint `step`, or the newest one that passes verification. Newer ones that fail are
    * quarantined and skipped (reported in `skipped`). Throws HF_NO_VALID_CHECKPOINT when none passes.
+   * With `{ layout }`, only the caller's parts of the named tensors (see `RestoreOptions`); a layout
+   * the checkpoint cannot serve is refused before any data is read (HF_INCOMPATIBLE).
    */
-  restore(step?: number): Promise<RestoreResult>;
+  restore(step?: number | RestoreOptions): Promise<RestoreResult>;
   /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
   latest(): Promise<LatestResult | null>;
   /** Committed checkpoints, oldest first (staging and quarantine are not listed). */
