@@ -3,7 +3,8 @@
  * returned (DESIGN promise 2, for partial reads). The range is widened to the
  * file's chunk grid and read through `CheckpointReader.readRange` (a pread
  * locally, a ranged GET on S3); every chunk is SHA-256-checked against the
- * manifest's digest, which the manifest hash covers. A 1.0 file has only its
+ * manifest's digest, which the manifest hash covers (on the runtime's
+ * hashing workers, in parallel). A 1.0 file has only its
  * whole-file hash, so the whole file is read and hashed once (ask once per
  * file: the planner does). Failures are values (`FileProblem`), as in
  * verify-checkpoint.ts, so the caller quarantines and rolls back as a full
@@ -11,7 +12,7 @@
  */
 import { isHoldfastError } from '../errors.js';
 import type { ManifestFile } from '../format/manifest-types.js';
-import { parseHash, sha256Hex } from '../format/sha256.js';
+import { parseHash } from '../format/sha256.js';
 import type { FileProblem } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointReader } from '../storage/checkpoint-storage.js';
@@ -30,7 +31,7 @@ export async function readVerifiedRange(reader: CheckpointReader, file: Manifest
     const bytes = new Uint8Array(stop - start);
     const got = await readFully(reader, file.path, start, bytes);
     if (got < bytes.byteLength) return shortFile(reader, file, start + got);
-    return chunkMismatch(reader, file, start, bytes) ?? { start, bytes };
+    return (await chunkMismatch(reader, file, start, bytes, io)) ?? { start, bytes };
   } catch (e) {
     // Retention in another process may remove the checkpoint under us: missing, not an I/O failure.
     if (!isHoldfastError(e, 'HF_NOT_FOUND')) throw e;
@@ -49,18 +50,30 @@ async function readFully(reader: CheckpointReader, name: string, offset: number,
   return done;
 }
 
-function chunkMismatch(reader: CheckpointReader, file: ManifestFile, start: number, bytes: Uint8Array): FileProblem | undefined {
+/** The first chunk whose SHA-256 differs from the manifest's; chunks hash in parallel on the runtime's workers (small ones inline). */
+async function chunkMismatch(reader: CheckpointReader, file: ManifestFile, start: number, bytes: Uint8Array, io: IoRuntime): Promise<FileProblem | undefined> {
   const { bytes: chunkBytes, sha256 } = file.chunks!;
-  for (let at = 0; at < bytes.byteLength; at += chunkBytes) {
-    const index = (start + at) / chunkBytes;
-    const actual = sha256Hex(bytes.subarray(at, Math.min(at + chunkBytes, bytes.byteLength)));
-    const expected = sha256[index]!;
-    if (actual !== expected) {
-      const where = `bytes [${start + at}, ${Math.min(start + at + chunkBytes, file.size)})`;
-      return { file: file.path, reason: 'hash', message: `${reader.locate(file.path)}: chunk ${index} (${where}) SHA-256 mismatch: recorded ${expected}, computed ${actual}`, expected, actual };
-    }
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < bytes.byteLength; at += chunkBytes) chunks.push(bytes.subarray(at, Math.min(at + chunkBytes, bytes.byteLength)));
+  const digests = await Promise.all(chunks.map((chunk) => hashOf(chunk, io)));
+  const bad = digests.findIndex((actual, i) => actual !== sha256[start / chunkBytes + i]);
+  if (bad < 0) return undefined;
+  const index = start / chunkBytes + bad;
+  const expected = sha256[index]!;
+  const actual = digests[bad]!;
+  const where = `bytes [${index * chunkBytes}, ${Math.min((index + 1) * chunkBytes, file.size)})`;
+  return { file: file.path, reason: 'hash', message: `${reader.locate(file.path)}: chunk ${index} (${where}) SHA-256 mismatch: recorded ${expected}, computed ${actual}`, expected, actual };
+}
+
+async function hashOf(bytes: Uint8Array, io: IoRuntime): Promise<string> {
+  const stream = io.hashers.open(bytes.byteLength);
+  try {
+    await stream.update(bytes);
+    return await stream.digest();
+  } catch (e) {
+    stream.abort();
+    throw e;
   }
-  return undefined;
 }
 
 async function readWholeVerified(reader: CheckpointReader, file: ManifestFile, io: IoRuntime): Promise<VerifiedBytes | FileProblem> {

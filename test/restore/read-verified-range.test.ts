@@ -37,10 +37,10 @@ function memoryReader(files: Map<string, Uint8Array>, log: [string, number, numb
   };
 }
 
-function described(bytes: Uint8Array, chunks: boolean): ManifestFile {
+function described(bytes: Uint8Array, chunks: boolean, chunkBytes = C): ManifestFile {
   const sha256: string[] = [];
-  for (let at = 0; at < bytes.byteLength; at += C) sha256.push(sha256Hex(bytes.subarray(at, at + C)));
-  return { path: 'f', size: bytes.byteLength, hash: formatHash(sha256Hex(bytes)), rank: 0, kind: 'shard', ...(chunks ? { chunks: { bytes: C, sha256 } } : {}) };
+  for (let at = 0; at < bytes.byteLength; at += chunkBytes) sha256.push(sha256Hex(bytes.subarray(at, at + chunkBytes)));
+  return { path: 'f', size: bytes.byteLength, hash: formatHash(sha256Hex(bytes)), rank: 0, kind: 'shard', ...(chunks ? { chunks: { bytes: chunkBytes, sha256 } } : {}) };
 }
 
 const io = new IoRuntime({ hashWorkers: 0 });
@@ -89,5 +89,20 @@ describe('reading a verified byte range', () => {
     const problem = (await readVerifiedRange(memoryReader(new Map([['f', damaged]]), []), described(content, false), 0, 1, io)) as FileProblem;
     assert.equal(problem.reason, 'hash');
     assert.match(problem.message, /SHA-256 mismatch: recorded/);
+  });
+
+  test('chunks of 1 MiB and more hash on the runtime\'s workers, in parallel, with the same verdicts', async () => {
+    const workers = new IoRuntime({ hashWorkers: 2 });
+    try {
+      const big = Uint8Array.from({ length: 3 * 1024 * 1024 + 5 }, (_, i) => (i * 7) & 0xff);
+      const file = described(big, true, 1024 * 1024);
+      const ok = (await readVerifiedRange(memoryReader(new Map([['f', big]]), []), file, 0, big.byteLength, workers)) as VerifiedBytes;
+      assert.ok(Buffer.from(ok.bytes).equals(Buffer.from(big)));
+      big[2 * 1024 * 1024 + 9]! ^= 4;
+      const problem = (await readVerifiedRange(memoryReader(new Map([['f', big]]), []), file, 0, big.byteLength, workers)) as FileProblem;
+      assert.match(problem.message, /chunk 2 \(bytes \[2097152, 3145728\)\) SHA-256 mismatch/);
+    } finally {
+      await workers.close();
+    }
   });
 });
