@@ -179,6 +179,16 @@ describe('resharding restore on the local store (memory)', () => {
     for (const kind of PARTITION_KINDS) assertParts((await (await storeFor(kind, 4)).restore({ layout: whole })).tensors, full, whole, `whole from ${kind}`);
   });
 
+  test('restore() without a layout puts tensors saved in many slabs back together (every kind, 4 ranks)', async () => {
+    for (const kind of PARTITION_KINDS) {
+      const got = await (await storeFor(kind, 4)).restore();
+      for (const [name, t] of Object.entries(full)) {
+        assert.deepEqual(got.tensors[name]!.shape, t.shape, `${kind}: ${name} shape`);
+        assert.ok(bytesOf(got.tensors[name]!).equals(bytesOf(t)), `${kind}: ${name} bytes`);
+      }
+    }
+  });
+
   test('into: the caller\'s buffers are filled and handed back; the other parts are allocated', async () => {
     const store = await storeFor('cols', 4);
     const buffer = new Float32Array(7 * 2);
