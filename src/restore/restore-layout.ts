@@ -8,12 +8,12 @@
  * restore's failed hash does: quarantine and roll back to the previous one,
  * or HF_CORRUPT for a named step.
  */
-import type { Tensor, TensorData } from '../format/dtype.js';
+import type { Tensor } from '../format/dtype.js';
 import type { Manifest } from '../format/manifest-types.js';
 import type { CheckpointReader } from '../storage/checkpoint-storage.js';
 import { findNewestPassing, requirePassing, type Examined, type Passed, type RollbackContext } from './find-valid.js';
 import { readParts } from './read-parts.js';
-import { assertLayoutServable, type RestoreLayout } from './tensor-part.js';
+import { assertBuffers, assertLayoutServable, type PartBuffers, type RestoreLayout } from './tensor-part.js';
 import { loadManifest } from './verify-checkpoint.js';
 
 export interface RestoredParts {
@@ -21,10 +21,12 @@ export interface RestoredParts {
   tensors: Record<string, Tensor>;
 }
 
-export function restoreLayout(ctx: RollbackContext, step: number | undefined, layout: RestoreLayout, into?: Readonly<Record<string, TensorData>>): Promise<Passed<RestoredParts>> {
+export function restoreLayout(ctx: RollbackContext, step: number | undefined, layout: RestoreLayout, buffers?: PartBuffers): Promise<Passed<RestoredParts>> {
   const examine = async (reader: CheckpointReader): Promise<Examined<RestoredParts>> => {
     const manifest = await loadManifest(reader);
     if ('reason' in manifest) return { ok: false, problem: manifest };
+    const into = typeof buffers === 'function' ? buffers(manifest) : buffers;
+    if (typeof buffers === 'function') assertBuffers(into, layout);
     assertLayoutServable(manifest, layout, into, reader.location);
     const read = await readParts(reader, manifest, layout, { io: ctx.io, into });
     return read.ok ? { ok: true, value: { manifest, tensors: read.value } } : read;

@@ -27,6 +27,9 @@ export type TensorPart = ({ offset: number[]; shape: number[] } | { flat: [numbe
 /** Tensor name → the part to restore. Tensors not named are not read. */
 export type RestoreLayout = Record<string, TensorPart>;
 
+/** The caller's buffers by tensor name, or a function of each candidate checkpoint's manifest that returns them. */
+export type PartBuffers = Readonly<Record<string, TensorData>> | ((manifest: Manifest) => Readonly<Record<string, TensorData>>);
+
 export function isFlatPart(p: TensorPart): p is { flat: [number, number] } & PartExpectations {
   return 'flat' in p;
 }
@@ -58,7 +61,13 @@ export function assertLayoutArgument(layout: unknown, into: unknown): asserts la
     if (p.dtype !== undefined) c.oneOf(p.dtype, `${where}.dtype`, DTYPES);
     if (p.globalShape !== undefined) c.shape(p.globalShape, `${where}.globalShape`);
   }
-  if (into === undefined) return;
+  if (into === undefined || typeof into === 'function') return;
+  assertBuffers(into, parts);
+}
+
+/** `into` (or what its function returned): a typed array for some of the layout's parts. */
+export function assertBuffers(into: unknown, parts: object): asserts into is Readonly<Record<string, TensorData>> {
+  const c = new FieldChecker('restore layout', undefined, 'HF_INVALID_ARG');
   const buffers = c.object(into, 'into');
   for (const name of Object.keys(buffers)) {
     if (!Object.hasOwn(parts, name)) c.fail('into', `${JSON.stringify(name)} has a buffer but no part in the layout`);

@@ -1,16 +1,16 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
-import type { Tensor, TensorData } from '../format/dtype.js';
+import type { Tensor } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
-import type { RestoreLayout } from '../restore/tensor-part.js';
+import type { PartBuffers, RestoreLayout } from '../restore/tensor-part.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
 export type { LeaseOptions } from '../storage/writer-lease.js';
-export type { RestoreLayout, TensorPart } from '../restore/tensor-part.js';
+export type { PartBuffers, RestoreLayout, TensorPart } from '../restore/tensor-part.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -77,7 +77,7 @@ export interface VerifyReport {
 }
 
 export interface RestoreOptions {
-  /** The checkpoint to restore; default the newest that passes verification. */
+  /** Default: the newest checkpoint that passes verification (rolling back past failing ones). */
   step?: number;
   /**
    * Resharding: restore only these parts (a box `{offset, shape}` or a flat element range
@@ -85,8 +85,12 @@ export interface RestoreOptions {
    * every chunk verified. Other tensors are not read. `dtype`/`globalShape` in a part are checked.
    */
   layout?: RestoreLayout;
-  /** With `layout`: the buffers to fill, by tensor name (a typed array of the dtype's kind and the part's length); other parts are allocated. */
-  into?: Record<string, TensorData>;
+  /**
+   * With `layout`: the arrays to fill, by tensor name (a typed array of the dtype's kind and the
+   * part's length; other parts are allocated), or a function of each candidate's manifest that
+   * returns them. Checked before any data is read. When the restore rejects, they hold garbage.
+   */
+  into?: PartBuffers;
 }
 
 export interface RestoreResult {
@@ -137,7 +141,9 @@ export interface Store {
    * With `{ layout }`, only the caller's parts of the named tensors (see `RestoreOptions`); a layout
    * the checkpoint cannot serve is refused before any data is read (HF_INCOMPATIBLE).
    */
-  restore(step?: number | RestoreOptions): Promise<RestoreResult>;
+  restore(step?: number): Promise<RestoreResult>;
+  /** The same, with options (`layout`: only the caller's parts of the tensors). */
+  restore(options: RestoreOptions): Promise<RestoreResult>;
   /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
   latest(): Promise<LatestResult | null>;
   /** Committed checkpoints, oldest first (staging and quarantine are not listed). */

@@ -196,6 +196,14 @@ describe('resharding restore on the local store (memory)', () => {
     const got = await store.restore({ layout, into: { 'w.f32': buffer } });
     assert.equal(got.tensors['w.f32']!.data, buffer);
     assertParts(got.tensors, full, layout, 'into');
+    // a function of the candidate's manifest, checked like the buffers it returns
+    let seen: number | undefined;
+    const other = new Float32Array(14);
+    const viaFunction = await store.restore({ layout, into: (m) => ((seen = m.step), { 'w.f32': other }) });
+    assert.equal(seen, 1);
+    assert.equal(viaFunction.tensors['w.f32']!.data, other);
+    assertParts(viaFunction.tensors, full, layout, 'into()');
+    await expectRejection(store.restore({ layout, into: () => ({ nope: other }) }), 'HF_INVALID_ARG', '"nope" has a buffer but no part');
   });
 
   test('a layout the checkpoint cannot serve is refused before any data is read, every difference listed', async () => {
