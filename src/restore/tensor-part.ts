@@ -39,7 +39,7 @@ export function partShape(p: TensorPart): number[] {
   return isFlatPart(p) ? [p.flat[1] - p.flat[0]] : [...p.shape];
 }
 
-export function partElements(p: TensorPart): number {
+function partElements(p: TensorPart): number {
   return volume(partShape(p));
 }
 
@@ -76,7 +76,7 @@ export function assertBuffers(into: unknown, parts: object): asserts into is Rea
 }
 
 /** Why `manifest` cannot serve `layout` (and fill `into`), one line per difference; empty when it can. */
-export function layoutDifferences(manifest: Manifest, layout: RestoreLayout, into: Readonly<Record<string, TensorData>> = {}): string[] {
+function layoutDifferences(manifest: Manifest, layout: RestoreLayout, into: Readonly<Record<string, TensorData>> = {}): string[] {
   const differences: string[] = [];
   for (const name of Object.keys(layout)) {
     const part = layout[name]!;
