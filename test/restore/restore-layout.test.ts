@@ -22,7 +22,7 @@ import { S3Storage, s3ClientConfigFromEnv } from '../../src/storage/s3-storage.j
 import { openStore } from '../../src/store/open-store.js';
 import type { Store, StoreEvent } from '../../src/store/types.js';
 import { expectRejection } from '../format/fixtures.js';
-import { flipBit } from '../helpers/tamper.js';
+import { flipBit, rewriteManifest } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bytesOf } from '../helpers/tensors.js';
 import { PARTITION_KINDS, countingStorage, cutPart, partition, writeShardedCheckpoint, type PartitionKind, type ReadLog } from './sharded-fixture.js';
@@ -327,6 +327,30 @@ damageSuite('resharding restore on the local store (real disk)', async (t) => {
   const fs = new PosixFileSystem();
   const storage = await openLocalStorage(fs, `${dir}/store-${newNonce()}`, { durability: 'atomic_dirsync', create: true });
   return { storage, flip: (m, file, offset) => Promise.resolve(flipBit(`${storage.location}/${checkpointDirName(m.step)}/${file}`, offset)) };
+});
+
+test('an edited chunk digest: the manifest hash catches it; re-sealed, the chunk check does (local disk)', async (t) => {
+  const io = new IoRuntime({ hashWorkers: 0 });
+  t.after(() => io.close());
+  const storage = await openLocalStorage(new PosixFileSystem(), `${tempDir(t)}/store`, { durability: 'atomic_dirsync', create: true });
+  const tensors = globalTensors(5);
+  await shardedStore(storage, tensors, 'rows', 2, io, 1);
+  await shardedStore(storage, tensors, 'rows', 2, io, 2);
+  await shardedStore(storage, tensors, 'rows', 2, io, 3);
+  const layout: RestoreLayout = { 'big.f32': { offset: [0, 0], shape: [64, 48] } };
+  const edit = (m: Manifest): void => {
+    m.files[0]!.chunks!.sha256[1] = m.files[1]!.chunks!.sha256[1]!; // a digest of another file's chunk
+  };
+  rewriteManifest(`${storage.location}/${checkpointDirName(3)}`, edit, false);
+  rewriteManifest(`${storage.location}/${checkpointDirName(2)}`, edit, true);
+  const store = await openStore({ storage }, { runtime: io });
+  const got = await store.restore({ layout });
+  assert.equal(got.step, 1);
+  assert.deepEqual(got.skipped.map((k) => k.step), [3, 2]);
+  assert.match(got.skipped[0]!.reason, /manifest hash mismatch/);
+  assert.match(got.skipped[1]!.reason, /chunk 1 .*SHA-256 mismatch/);
+  assertParts(got.tensors, await singleProcessReference(tensors, io), layout, 'after two rollbacks');
+  await store.close();
 });
 
 if (process.env.AWS_ENDPOINT_URL !== undefined && process.env.AWS_ENDPOINT_URL !== '') {
