@@ -37,10 +37,9 @@ export interface ReadPartsOptions {
 export async function readParts(reader: CheckpointReader, manifest: Manifest, layout: RestoreLayout, options: ReadPartsOptions): Promise<Examined<Record<string, Tensor>>> {
   const plan = planReshard(manifest, layout, { gapBytes: options.gapBytes ?? 0 });
   const files = new Map(manifest.files.map((f) => [f.path, f]));
-  for (const path of new Set(plan.reads.map((r) => r.file))) {
-    const absent = await presenceProblem(reader, files.get(path)!);
-    if (absent !== undefined) return { ok: false, problem: absent };
-  }
+  const toRead = [...new Set(plan.reads.map((r) => r.file))];
+  const absent = (await mapConcurrent(toRead, READS_IN_FLIGHT, (path) => presenceProblem(reader, files.get(path)!))).find((p) => p !== undefined);
+  if (absent !== undefined) return { ok: false, problem: absent };
   const data = plan.parts.map((p) => options.into?.[p.name] ?? typedArrayFor(p.dtype, new Uint8Array(p.byteLength)));
   const targets = data.map((d) => new Uint8Array(d.buffer, d.byteOffset, d.byteLength));
   const pieces = plan.reads.flatMap((r) => cutIntoPieces(r, files.get(r.file)!));
