@@ -7,6 +7,7 @@
  * quarantined first is simply gone.
  */
 import { HoldfastError } from '../errors.js';
+import type { Manifest } from '../format/manifest-types.js';
 import type { FileProblem, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -28,8 +29,8 @@ export interface ValidCheckpoint {
   skipped: { step: number; reason: string }[];
 }
 
-/** What examining one candidate found: its result, or the problem that disqualifies it. */
-export type Examined<T> = { ok: true; value: T } | { ok: false; problem: FileProblem };
+/** What examining one candidate found: its result and validated manifest (for rules over manifests, such as fencing), or the problem that disqualifies it. */
+export type Examined<T> = { ok: true; value: T; manifest: Manifest } | { ok: false; problem: FileProblem };
 
 /** A checkpoint that passed an examination, and the newer ones that failed on the way. */
 export interface Passed<T> {
@@ -103,7 +104,7 @@ export async function requirePassing<T>(ctx: RollbackContext, step: number, exam
 
 async function fullCheck(ctx: RollbackContext, reader: CheckpointReader, keepBytes: boolean): Promise<Examined<CheckpointCheck>> {
   const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
-  return check.ok ? { ok: true, value: check } : { ok: false, problem: check.problems[0]! };
+  return check.ok ? { ok: true, value: check, manifest: check.manifest! } : { ok: false, problem: check.problems[0]! };
 }
 
 function asValid(found: Passed<CheckpointCheck>): ValidCheckpoint {

@@ -62,7 +62,7 @@ export async function readParts(reader: CheckpointReader, manifest: Manifest, la
     if (p.dtype === 'BOOL') assertBoolBytes(p.name, targets[i]!, 'HF_FORMAT', reader.location);
     defineEntry(tensors, p.name, { dtype: p.dtype, shape: p.shape, data: data[i]! });
   });
-  return { ok: true, value: tensors };
+  return { ok: true, value: tensors, manifest };
 }
 
 /** A chunk-aligned read as pieces of whole chunks; a file without chunk digests is read whole, in one piece. */

@@ -29,7 +29,7 @@ export function restoreLayout(ctx: RollbackContext, step: number | undefined, la
     if (typeof buffers === 'function') assertBuffers(into, layout);
     assertLayoutServable(manifest, layout, into, reader.location);
     const read = await readParts(reader, manifest, layout, { io: ctx.io, into });
-    return read.ok ? { ok: true, value: { manifest, tensors: read.value } } : read;
+    return read.ok ? { ok: true, value: { manifest, tensors: read.value }, manifest } : read;
   };
   return step === undefined ? findNewestPassing(ctx, examine) : requirePassing(ctx, step, examine);
 }
