@@ -9,6 +9,7 @@ export type {
   IntervalAdvice,
   IntervalOptions,
   LatestResult,
+  RestoreLayout,
   RestoreOptions,
   RestoreResult,
   SaveInput,
@@ -17,6 +18,7 @@ export type {
   Store,
   StoreEvent,
   StoreOptions,
+  TensorPart,
   VerifyLevel,
   VerifyReport,
 } from './store/types.js';

@@ -7,7 +7,8 @@
  * quarantined first is simply gone.
  */
 import { HoldfastError } from '../errors.js';
-import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
+import type { Manifest } from '../format/manifest-types.js';
+import type { FileProblem, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { VerifyKey } from '../format/manifest-signature.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -34,12 +35,30 @@ export interface ValidCheckpoint {
   skipped: { step: number; reason: string }[];
 }
 
+/** What examining one candidate found: its result and validated manifest (for rules over manifests, such as fencing), or the problem that disqualifies it. */
+export type Examined<T> = { ok: true; value: T; manifest: Manifest } | { ok: false; problem: FileProblem };
+
+/** A checkpoint that passed an examination, and the newer ones that failed on the way. */
+export interface Passed<T> {
+  step: number;
+  location: string;
+  /** The reader that examined it (its files, not whatever holds the step now). */
+  reader: CheckpointReader;
+  value: T;
+  skipped: { step: number; reason: string }[];
+}
+
 export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean): Promise<ValidCheckpoint> {
+  return asValid(await findNewestPassing(ctx, (reader) => fullCheck(ctx, reader, keepBytes)));
+}
+
+/** Rollback with any examination (a full verification, or a verified partial read): the newest that passes. */
+export async function findNewestPassing<T>(ctx: RollbackContext, examine: (reader: CheckpointReader) => Promise<Examined<T>>): Promise<Passed<T>> {
   const skipped: { step: number; reason: string }[] = [];
   // Another process may commit a newer step and apply retention while we walk: a candidate that
   // vanishes mid-walk was removed, not corrupt, and the listing is then stale, so walk it afresh.
   for (let pass = 0; pass < MAX_PASSES; pass++) {
-    const found = await walkOnce(ctx, keepBytes, skipped);
+    const found = await walkOnce(ctx, examine, skipped);
     if (found !== 'relist') return found;
   }
   throw new HoldfastError('HF_BUSY', `${ctx.storage.location}: checkpoints kept vanishing while being verified (${MAX_PASSES} listings); retention is running too often to read from`, { path: ctx.storage.location, data: { skipped } });
@@ -49,17 +68,17 @@ export async function findNewestValid(ctx: RollbackContext, keepBytes: boolean):
 const MAX_PASSES = 16;
 
 /** One walk over a fresh listing, newest first; 'relist' when the listing went stale under it. */
-async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { step: number; reason: string }[]): Promise<ValidCheckpoint | 'relist'> {
+async function walkOnce<T>(ctx: RollbackContext, examine: (reader: CheckpointReader) => Promise<Examined<T>>, skipped: { step: number; reason: string }[]): Promise<Passed<T> | 'relist'> {
   // Failed ones stay listed where the store cannot be written: never verify them twice.
   const unlisted = (steps: number[]): number[] => steps.filter((s) => !skipped.some((k) => k.step === s));
   const candidates = unlisted(await ctx.storage.list()).reverse();
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
-    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
-    if (check.ok) return { step, location: reader.location, reader, check, skipped };
+    const examined = await examine(reader);
+    if (examined.ok) return { step, location: reader.location, reader, value: examined.value, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
-    const reason = check.problems[0]!.message;
+    const reason = examined.problem.message;
     const { movedTo, note } = await ctx.storage.quarantine(step, reason);
     skipped.push({ step, reason });
     ctx.onEvent?.({ type: 'quarantined', step, reason, movedTo: movedTo ?? `(not moved: ${note ?? 'unknown'})` });
@@ -74,12 +93,27 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
 
 /** Verifies one named step; a failure is an error naming the first problem (no rollback, no quarantine). */
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
+  return asValid(await requirePassing(ctx, step, (reader) => fullCheck(ctx, reader, keepBytes)));
+}
+
+/** Examines one named step; a failure is HF_CORRUPT naming the problem (no rollback, no quarantine). */
+export async function requirePassing<T>(ctx: RollbackContext, step: number, examine: (reader: CheckpointReader) => Promise<Examined<T>>): Promise<Passed<T>> {
   const reader = await ctx.storage.open(step);
   if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.storage.location}`, { path: ctx.storage.location, data: { step } });
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
-  if (!check.ok) {
-    const p = check.problems[0]!;
-    throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });
+  const examined = await examine(reader);
+  if (!examined.ok) {
+    const p = examined.problem;
+    throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: [p] } });
   }
-  return { step, location: reader.location, reader, check, skipped: [] };
+  return { step, location: reader.location, reader, value: examined.value, skipped: [] };
+}
+
+async function fullCheck(ctx: RollbackContext, reader: CheckpointReader, keepBytes: boolean): Promise<Examined<CheckpointCheck>> {
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
+  return check.ok ? { ok: true, value: check, manifest: check.manifest! } : { ok: false, problem: check.problems[0]! };
+}
+
+function asValid(found: Passed<CheckpointCheck>): ValidCheckpoint {
+  const { value, ...rest } = found;
+  return { ...rest, check: value };
 }

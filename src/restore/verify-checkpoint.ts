@@ -127,10 +127,8 @@ async function checkFile(
   deliver: ((position: number, chunk: Uint8Array) => void) | undefined,
 ): Promise<FileProblem | undefined> {
   const p = reader.locate(file.path);
-  const st = await reader.statFile(file.path);
-  if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
-  if (st.kind !== 'file') return notAFile(file.path, p, st);
-  if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
+  const absent = await presenceProblem(reader, file);
+  if (absent !== undefined) return absent;
   let bytes: Uint8Array | undefined;
   // A restore needs the bytes whatever the level; level `sizes` reads them without comparing a hash.
   if (options.level === 'full' || options.keepBytes || deliver !== undefined) {
@@ -167,6 +165,16 @@ function chunkProblem(p: string, file: ManifestFile, expected: ChunkDigests, com
       chunk: { index, byteRange },
     };
   }
+  return undefined;
+}
+
+/** Whether `file` is there as the manifest records it: present, a regular file, of its recorded size (no byte read). */
+export async function presenceProblem(reader: CheckpointReader, file: ManifestFile): Promise<FileProblem | undefined> {
+  const p = reader.locate(file.path);
+  const st = await reader.statFile(file.path);
+  if (st === undefined) return { file: file.path, reason: 'missing', message: `${p}: file is missing` };
+  if (st.kind !== 'file') return notAFile(file.path, p, st);
+  if (st.sizeBytes !== file.size) return sizeProblem(p, file, st.sizeBytes);
   return undefined;
 }
 

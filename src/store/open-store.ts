@@ -22,6 +22,8 @@ import { decodeTensors } from '../restore/decode-tensors.js';
 import type { RestoreDestinations } from '../restore/restore-into.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
+import { restoreLayout } from '../restore/restore-layout.js';
+import { assertLayoutArgument } from '../restore/tensor-part.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
@@ -160,14 +162,25 @@ class CheckpointStore implements Store {
     return result;
   }
 
-  async restore(what?: number | RestoreOptions): Promise<RestoreResult> {
-    const { step, into } = typeof what === 'object' && what !== null ? what : { step: what, into: undefined };
+  async restore(which?: number | RestoreOptions): Promise<RestoreResult> {
+    const options: RestoreOptions = typeof which === 'object' && which !== null ? which : { step: which };
+    if (options.layout !== undefined) return this.restoreParts(options);
+    const { step, into } = options;
     const found = await this.find(step, into === undefined, into).catch((e: unknown) => {
       throw into === undefined ? e : toldUnverified(e);
     });
     const manifest = found.check.manifest!;
     const tensors = found.check.into?.finish() ?? decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
+    return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
+  }
+
+  private async restoreParts({ step, layout, into }: RestoreOptions): Promise<RestoreResult> {
+    assertLayoutArgument(layout, into);
+    if (step !== undefined) assertValidStep(step);
+    const found = await restoreLayout(this.rollbackContext(), step, layout, into);
+    const { manifest, tensors } = found.value;
+    await this.storage.audit('restore', { step: found.step, skipped: found.skipped, parts: Object.keys(layout).length });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
 

@@ -7,10 +7,12 @@ import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, Ve
 import type { FileSystem } from '../fs/file-system.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
+import type { RestoreLayout } from '../restore/tensor-part.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
 export type { LeaseOptions } from '../storage/writer-lease.js';
+export type { PartBuffers, RestoreLayout, TensorPart } from '../restore/tensor-part.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -114,14 +116,21 @@ export interface RestoreOptions {
   /** Default: the newest checkpoint that passes verification (rolling back past failing ones). */
   step?: number;
   /**
-   * Fill these arrays of the caller's instead of allocating (name → typed array of the tensor's dtype
-   * and element count; exactly the checkpoint's tensors). Checked before any data is read
-   * (HF_INCOMPATIBLE lists every difference). Bytes land in the arrays before their hash is known:
-   * when the restore rejects once reading began, the arrays hold garbage and the error says so
-   * (`data.intoUnverified`); after a rollback they hold the older step's.
-   * A function is given each candidate's manifest (before its data is read) and returns the arrays.
+   * Fill these arrays of the caller's instead of allocating (name → typed array of the dtype's kind).
+   * Without `layout`: one per tensor, of its element count (exactly the checkpoint's tensors); with
+   * `layout`: one per part, of the part's length (parts not given are allocated). A function is given
+   * each candidate's manifest (before its data is read) and returns the arrays. Checked before any
+   * data is read (HF_INCOMPATIBLE lists every difference). Bytes may land in the arrays before their
+   * hash is known: when the restore rejects once reading began, the arrays hold garbage and the error
+   * says so (`data.intoUnverified`); after a rollback they hold the older step's.
    */
   into?: Readonly<Record<string, TensorData>> | ((manifest: Manifest) => Readonly<Record<string, TensorData>>);
+  /**
+   * Resharding: restore only these parts (a box `{offset, shape}` or a flat element range
+   * `{flat: [begin, end]}` of each named global tensor), reading only the chunks that hold them,
+   * every chunk verified. Other tensors are not read. `dtype`/`globalShape` in a part are checked.
+   */
+  layout?: RestoreLayout;
 }
 
 export interface RestoreResult {
@@ -169,9 +178,11 @@ export interface Store {
   /**
    * Loads checkpoint `step`, or the newest one that passes verification. Newer ones that fail are
    * quarantined and skipped (reported in `skipped`). Throws HF_NO_VALID_CHECKPOINT when none passes.
+   * With `{ layout }`, only the caller's parts of the named tensors (see `RestoreOptions`); a layout
+   * the checkpoint cannot serve is refused before any data is read (HF_INCOMPATIBLE).
    */
   restore(step?: number): Promise<RestoreResult>;
-  /** The same, with options; with `into`, the result's tensors are the caller's arrays, filled and verified. */
+  /** The same, with options: `into` fills the caller's arrays; `layout` restores only the caller's parts of the tensors. */
   restore(options: RestoreOptions): Promise<RestoreResult>;
   /** The newest checkpoint that passes verification (quarantining failing newer ones), or null. */
   latest(): Promise<LatestResult | null>;
