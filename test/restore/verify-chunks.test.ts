@@ -105,6 +105,7 @@ test('a 1.0 checkpoint (no chunk digests) still verifies and restores', async (t
     for (const f of m.files) delete f.chunks;
     delete m.provenance.node;
     delete m.provenance.platform;
+    delete m.timing;
   });
   const reopened = await openStore(root);
   assert.equal((await reopened.inspect(3)).version, '1.0');
