@@ -14,7 +14,7 @@ import type { CheckpointReader } from '../storage/checkpoint-storage.js';
 import { findNewestPassing, requirePassing, type Examined, type Passed, type RollbackContext } from './find-valid.js';
 import { readParts } from './read-parts.js';
 import { assertBuffers, assertLayoutServable, type PartBuffers, type RestoreLayout } from './tensor-part.js';
-import { loadManifest } from './verify-checkpoint.js';
+import { loadManifest, manifestSignatureProblem } from './verify-checkpoint.js';
 
 export interface RestoredParts {
   manifest: Manifest;
@@ -25,6 +25,8 @@ export function restoreLayout(ctx: RollbackContext, step: number | undefined, la
   const examine = async (reader: CheckpointReader): Promise<Examined<RestoredParts>> => {
     const manifest = await loadManifest(reader);
     if ('reason' in manifest) return { ok: false, problem: manifest };
+    const unsigned = manifestSignatureProblem(reader, manifest, ctx.verifyKeys);
+    if (unsigned !== undefined) return { ok: false, problem: unsigned };
     const into = typeof buffers === 'function' ? buffers(manifest) : buffers;
     if (typeof buffers === 'function') assertBuffers(into, layout);
     assertLayoutServable(manifest, layout, into, reader.location);

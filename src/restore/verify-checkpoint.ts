@@ -58,8 +58,8 @@ export async function verifyCheckpoint(reader: CheckpointReader, options: Verify
   if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
   const manifest = manifestOrProblem;
   // Before any data is read: a manifest rewritten without the key is not worth hashing gigabytes for.
-  const unsigned = options.verifyKeys?.length ? signatureProblem(manifest, options.verifyKeys) : undefined;
-  if (unsigned !== undefined) return { ok: false, problems: [{ file: MANIFEST_FILE, reason: 'signature', message: `${reader.locate(MANIFEST_FILE)}: ${unsigned}` }], manifest, bytesByFile };
+  const unsigned = manifestSignatureProblem(reader, manifest, options.verifyKeys);
+  if (unsigned !== undefined) return { ok: false, problems: [unsigned], manifest, bytesByFile };
   // Refuses destinations that do not fit before any data byte is read.
   const plan = options.into === undefined ? undefined : planRestoreInto(manifest, options.into, reader.location);
   const checked = await mapConcurrent(
@@ -166,6 +166,12 @@ function chunkProblem(p: string, file: ManifestFile, expected: ChunkDigests, com
     };
   }
   return undefined;
+}
+
+/** With keys configured: the manifest must carry a good signature by one of them (manifest-signature.ts). */
+export function manifestSignatureProblem(reader: CheckpointReader, manifest: Manifest, keys: readonly VerifyKey[] | undefined): FileProblem | undefined {
+  const problem = keys?.length ? signatureProblem(manifest, keys) : undefined;
+  return problem === undefined ? undefined : { file: MANIFEST_FILE, reason: 'signature', message: `${reader.locate(MANIFEST_FILE)}: ${problem}` };
 }
 
 /** Whether `file` is there as the manifest records it: present, a regular file, of its recorded size (no byte read). */
