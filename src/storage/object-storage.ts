@@ -35,6 +35,9 @@
  *   garbage, never a committed manifest naming missing files.
  * - Sweep deletes attempt prefixes that neither a committed manifest nor a quarantine record names,
  *   once their newest object is older than the grace period (a slow live writer's are younger).
+ * - Data objects go up in parts of the manifest's chunk size, each part checksummed with its chunk
+ *   digest (s3-upload.ts); a reader's bulk read is ranged GETs of one chunk each, every chunk checked
+ *   against the manifest as it arrives (object-chunked-read.ts).
  * - Durability modes make no difference: a PUT is durable when it returns, and nothing is visible
  *   before the manifest PUT. `dirSync` is meaningless here.
  */

@@ -2,7 +2,8 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { computeManifestHash } from '../../src/format/manifest.js';
-import type { Manifest } from '../../src/format/manifest-types.js';
+import type { Manifest, ManifestFile } from '../../src/format/manifest-types.js';
+import { createHash } from 'node:crypto';
 
 export function flipBit(file: string, offset: number, bit = 0): void {
   const b = readFileSync(file);
@@ -20,4 +21,15 @@ export function rewriteManifest(ckptDir: string, edit: (m: Manifest) => void, re
   edit(m);
   if (reseal) m.manifestHash = computeManifestHash(m);
   writeFileSync(join(ckptDir, 'manifest.json'), JSON.stringify(m, null, 2));
+}
+
+/** Records `bytes` as a file's content in its manifest entry: size, whole-file hash and (2.0) chunk digests. */
+export function bindFile(f: ManifestFile, bytes: Uint8Array): void {
+  const hex = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
+  f.size = bytes.byteLength;
+  f.hash = `sha256:${hex(bytes)}`;
+  if (f.chunks === undefined) return;
+  const sha256: string[] = [];
+  for (let at = 0; at < bytes.byteLength; at += f.chunks.bytes) sha256.push(hex(bytes.subarray(at, at + f.chunks.bytes)));
+  f.chunks = { bytes: f.chunks.bytes, sha256 };
 }

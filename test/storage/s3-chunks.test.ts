@@ -83,14 +83,45 @@ function chunkSuite(): void {
       await store.close();
     });
 
-    test('a multi-chunk checkpoint restores bit-exact through parallel ranged GETs, and verifies', async () => {
+    test('a multi-chunk checkpoint restores bit-exact through ranged GETs of one chunk, four in flight; a damaged first chunk stops the read', async () => {
       const prefix = `restore/${newNonce()}/`;
       const store = await openStore({ storage: s3Storage(prefix) });
-      const tensors = { ...sampleTensors(4), ...bigTensor(3 * C + 7, 4) };
+      const tensors = { ...sampleTensors(4), ...bigTensor(5 * C + 7, 4) };
       await store.save(4, { tensors, state: { at: 4 } });
-      const restored = await (await openStore({ storage: s3Storage(prefix) })).restore(4);
+      const m = await manifestOf(prefix, 4);
+      const shard = m.files.find((f) => f.chunks!.sha256.length === 6)!;
+      const key = `${prefix}${checkpointDirName(4)}/${m.nonce}/${shard.path}`;
+      const reader = s3Storage(prefix);
+      const ranges: string[] = [];
+      let inFlight = 0;
+      let maxInFlight = 0;
+      reader.client.s3.middlewareStack.add(
+        (next, context) => async (args) => {
+          const input = args.input as { Key?: string; Range?: string };
+          if (context.commandName !== 'GetObjectCommand' || input.Key !== key || input.Range === undefined) return next(args);
+          ranges.push(input.Range);
+          maxInFlight = Math.max(maxInFlight, ++inFlight);
+          try {
+            return await next(args);
+          } finally {
+            inFlight--;
+          }
+        },
+        { step: 'initialize', name: 'recordRanges' },
+      );
+      const restored = await (await openStore({ storage: reader })).restore(4);
       assertSameTensors(restored.tensors, tensors, 'restored from S3');
-      assert.deepEqual((await store.verify(4)).map((r) => r.ok), [true]);
+      const expected = shard.chunks!.sha256.map((_, i) => `bytes=${i * C}-${Math.min((i + 1) * C, shard.size) - 1}`);
+      assert.deepEqual(ranges.filter((r) => expected.includes(r)).sort(), [...expected].sort(), 'every chunk read once as its own range');
+      assert.equal(maxInFlight, 4, 'four chunk GETs in flight, no more');
+
+      const stored = Buffer.from(await (await admin.send(new GetObjectCommand({ Bucket: bucket, Key: key }))).Body!.transformToByteArray());
+      stored[3]! ^= 1;
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: stored }));
+      ranges.length = 0;
+      const [report] = await (await openStore({ storage: reader })).verify(4);
+      assert.deepEqual(report!.problems.map((p) => p.chunk?.index), [0]);
+      assert.ok(ranges.filter((r) => expected.includes(r)).length <= 4, `the read stopped at the damaged chunk: ${ranges.join(', ')}`);
       await store.close();
     });
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
-import { copyFileSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
-import { sha256Hex } from '../../src/format/sha256.js';
 import { openStore } from '../../src/store/open-store.js';
 import type { Store } from '../../src/store/types.js';
-import { readManifest, rewriteManifest } from '../helpers/tamper.js';
+import { bindFile, readManifest, rewriteManifest } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 
@@ -32,8 +31,7 @@ function plantShard(dir: string, bytes: Uint8Array): void {
   writeFileSync(join(dir, SHARD), bytes);
   rewriteManifest(dir, (m) => {
     m.tensors = {};
-    m.files[0]!.size = bytes.byteLength;
-    m.files[0]!.hash = `sha256:${sha256Hex(bytes)}`;
+    bindFile(m.files[0]!, bytes);
   });
 }
 
@@ -126,8 +124,7 @@ test('a shard copied in from another checkpoint is caught by its step/nonce meta
   copyFileSync(join(one.path, SHARD), join(two.path, SHARD));
   const copied = readFileSync(join(two.path, SHARD));
   rewriteManifest(two.path, (m) => {
-    m.files[0]!.hash = `sha256:${sha256Hex(copied)}`;
-    m.files[0]!.size = statSync(join(two.path, SHARD)).size;
+    bindFile(m.files[0]!, copied);
   });
   const [, report] = await store.verify();
   assert.equal(report!.problems[0]!.reason, 'foreign-shard');
