@@ -25,6 +25,11 @@ export function isPreconditionFailed(e: unknown): boolean {
   return httpStatusOf(e) === 412 || (e as SdkError | undefined)?.name === 'PreconditionFailed';
 }
 
+/** 400 BadDigest: the body the server received does not match its Content-MD5 (damaged on the wire); nothing was stored. */
+export function isBadDigest(e: unknown): boolean {
+  return (e as SdkError | undefined)?.name === 'BadDigest';
+}
+
 /** 416: a range that starts at or past the end of an (existing) object. */
 export function isInvalidRange(e: unknown): boolean {
   return httpStatusOf(e) === 416 || (e as SdkError | undefined)?.name === 'InvalidRange';

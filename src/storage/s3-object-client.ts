@@ -21,18 +21,20 @@
  * ETags are kept and sent unquoted: RGW matches `If-Match` only so.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { HoldfastError } from '../errors.js';
-import type { ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
+import type { IncompleteUpload, ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
 import { retryConflicts } from './s3-conflict-retry.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-errors.js';
-import { contentMd5, s3Upload, type S3UploadOptions } from './s3-upload.js';
+import { contentMd5, resendIfDamaged, s3Upload, type S3UploadOptions } from './s3-upload.js';
 
 const TOMBSTONE_META = 'holdfast-tombstone';
 /** A tombstone older than this was left by a caller that died between its PUT and its DELETE. */
@@ -57,7 +59,8 @@ export class S3ObjectClient implements ObjectClient {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes) }));
+      const md5 = contentMd5(bytes);
+      await resendIfDamaged(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: md5 })));
     } catch (e) {
       throw s3Error('PutObject', this.url(key), e);
     }
@@ -152,10 +155,37 @@ export class S3ObjectClient implements ObjectClient {
     return s3Upload(this.s3, this.bucket, key, this.url(key), this.uploadOptions);
   }
 
+  async incompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const found: IncompleteUpload[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      let r;
+      try {
+        r = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...markers }));
+      } catch (e) {
+        throw s3Error('ListMultipartUploads', this.url(prefix), e);
+      }
+      for (const u of r.Uploads ?? []) {
+        if (u.Key !== undefined && u.UploadId !== undefined) found.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated?.getTime() ?? 0 });
+      }
+      if (r.IsTruncated !== true || r.NextKeyMarker === undefined) return found;
+      markers = { KeyMarker: r.NextKeyMarker, ...(r.NextUploadIdMarker !== undefined ? { UploadIdMarker: r.NextUploadIdMarker } : {}) };
+    }
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (e) {
+      if (!isNotFound(e) && (e as { name?: string }).name !== 'NoSuchUpload') throw s3Error(`AbortMultipartUpload ${uploadId} of`, this.url(key), e);
+    }
+  }
+
   /** A single-part PUT under a condition: false on 412 (and on 404, If-Match on a key that is gone). */
   private async conditionalPut(key: string, bytes: Uint8Array, condition: { IfNoneMatch: string } | { IfMatch: string }, metadata?: Record<string, string>): Promise<boolean> {
     try {
-      await retryConflicts(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes), Metadata: metadata, ...condition })));
+      const md5 = contentMd5(bytes);
+      await retryConflicts(() => resendIfDamaged(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: md5, Metadata: metadata, ...condition }))));
       return true;
     } catch (e) {
       if (isPreconditionFailed(e) || ('IfMatch' in condition && isNotFound(e))) return false;

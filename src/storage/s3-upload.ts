@@ -3,11 +3,17 @@
  * file smaller than one part is a single PUT at close, a larger one a
  * multipart upload with at most `concurrency` parts in flight (so at most
  * `concurrency + 1` part buffers in memory). Every PUT and part carries
- * Content-MD5, which the server checks (Ceph RGW 16 answers a wrong one with
- * 400 BadDigest; it ignores `x-amz-checksum-sha256`): a byte damaged on the
- * wire is refused at upload. Never used for a manifest: a commit must be a
- * single-part conditional PUT, and servers ignore `If-None-Match` on
- * CompleteMultipartUpload.
+ * Content-MD5, the integrity header this server enforces: measured on Ceph
+ * RGW 16 (test/storage/s3-upload.test.ts), a wrong Content-MD5 on PutObject
+ * or UploadPart is answered 400 BadDigest and nothing is stored, while a
+ * wrong `x-amz-checksum-sha256` is accepted on both, even in an upload
+ * created with `ChecksumAlgorithm: SHA256`. So Content-MD5 alone is sent:
+ * the SHA-256 header would be a second full pass over every byte that this
+ * server ignores (AWS S3 enforces Content-MD5 as well). A byte damaged on
+ * the wire is thus refused at upload, and the intact bytes still held here
+ * are sent again (a few times, then the error stands). Never used for a
+ * manifest: a commit must be a single-part conditional PUT, and servers
+ * ignore `If-None-Match` on CompleteMultipartUpload.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -19,7 +25,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ObjectUpload } from './object-client.js';
-import { s3Error } from './s3-errors.js';
+import { isBadDigest, s3Error } from './s3-errors.js';
 
 export interface S3UploadOptions {
   /** Bytes per part (S3's minimum is 5 MiB, except the last). */
@@ -30,6 +36,20 @@ export interface S3UploadOptions {
 
 export function contentMd5(bytes: Uint8Array): string {
   return createHash('md5').update(bytes).digest('base64');
+}
+
+/** Sends of a body the server refused as damaged on the wire (400 BadDigest) after the first. */
+const DAMAGED_RESENDS = 3;
+
+/** Runs `send` again when the server found the body damaged in transit: nothing was stored, and the bytes here are intact. */
+export async function resendIfDamaged<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!isBadDigest(e) || attempt >= DAMAGED_RESENDS) throw e;
+    }
+  }
 }
 
 export function s3Upload(client: S3Client, bucket: string, key: string, url: string, options: S3UploadOptions): ObjectUpload {
@@ -55,7 +75,8 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
     const partNumber = nextPart++;
     const p = (async () => {
       try {
-        const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: contentMd5(bytes) }));
+        const md5 = contentMd5(bytes);
+        const r = await resendIfDamaged(() => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: md5 })));
         done.push({ PartNumber: partNumber, ETag: r.ETag ?? '' });
       } catch (e) {
         failed ??= s3Error(`UploadPart ${partNumber} of`, url, e);
@@ -88,7 +109,8 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
       if (uploadId === undefined) {
         const body = part.subarray(0, filled);
         try {
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: contentMd5(body) }));
+          const md5 = contentMd5(body);
+          await resendIfDamaged(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: md5 })));
         } catch (e) {
           throw s3Error('PutObject', url, e);
         }
