@@ -25,9 +25,13 @@ export function isPreconditionFailed(e: unknown): boolean {
   return httpStatusOf(e) === 412 || (e as SdkError | undefined)?.name === 'PreconditionFailed';
 }
 
-/** 400 BadDigest: the body the server received does not match its Content-MD5 (damaged on the wire); nothing was stored. */
-export function isBadDigest(e: unknown): boolean {
-  return (e as SdkError | undefined)?.name === 'BadDigest';
+/**
+ * 400 BadDigest (the body received does not match its Content-MD5) or XAmzContentSHA256Mismatch
+ * (nor the SHA-256 the request's signature covers): damaged on the wire, nothing was stored.
+ */
+export function isDamagedInTransit(e: unknown): boolean {
+  const name = (e as SdkError | undefined)?.name;
+  return name === 'BadDigest' || name === 'XAmzContentSHA256Mismatch';
 }
 
 /** 416: a range that starts at or past the end of an (existing) object. */

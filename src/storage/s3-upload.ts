@@ -7,13 +7,17 @@
  * RGW 16 (test/storage/s3-upload.test.ts), a wrong Content-MD5 on PutObject
  * or UploadPart is answered 400 BadDigest and nothing is stored, while a
  * wrong `x-amz-checksum-sha256` is accepted on both, even in an upload
- * created with `ChecksumAlgorithm: SHA256`. So Content-MD5 alone is sent:
- * the SHA-256 header would be a second full pass over every byte that this
- * server ignores (AWS S3 enforces Content-MD5 as well). A byte damaged on
- * the wire is thus refused at upload, and the intact bytes still held here
- * are sent again (a few times, then the error stands). Never used for a
- * manifest: a commit must be a single-part conditional PUT, and servers
- * ignore `If-None-Match` on CompleteMultipartUpload.
+ * created with `ChecksumAlgorithm: SHA256`; so that header is not sent (a
+ * second full pass over every byte, for nothing here; AWS S3 enforces
+ * Content-MD5 as well). The server also checks the body against the SHA-256
+ * that SigV4 signs (`x-amz-content-sha256`, computed by the SDK for every
+ * buffered body; 400 XAmzContentSHA256Mismatch), but a client may sign
+ * `UNSIGNED-PAYLOAD` instead (the SDK does for streams), and then
+ * Content-MD5 is the only check. A byte damaged on the wire is thus refused
+ * at upload, and the intact bytes still held here are sent again (a few
+ * times, then the error stands). Never used for a manifest: a commit must
+ * be a single-part conditional PUT, and servers ignore `If-None-Match` on
+ * CompleteMultipartUpload.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -25,7 +29,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { ObjectUpload } from './object-client.js';
-import { isBadDigest, s3Error } from './s3-errors.js';
+import { isDamagedInTransit, s3Error } from './s3-errors.js';
 
 export interface S3UploadOptions {
   /** Bytes per part (S3's minimum is 5 MiB, except the last). */
@@ -38,7 +42,7 @@ export function contentMd5(bytes: Uint8Array): string {
   return createHash('md5').update(bytes).digest('base64');
 }
 
-/** Sends of a body the server refused as damaged on the wire (400 BadDigest) after the first. */
+/** Sends of a body the server refused as damaged on the wire (400 BadDigest, XAmzContentSHA256Mismatch) after the first. */
 const DAMAGED_RESENDS = 3;
 
 /** Runs `send` again when the server found the body damaged in transit: nothing was stored, and the bytes here are intact. */
@@ -47,7 +51,7 @@ export async function resendIfDamaged<T>(send: () => Promise<T>): Promise<T> {
     try {
       return await send();
     } catch (e) {
-      if (!isBadDigest(e) || attempt >= DAMAGED_RESENDS) throw e;
+      if (!isDamagedInTransit(e) || attempt >= DAMAGED_RESENDS) throw e;
     }
   }
 }
