@@ -218,15 +218,17 @@ function flipOneByte(offset: number): Transform {
 
 /**
  * A seeded fault plan: each request independently gets `fault` with probability `rate` (else
- * passes), drawn from (seed, request index), so a run replays for the same request order. Faults
- * that need a body (flip-byte) pass on requests without one; lost-response applies to PUTs only.
+ * passes), drawn from (seed, request index), so a run replays for the same request order.
+ * flip-byte hits PUT bodies only (what carries Content-MD5; a CompleteMultipartUpload's XML has
+ * no such header), lost-response PUTs only.
  */
 export function seededFaults(seed: number, fault: WireFault, rate: number, maxDelayMs = 200): (r: ProxiedRequest) => FaultDecision {
   return (r) => {
     const rng = new SeededRandom(seed, 0x77697265 /* 'wire' */, r.index);
     if (!rng.nextBool(rate)) return { fault: 'pass' };
+    // Only PUT bodies (objects, parts) carry Content-MD5; lost-response is a PUT's by definition.
+    if ((fault === 'flip-byte' || fault === 'lost-response') && r.method !== 'PUT') return { fault: 'pass' };
     if (fault === 'flip-byte' && r.bodyBytes === 0) return { fault: 'pass' };
-    if (fault === 'lost-response' && r.method !== 'PUT') return { fault: 'pass' };
     return { fault, delayMs: rng.nextInt(maxDelayMs + 1), at: rng.nextFloat() };
   };
 }
