@@ -30,7 +30,9 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { HoldfastError } from '../errors.js';
+import { newNonce } from '../format/nonce.js';
 import type { IncompleteUpload, ObjectClient, ObjectInfo, ObjectUpload } from './object-client.js';
 import { retryConflicts } from './s3-conflict-retry.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-errors.js';
@@ -72,7 +74,9 @@ export class S3ObjectClient implements ObjectClient {
       // 412: the key exists. A tombstone counts as absent: its DELETE follows at once, so wait for
       // it; one older than the grace period was left by a crashed caller and is replaced.
       const there = await this.headRaw(key);
-      if (there !== undefined && !there.tombstone) return false;
+      // Our own bytes there: an earlier try of this PUT landed and its response was lost (a
+      // single-part ETag is the body's MD5). Bytes put here are unique (nonce, lease token).
+      if (there !== undefined && there.tombstone === undefined) return there.info.version === md5Hex(bytes);
       if (there !== undefined && this.now() - there.info.lastModified > TOMBSTONE_GRACE_MS) {
         if (await this.conditionalPut(key, bytes, { IfMatch: there.info.version })) return true;
       }
@@ -115,7 +119,7 @@ export class S3ObjectClient implements ObjectClient {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     const there = await this.headRaw(key);
-    return there === undefined || there.tombstone ? undefined : there.info;
+    return there === undefined || there.tombstone !== undefined ? undefined : there.info;
   }
 
   async delete(key: string): Promise<void> {
@@ -127,7 +131,11 @@ export class S3ObjectClient implements ObjectClient {
   }
 
   async deleteIfMatch(key: string, version: string): Promise<boolean> {
-    if (!(await this.conditionalPut(key, new Uint8Array(0), { IfMatch: version }, { [TOMBSTONE_META]: '1' }))) return false;
+    const token = newNonce();
+    if (!(await this.conditionalPut(key, new Uint8Array(0), { IfMatch: version }, { [TOMBSTONE_META]: token }))) {
+      // A 412 may answer the retry of our own tombstone PUT whose response was lost: then we won.
+      if ((await this.headRaw(key))?.tombstone !== token) return false;
+    }
     await this.delete(key);
     return true;
   }
@@ -193,15 +201,20 @@ export class S3ObjectClient implements ObjectClient {
     }
   }
 
-  private async headRaw(key: string): Promise<{ info: ObjectInfo; tombstone: boolean } | undefined> {
+  /** `tombstone`: the token of the deleter that wrote it, undefined for a live object. */
+  private async headRaw(key: string): Promise<{ info: ObjectInfo; tombstone: string | undefined } | undefined> {
     try {
       const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { info: { key, sizeBytes: r.ContentLength ?? 0, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) }, tombstone: r.Metadata?.[TOMBSTONE_META] !== undefined };
+      return { info: { key, sizeBytes: r.ContentLength ?? 0, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) }, tombstone: r.Metadata?.[TOMBSTONE_META] };
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw s3Error('HeadObject', this.url(key), e);
     }
   }
+}
+
+function md5Hex(bytes: Uint8Array): string {
+  return createHash('md5').update(bytes).digest('hex');
 }
 
 function unquote(etag: string | undefined): string {

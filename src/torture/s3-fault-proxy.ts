@@ -185,20 +185,19 @@ function cutRequest(req: IncomingMessage, up: ReturnType<typeof request>, res: S
   }
 }
 
-/** Passes part of the response body, then kills the client's connection. */
+/** Passes part of the response body (none of a HEAD's), then kills the client's connection. */
 function cutResponse(upRes: IncomingMessage, res: ServerResponse, at: number): void {
-  const total = Number(upRes.headers['content-length'] ?? 0) || 0;
-  const keep = Math.floor(at * total);
+  const keep = Math.floor(at * (Number(upRes.headers['content-length'] ?? 0) || 0));
   let sent = 0;
+  res.flushHeaders();
   upRes.on('data', (chunk: Buffer) => {
-    if (res.destroyed) return;
     const n = Math.min(chunk.byteLength, keep - sent);
-    if (n > 0) res.write(chunk.subarray(0, n));
+    if (n > 0 && !res.destroyed) res.write(chunk.subarray(0, n));
     sent += n;
     if (sent >= keep) res.destroy();
   });
-  if (keep === 0) res.flushHeaders();
-  if (keep === 0) setImmediate(() => res.destroy());
+  // Never a complete answer: a connection left open here would stall the client's next request on it.
+  upRes.on('end', () => res.destroy());
 }
 
 /** A pass-through stream that XORs the byte at `offset` with 0x01. */
