@@ -72,7 +72,7 @@ function judgeReports(reports: readonly SaveReport[], held: Map<number, string>,
       if (held.get(r.step) === r.digest) count('reported-commit-readable');
       else v.violations.push(`writer ${r.writer} reported step ${r.step} committed, but it ${held.has(r.step) ? 'holds other content' : 'is not readable'}`);
     } else if (r.outcome === 'failed') {
-      if (r.code !== 'untyped') count('save-failed-typed');
+      if (r.code !== 'untyped') count(`save-failed-${r.code}`);
       else v.violations.push(`a save of step ${r.step} failed with an error that is not a HoldfastError`);
     } else if (r.outcome === 'hung') {
       v.violations.push(`a save of step ${r.step} (writer ${r.writer}) neither committed nor failed before its deadline`);
@@ -82,7 +82,7 @@ function judgeReports(reports: readonly SaveReport[], held: Map<number, string>,
   }
   for (const [step, n] of winners) {
     if (n > 1) v.violations.push(`${n} writers each reported committing step ${step}`);
-    else count('single-winner');
+    else count('one-commit-per-step');
   }
 }
 

@@ -34,8 +34,8 @@ interface ChildOptions {
   race: boolean;
 }
 
-/** A crashed writer's lease expires quickly, and the next writer waits for it. */
-export const S3_CAMPAIGN_LEASE = { ifHeld: 'wait', ttlMs: 2_000, waitMs: 30_000 } as const;
+/** A killed saver's lease is free at once (its pid is gone); a live one renews well inside the TTL even through SDK backoffs. */
+export const S3_CAMPAIGN_LEASE = { ifHeld: 'wait', ttlMs: 10_000, waitMs: 60_000 } as const;
 
 function parseChildArgs(argv: string[]): ChildOptions {
   const { values } = parseArgs({

@@ -23,6 +23,8 @@ export interface SaveReport {
   outcome: 'committed' | 'failed' | 'hung' | 'killed';
   /** The HoldfastError code of a failure (`untyped` for anything else). */
   code?: string;
+  /** A failure's message (in-process savers only), for the trial log. */
+  message?: string;
   /** Which saver (the race's two writers differ). */
   writer: number;
 }
@@ -43,7 +45,10 @@ export async function saveInProcess(at: StoreAt, endpoint: string, seed: number,
       const store = await openStore({ storage }, { runtime: io, shardSizeBytes: c.shardSizeBytes, lease: S3_CAMPAIGN_LEASE });
       const settled = await withDeadline(store.save(step, { tensors: c.tensors, state: c.state }), deadlineMs);
       const report: SaveReport = { step, digest: c.digest, writer: 0, outcome: settled === 'hung' ? 'hung' : settled.ok ? 'committed' : 'failed' };
-      if (settled !== 'hung' && !settled.ok) report.code = isHoldfastError(settled.error) ? settled.error.code : 'untyped';
+      if (settled !== 'hung' && !settled.ok) {
+        report.code = isHoldfastError(settled.error) ? settled.error.code : 'untyped';
+        report.message = settled.error instanceof Error ? settled.error.message : String(settled.error);
+      }
       reports.push(report);
       if (settled === 'hung') break;
     }
