@@ -24,6 +24,7 @@ import {
   AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -39,6 +40,8 @@ import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-
 import { contentMd5, resendIfDamaged, s3Upload, type S3UploadOptions } from './s3-upload.js';
 
 const TOMBSTONE_META = 'holdfast-tombstone';
+/** Tries of a GET whose body was cut off mid-transfer (the first included). */
+const BODY_READ_ATTEMPTS = 3;
 /** A tombstone older than this was left by a caller that died between its PUT and its DELETE. */
 const TOMBSTONE_GRACE_MS = 60_000;
 /** Waits (20 ms, 40 ms, …: about 4 s in all) for a live caller's DELETE of its tombstone. */
@@ -89,12 +92,8 @@ export class S3ObjectClient implements ObjectClient {
 
   async get(key: string): Promise<{ bytes: Uint8Array; info: ObjectInfo } | undefined> {
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (r.Metadata?.[TOMBSTONE_META] !== undefined) {
-        await r.Body?.transformToByteArray();
-        return undefined;
-      }
-      const bytes = (await r.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      const { r, bytes } = await this.getWhole(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (r.Metadata?.[TOMBSTONE_META] !== undefined) return undefined;
       return { bytes, info: { key, sizeBytes: bytes.byteLength, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) } };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -106,14 +105,28 @@ export class S3ObjectClient implements ObjectClient {
     // An empty range is not expressible in a Range header: the object's existence is the answer.
     if (length === 0) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
-      const bytes = (await r.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      const { r, bytes } = await this.getWhole(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
       return r.Metadata?.[TOMBSTONE_META] !== undefined ? undefined : bytes;
     } catch (e) {
       if (isNotFound(e)) return undefined;
       // At or past the end of an object that exists: no bytes, as a short read at end of file.
       if (isInvalidRange(e)) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
       throw s3Error(`GetObject (range ${offset}+${length})`, this.url(key), e);
+    }
+  }
+
+  /**
+   * A GET with its body read whole. The SDK retries a request that fails before its response
+   * headers, not a body cut off after them: such a GET (idempotent) is sent again here.
+   */
+  private async getWhole(command: GetObjectCommand): Promise<{ r: GetObjectCommandOutput; bytes: Uint8Array }> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.s3.send(command);
+      try {
+        return { r, bytes: (await r.Body?.transformToByteArray()) ?? new Uint8Array(0) };
+      } catch (e) {
+        if (attempt >= BODY_READ_ATTEMPTS) throw e;
+      }
     }
   }
 

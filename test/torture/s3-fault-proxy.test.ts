@@ -74,17 +74,18 @@ s3Suite('the S3 fault proxy', (b) => {
     }
   });
 
-  test('drop mid-body: a cut upload stores nothing; a cut download fails the read (a typed error through S3ObjectClient)', async () => {
-    const { proxy, s3, done } = await through((r) => ({ fault: r.index === 0 || r.index === 2 ? 'drop' : 'pass', at: 0.5 }));
+  test('drop mid-body: a cut upload stores nothing; a cut download is read again by S3ObjectClient, and fails typed when every try is cut', async () => {
+    const { proxy, s3, done } = await through((r) => ({ fault: r.index === 0 || r.index === 2 || r.index >= 4 ? 'drop' : 'pass', at: 0.5 }));
     try {
       const body = randomBytes(2 ** 20);
       await assert.rejects(put(s3, 'proxy/drop', body), (e) => status(e) === undefined);
       assert.equal(await exists('proxy/drop'), false, 'a truncated body is not an object');
       await put(s3, 'proxy/drop', body);
       const client = new S3ObjectClient(s3, b.bucket, { partBytes: 5 * 2 ** 20, concurrency: 1 });
-      await assert.rejects(client.get('proxy/drop'), (e) => isHoldfastError(e, 'HF_IO'));
-      assert.ok(Buffer.from((await client.get('proxy/drop'))!.bytes).equals(body));
+      assert.ok(Buffer.from((await client.get('proxy/drop'))!.bytes).equals(body), 'the cut GET was sent again');
       assert.deepEqual(proxy.events.map((e) => e.fault), ['drop', 'pass', 'drop', 'pass']);
+      await assert.rejects(client.get('proxy/drop'), (e) => isHoldfastError(e, 'HF_IO'));
+      assert.equal(proxy.events.length, 7, 'three tries, all cut');
     } finally {
       await done();
     }
