@@ -2,6 +2,7 @@
 // `holdfast torture s3`), and its oracle shown to catch what it claims to: a committed manifest
 // naming a missing object, a reported commit that is not there, two writers both committing.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import test from 'node:test';
 import { checkpointDirName } from '../../src/format/names.js';
 import { newNonce } from '../../src/format/nonce.js';
@@ -12,6 +13,18 @@ import { s3Content } from '../../src/torture/s3-content.js';
 import { judgeS3Trial } from '../../src/torture/s3-oracle.js';
 import type { SaveReport } from '../../src/torture/s3-savers.js';
 import { s3Suite } from '../helpers/s3-server.js';
+import { MAIN } from '../cli/helpers.js';
+
+test('holdfast torture s3: usage errors (unknown class; no plain-HTTP server named) exit 2 with one line', () => {
+  const env = { ...process.env, AWS_ENDPOINT_URL: 'http://127.0.0.1:1' };
+  const bad = spawnSync(process.execPath, [MAIN, 'torture', 's3', '--class', 'bogus'], { encoding: 'utf8', env });
+  assert.equal(bad.status, 2, bad.stderr);
+  assert.match(bad.stderr, /unknown S3 fault class "bogus"/);
+  const { AWS_ENDPOINT_URL: _, ...noServer } = process.env;
+  const none = spawnSync(process.execPath, [MAIN, 'torture', 's3'], { encoding: 'utf8', env: noServer });
+  assert.equal(none.status, 2, none.stderr);
+  assert.match(none.stderr, /needs AWS_ENDPOINT_URL/);
+});
 
 s3Suite('the S3 fault campaign', (b) => {
   test('holdfast torture s3, quick: every fault class is exercised and every invariant holds', async () => {
@@ -29,6 +42,14 @@ s3Suite('the S3 fault campaign', (b) => {
     assert.ok((row('sigkill').outcomes['save-killed'] ?? 0) > 0, 'the saver was killed mid-save');
     assert.equal(row('race').outcomes['one-commit-per-step'], 1, 'the race had exactly one winner');
     assert.ok((row('delay').outcomes['reported-commit-readable'] ?? 0) > 0);
+  });
+
+  test('holdfast torture s3 --class race --json, end to end: exit 0 and one JSON document', () => {
+    const r = spawnSync(process.execPath, [MAIN, 'torture', 's3', '--class', 'race', '--seed', '2', '--json', '--store', `s3://${b.bucket}/cli/${newNonce()}`], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; campaigns: { campaign: string; rows: { group: string; trials: number }[] }[] };
+    assert.equal(doc.ok, true);
+    assert.deepEqual(doc.campaigns[0]!.rows.map((row) => [row.group, row.trials]), [['race', 1]]);
   });
 
   test('the oracle reports a committed manifest naming a missing object, a phantom commit, and two winners of one step', async () => {
