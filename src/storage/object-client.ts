@@ -30,6 +30,14 @@ export interface UploadParts {
   partSha256(index: number): string;
 }
 
+/** A multipart upload begun and neither completed nor aborted: its parts hold space, and no reader ever sees them. */
+export interface IncompleteUpload {
+  key: string;
+  uploadId: string;
+  /** When it was begun, milliseconds since the epoch by the bucket's clock. */
+  initiated: number;
+}
+
 /** A new object streamed in chunks: invisible until `close` returns, never partly visible. */
 export interface ObjectUpload {
   /** The chunk may be reused by the caller once the promise settles. */
@@ -59,4 +67,8 @@ export interface ObjectClient {
   list(prefix: string): Promise<ObjectInfo[]>;
   /** A data object streamed in chunks (S3: multipart for large ones; never used for a commit). */
   upload(key: string, parts: UploadParts): ObjectUpload;
+  /** Incomplete multipart uploads of keys starting with `prefix` (absent where uploads are one PUT, as in the twin). */
+  incompleteUploads?(prefix: string): Promise<IncompleteUpload[]>;
+  /** Aborts one, freeing its parts; one already completed or aborted is no error. Never touches a completed object. */
+  abortUpload?(key: string, uploadId: string): Promise<void>;
 }

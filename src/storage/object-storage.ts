@@ -34,7 +34,10 @@
  * - Remove deletes the manifest first, then the attempt's objects: a crash in between leaves only
  *   garbage, never a committed manifest naming missing files.
  * - Sweep deletes attempt prefixes that neither a committed manifest nor a quarantine record names,
- *   once their newest object is older than the grace period (a slow live writer's are younger).
+ *   once their newest object is older than the grace period (a slow live writer's are younger),
+ *   reading the step's manifest once more just before deleting; and aborts multipart uploads under
+ *   `ckpt-` begun longer than the grace period ago (a killed writer's, or a begin whose response was
+ *   lost and was retried), which never touches a completed object.
  * - Data objects go up in parts of the manifest's chunk size, each part checksummed with its chunk
  *   digest (s3-upload.ts); a reader's bulk read is ranged GETs of one chunk each, every chunk checked
  *   against the manifest as it arrives (object-chunked-read.ts).
@@ -163,6 +166,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   }
 
   async sweep(options: SweepOptions): Promise<SweepResult> {
+    const now = this.client.now();
     const objects = await this.client.list(this.key('ckpt-'));
     const kept = await this.keptAttempts(objects.map((o) => this.relative(o.key)));
     const newest = new Map<string, { keys: string[]; lastModified: number }>();
@@ -177,14 +181,41 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
       newest.set(prefix, at);
     }
     const removed: string[] = [];
-    const now = this.client.now();
     for (const [prefix, { keys, lastModified }] of newest) {
       if (now - lastModified < options.graceMs) continue;
+      // Asked again just before deleting: an attempt that committed since the manifests were read is kept.
+      if (await this.isCommittedAttempt(prefix)) continue;
       for (const k of keys) await this.client.delete(k);
       removed.push(this.location + prefix);
     }
+    removed.push(...(await this.abortIncompleteUploads(now, options.graceMs)));
     if (removed.length > 0) await this.audit('gc-staging', { removed });
     return { removed, quarantined: [] };
+  }
+
+  /**
+   * Multipart uploads under `ckpt-` begun longer than the grace period ago and never completed
+   * (a writer killed mid-upload, or a begin retried after its response was lost). Aborting one
+   * frees its parts and never touches a completed object, even one under the same key.
+   */
+  private async abortIncompleteUploads(now: number, graceMs: number): Promise<string[]> {
+    if (this.client.incompleteUploads === undefined || this.client.abortUpload === undefined) return [];
+    const aborted: string[] = [];
+    for (const u of await this.client.incompleteUploads(this.key('ckpt-'))) {
+      if (now - u.initiated < graceMs) continue;
+      await this.client.abortUpload(u.key, u.uploadId);
+      aborted.push(`${this.location}${this.relative(u.key)} (incomplete multipart upload ${u.uploadId})`);
+    }
+    return aborted;
+  }
+
+  /** Whether the step's manifest, read now, names the attempt `ckpt-<step>/<nonce>/` (or cannot say which it names). */
+  private async isCommittedAttempt(prefix: string): Promise<boolean> {
+    const [dir, nonce] = prefix.split('/');
+    const got = await this.client.get(this.key(`${dir}/${MANIFEST_FILE}`));
+    if (got === undefined) return false;
+    const named = nonceOf(got.bytes);
+    return named === undefined || named === nonce;
   }
 
   /** One object per line, under a unique key: S3 has no append. Best effort, never throws. */

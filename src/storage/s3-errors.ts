@@ -25,6 +25,15 @@ export function isPreconditionFailed(e: unknown): boolean {
   return httpStatusOf(e) === 412 || (e as SdkError | undefined)?.name === 'PreconditionFailed';
 }
 
+/**
+ * 400 BadDigest (the body received does not match its Content-MD5) or XAmzContentSHA256Mismatch
+ * (nor the SHA-256 the request's signature covers): damaged on the wire, nothing was stored.
+ */
+export function isDamagedInTransit(e: unknown): boolean {
+  const name = (e as SdkError | undefined)?.name;
+  return name === 'BadDigest' || name === 'XAmzContentSHA256Mismatch';
+}
+
 /** 416: a range that starts at or past the end of an (existing) object. */
 export function isInvalidRange(e: unknown): boolean {
   return httpStatusOf(e) === 416 || (e as SdkError | undefined)?.name === 'InvalidRange';

@@ -21,20 +21,27 @@
  * ETags are kept and sent unquoted: RGW matches `If-Match` only so.
  */
 import {
+  AbortMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  type GetObjectCommandOutput,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
 import { HoldfastError } from '../errors.js';
-import type { ObjectClient, ObjectInfo, ObjectUpload, UploadParts } from './object-client.js';
+import type { IncompleteUpload, ObjectClient, ObjectInfo, ObjectUpload, UploadParts } from './object-client.js';
+import { newNonce } from '../format/nonce.js';
 import { retryConflicts } from './s3-conflict-retry.js';
 import { isInvalidRange, isNotFound, isPreconditionFailed, s3Error } from './s3-errors.js';
-import { contentMd5, s3Upload, type S3UploadOptions } from './s3-upload.js';
+import { contentMd5, resendIfDamaged, s3Upload, type S3UploadOptions } from './s3-upload.js';
 
 const TOMBSTONE_META = 'holdfast-tombstone';
+/** Tries of a GET whose body was cut off mid-transfer (the first included). */
+const BODY_READ_ATTEMPTS = 3;
 /** A tombstone older than this was left by a caller that died between its PUT and its DELETE. */
 const TOMBSTONE_GRACE_MS = 60_000;
 /** Waits (20 ms, 40 ms, …: about 4 s in all) for a live caller's DELETE of its tombstone. */
@@ -57,7 +64,8 @@ export class S3ObjectClient implements ObjectClient {
 
   async put(key: string, bytes: Uint8Array): Promise<void> {
     try {
-      await this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes) }));
+      const md5 = contentMd5(bytes);
+      await resendIfDamaged(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: md5 })));
     } catch (e) {
       throw s3Error('PutObject', this.url(key), e);
     }
@@ -69,7 +77,9 @@ export class S3ObjectClient implements ObjectClient {
       // 412: the key exists. A tombstone counts as absent: its DELETE follows at once, so wait for
       // it; one older than the grace period was left by a crashed caller and is replaced.
       const there = await this.headRaw(key);
-      if (there !== undefined && !there.tombstone) return false;
+      // Our own bytes there: an earlier try of this PUT landed and its response was lost (a
+      // single-part ETag is the body's MD5). Bytes put here are unique (nonce, lease token).
+      if (there !== undefined && there.tombstone === undefined) return there.info.version === md5Hex(bytes);
       if (there !== undefined && this.now() - there.info.lastModified > TOMBSTONE_GRACE_MS) {
         if (await this.conditionalPut(key, bytes, { IfMatch: there.info.version })) return true;
       }
@@ -82,12 +92,8 @@ export class S3ObjectClient implements ObjectClient {
 
   async get(key: string): Promise<{ bytes: Uint8Array; info: ObjectInfo } | undefined> {
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      if (r.Metadata?.[TOMBSTONE_META] !== undefined) {
-        await r.Body?.transformToByteArray();
-        return undefined;
-      }
-      const bytes = (await r.Body?.transformToByteArray()) ?? new Uint8Array(0);
+      const { r, bytes } = await this.getWhole(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if (r.Metadata?.[TOMBSTONE_META] !== undefined) return undefined;
       return { bytes, info: { key, sizeBytes: bytes.byteLength, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) } };
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -99,8 +105,7 @@ export class S3ObjectClient implements ObjectClient {
     // An empty range is not expressible in a Range header: the object's existence is the answer.
     if (length === 0) return (await this.head(key)) === undefined ? undefined : new Uint8Array(0);
     try {
-      const r = await this.s3.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }));
-      const bytes = await drainBody(r.Body as AsyncIterable<Uint8Array> | undefined, into ?? new Uint8Array(length), this.url(key));
+      const { r, bytes } = await this.getWhole(new GetObjectCommand({ Bucket: this.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }), into ?? new Uint8Array(length));
       return r.Metadata?.[TOMBSTONE_META] !== undefined ? undefined : bytes;
     } catch (e) {
       if (isNotFound(e)) return undefined;
@@ -110,9 +115,26 @@ export class S3ObjectClient implements ObjectClient {
     }
   }
 
+  /**
+   * A GET with its body read whole (into `into` when given, as it streams in). The SDK retries a
+   * request that fails before its response headers, not a body cut off after them: such a GET
+   * (idempotent) is sent again here.
+   */
+  private async getWhole(command: GetObjectCommand, into?: Uint8Array): Promise<{ r: GetObjectCommandOutput; bytes: Uint8Array }> {
+    for (let attempt = 1; ; attempt++) {
+      const r = await this.s3.send(command);
+      try {
+        if (into !== undefined) return { r, bytes: await drainBody(r.Body as AsyncIterable<Uint8Array> | undefined, into, this.url(command.input.Key ?? '')) };
+        return { r, bytes: (await r.Body?.transformToByteArray()) ?? new Uint8Array(0) };
+      } catch (e) {
+        if (attempt >= BODY_READ_ATTEMPTS) throw e;
+      }
+    }
+  }
+
   async head(key: string): Promise<ObjectInfo | undefined> {
     const there = await this.headRaw(key);
-    return there === undefined || there.tombstone ? undefined : there.info;
+    return there === undefined || there.tombstone !== undefined ? undefined : there.info;
   }
 
   async delete(key: string): Promise<void> {
@@ -124,7 +146,11 @@ export class S3ObjectClient implements ObjectClient {
   }
 
   async deleteIfMatch(key: string, version: string): Promise<boolean> {
-    if (!(await this.conditionalPut(key, new Uint8Array(0), { IfMatch: version }, { [TOMBSTONE_META]: '1' }))) return false;
+    const token = newNonce();
+    if (!(await this.conditionalPut(key, new Uint8Array(0), { IfMatch: version }, { [TOMBSTONE_META]: token }))) {
+      // A 412 may answer the retry of our own tombstone PUT whose response was lost: then we won.
+      if ((await this.headRaw(key))?.tombstone !== token) return false;
+    }
     await this.delete(key);
     return true;
   }
@@ -152,10 +178,37 @@ export class S3ObjectClient implements ObjectClient {
     return s3Upload(this.s3, this.bucket, key, this.url(key), this.uploadOptions, parts);
   }
 
+  async incompleteUploads(prefix: string): Promise<IncompleteUpload[]> {
+    const found: IncompleteUpload[] = [];
+    let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
+    for (;;) {
+      let r;
+      try {
+        r = await this.s3.send(new ListMultipartUploadsCommand({ Bucket: this.bucket, Prefix: prefix, ...markers }));
+      } catch (e) {
+        throw s3Error('ListMultipartUploads', this.url(prefix), e);
+      }
+      for (const u of r.Uploads ?? []) {
+        if (u.Key !== undefined && u.UploadId !== undefined) found.push({ key: u.Key, uploadId: u.UploadId, initiated: u.Initiated?.getTime() ?? 0 });
+      }
+      if (r.IsTruncated !== true || r.NextKeyMarker === undefined) return found;
+      markers = { KeyMarker: r.NextKeyMarker, ...(r.NextUploadIdMarker !== undefined ? { UploadIdMarker: r.NextUploadIdMarker } : {}) };
+    }
+  }
+
+  async abortUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.s3.send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }));
+    } catch (e) {
+      if (!isNotFound(e) && (e as { name?: string }).name !== 'NoSuchUpload') throw s3Error(`AbortMultipartUpload ${uploadId} of`, this.url(key), e);
+    }
+  }
+
   /** A single-part PUT under a condition: false on 412 (and on 404, If-Match on a key that is gone). */
   private async conditionalPut(key: string, bytes: Uint8Array, condition: { IfNoneMatch: string } | { IfMatch: string }, metadata?: Record<string, string>): Promise<boolean> {
     try {
-      await retryConflicts(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: contentMd5(bytes), Metadata: metadata, ...condition })));
+      const md5 = contentMd5(bytes);
+      await retryConflicts(() => resendIfDamaged(() => this.s3.send(new PutObjectCommand({ Bucket: this.bucket, Key: key, Body: bytes, ContentMD5: md5, Metadata: metadata, ...condition }))));
       return true;
     } catch (e) {
       if (isPreconditionFailed(e) || ('IfMatch' in condition && isNotFound(e))) return false;
@@ -163,10 +216,11 @@ export class S3ObjectClient implements ObjectClient {
     }
   }
 
-  private async headRaw(key: string): Promise<{ info: ObjectInfo; tombstone: boolean } | undefined> {
+  /** `tombstone`: the token of the deleter that wrote it, undefined for a live object. */
+  private async headRaw(key: string): Promise<{ info: ObjectInfo; tombstone: string | undefined } | undefined> {
     try {
       const r = await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { info: { key, sizeBytes: r.ContentLength ?? 0, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) }, tombstone: r.Metadata?.[TOMBSTONE_META] !== undefined };
+      return { info: { key, sizeBytes: r.ContentLength ?? 0, lastModified: r.LastModified?.getTime() ?? 0, version: unquote(r.ETag) }, tombstone: r.Metadata?.[TOMBSTONE_META] };
     } catch (e) {
       if (isNotFound(e)) return undefined;
       throw s3Error('HeadObject', this.url(key), e);
@@ -187,6 +241,10 @@ async function drainBody(body: AsyncIterable<Uint8Array> | undefined, into: Uint
     n += piece.byteLength;
   }
   return into.subarray(0, n);
+}
+
+function md5Hex(bytes: Uint8Array): string {
+  return createHash('md5').update(bytes).digest('hex');
 }
 
 function unquote(etag: string | undefined): string {

@@ -13,7 +13,9 @@
  * `AWS_MAX_ATTEMPTS`), resolved by the SDK. Path-style addressing is used
  * when `HOLDFAST_S3_FORCE_PATH_STYLE=1`, or by default whenever a custom
  * endpoint is set (S3-compatible servers such as Ceph RGW and MinIO want it);
- * `HOLDFAST_S3_FORCE_PATH_STYLE=0` turns it off.
+ * `HOLDFAST_S3_FORCE_PATH_STYLE=0` turns it off. A connection idle for
+ * `HOLDFAST_S3_SOCKET_TIMEOUT_MS` (default 60 s) is dropped and its request
+ * retried, so a request never hangs on a dead peer.
  */
 import { S3Client, type S3ClientConfig } from '@aws-sdk/client-s3';
 import { invalidArg } from '../errors.js';
@@ -25,6 +27,9 @@ import type { S3UploadOptions } from './s3-upload.js';
 const DEFAULT_UPLOAD: S3UploadOptions = { concurrency: 4 };
 /** Attempts per request for 5xx, throttling and dropped connections (exponential backoff with jitter). */
 const DEFAULT_MAX_ATTEMPTS = 5;
+/** A connection that sends or receives nothing for this long is dropped and the request retried: no request hangs. */
+const DEFAULT_SOCKET_TIMEOUT_MS = 60_000;
+const CONNECT_TIMEOUT_MS = 10_000;
 
 export interface S3Location {
   bucket: string;
@@ -64,7 +69,9 @@ export function parseS3Url(url: string): S3Location {
 export function s3ClientConfigFromEnv(env: NodeJS.ProcessEnv): S3ClientConfig {
   const pathStyle = env.HOLDFAST_S3_FORCE_PATH_STYLE;
   const maxAttempts = Number(env.AWS_MAX_ATTEMPTS);
+  const idleMs = Number(env.HOLDFAST_S3_SOCKET_TIMEOUT_MS);
   return {
+    requestHandler: { connectionTimeout: CONNECT_TIMEOUT_MS, socketTimeout: Number.isInteger(idleMs) && idleMs > 0 ? idleMs : DEFAULT_SOCKET_TIMEOUT_MS },
     forcePathStyle: pathStyle === undefined ? env.AWS_ENDPOINT_URL !== undefined && env.AWS_ENDPOINT_URL !== '' : pathStyle === '1' || pathStyle === 'true',
     maxAttempts: Number.isInteger(maxAttempts) && maxAttempts > 0 ? maxAttempts : DEFAULT_MAX_ATTEMPTS,
     // Content-MD5 is our integrity check; the SDK's default CRC trailers (aws-chunked) are refused by

@@ -4,12 +4,17 @@
  * file smaller than one part is a single PUT at close, a larger one a
  * multipart upload with at most `concurrency` parts in flight (so at most
  * `concurrency + 1` part buffers in memory). Every PUT and part carries
- * Content-MD5, which the server checks (Ceph RGW 16 answers a wrong one with
- * 400 BadDigest): a byte damaged on the wire is refused at upload. Each part
- * also carries `x-amz-checksum-sha256`, which is the manifest's digest of
- * that chunk, computed once by the writer's hash pass (no extra pass here):
- * a server that enforces it (AWS S3) checks the very digest a restore will
- * check; RGW 16 ignores it. Never used for a manifest: a commit must be a
+ * Content-MD5, the integrity header this server enforces: measured on Ceph
+ * RGW 16 (test/storage/s3-upload.test.ts), a wrong Content-MD5 on PutObject
+ * or UploadPart is answered 400 BadDigest and nothing is stored, while a
+ * wrong `x-amz-checksum-sha256` is accepted. Each part still carries
+ * `x-amz-checksum-sha256`: it is the manifest's digest of that chunk,
+ * computed once by the writer's hash pass (no extra pass here), so a server
+ * that enforces it (AWS S3) checks the very digest a restore will check. The
+ * server also checks the body against the SHA-256 that SigV4 signs when the
+ * SDK signs the payload. A byte damaged on the wire is thus refused at
+ * upload, and the intact bytes still held here are sent again (a few times,
+ * then the error stands). Never used for a manifest: a commit must be a
  * single-part conditional PUT, and servers ignore `If-None-Match` on
  * CompleteMultipartUpload.
  */
@@ -24,7 +29,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { HoldfastError } from '../errors.js';
 import type { ObjectUpload, UploadParts } from './object-client.js';
-import { s3Error } from './s3-errors.js';
+import { isDamagedInTransit, s3Error } from './s3-errors.js';
 
 export interface S3UploadOptions {
   /** Parts in flight at once. */
@@ -42,6 +47,20 @@ export function checksumSha256(hex: string): string {
 
 /** S3's smallest part but the last: a chunk size below it cannot be a part size. */
 const MIN_PART_BYTES = 5 * 2 ** 20;
+
+/** Sends of a body the server refused as damaged on the wire (400 BadDigest, XAmzContentSHA256Mismatch) after the first. */
+const DAMAGED_RESENDS = 3;
+
+/** Runs `send` again when the server found the body damaged in transit: nothing was stored, and the bytes here are intact. */
+export async function resendIfDamaged<T>(send: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await send();
+    } catch (e) {
+      if (!isDamagedInTransit(e) || attempt >= DAMAGED_RESENDS) throw e;
+    }
+  }
+}
 
 export function s3Upload(client: S3Client, bucket: string, key: string, url: string, options: S3UploadOptions, parts: UploadParts): ObjectUpload {
   const partBytes = parts.partBytes;
@@ -69,7 +88,8 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
     const sha256 = checksumSha256(parts.partSha256(partNumber - 1));
     const p = (async () => {
       try {
-        const r = await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: contentMd5(bytes), ChecksumSHA256: sha256 }));
+        const md5 = contentMd5(bytes);
+        const r = await resendIfDamaged(() => client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: partNumber, Body: bytes, ContentMD5: md5, ChecksumSHA256: sha256 })));
         done.push({ PartNumber: partNumber, ETag: r.ETag ?? '', ChecksumSHA256: sha256 });
       } catch (e) {
         failed ??= s3Error(`UploadPart ${partNumber} of`, url, e);
@@ -104,7 +124,8 @@ export function s3Upload(client: S3Client, bucket: string, key: string, url: str
         // One part at most: the object's SHA-256 is chunk 0's (an empty object has no chunk).
         const sha256 = filled === 0 ? undefined : checksumSha256(parts.partSha256(0));
         try {
-          await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: contentMd5(body), ChecksumSHA256: sha256 }));
+          const md5 = contentMd5(body);
+          await resendIfDamaged(() => client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentMD5: md5, ChecksumSHA256: sha256 })));
         } catch (e) {
           throw s3Error('PutObject', url, e);
         }

@@ -57,7 +57,7 @@ export function contentShape(seed: number, step: number): ContentShape {
   return { totalBytes, files: 2 + rng.nextInt(3), tensorsPerFile: 1 + rng.nextInt(3), band };
 }
 
-function fillTensorBytes(seed: number, step: number, index: number, bytes: Uint8Array): void {
+export function fillTensorBytes(seed: number, step: number, index: number, bytes: Uint8Array): void {
   const rng = new SeededRandom(seed, 0x74656e73 /* 'tens' */, step, index);
   const prefix = Math.min(bytes.length, RANDOM_PREFIX_BYTES);
   rng.fillBytes(bytes.subarray(0, prefix));

@@ -2,7 +2,7 @@
 // start`), never a mock of the SDK: the store conformance suite (with a crash, a failure and a lost
 // response at every call of a save, injected around the real client), an exclusive-commit race of many
 // writers, then what the server itself must do for the layout to hold (conditional PUT, the
-// conditional delete's compare-and-swap, Content-MD5, ranges, multipart).
+// conditional delete's compare-and-swap, ranges, multipart; the integrity header is in s3-upload.test.ts).
 // Without the server (AWS_ENDPOINT_URL unset) the suite is skipped, except under CI, where that fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -174,13 +174,6 @@ function s3Suite(): void {
       assert.equal(await client.get(key), undefined);
       assert.equal(await client.head(key), undefined);
       assert.equal(await client.getRange(key, 0, 10), undefined);
-    });
-
-    test('the server checks Content-MD5 (a damaged body is refused at upload); it ignores x-amz-checksum-sha256', async () => {
-      const body = new TextEncoder().encode('hello');
-      await assert.rejects(admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'md5/bad', Body: body, ContentMD5: Buffer.alloc(16).toString('base64') })), (e) => (e as { name?: string }).name === 'BadDigest');
-      // Documented, not relied on: a wrong SHA-256 checksum is accepted here, so Holdfast sends Content-MD5.
-      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: 'md5/sha', Body: body, ChecksumSHA256: Buffer.alloc(32).toString('base64') }));
     });
 
     test('ranged reads: inside, across the end, past the end, empty; a missing object is undefined', async () => {

@@ -19,6 +19,7 @@ import { renderTortureReport } from '../../torture/report-html.js';
 import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
 import { CONCURRENT_FULL, CONCURRENT_QUICK, CONCURRENT_VARIANTS, runConcurrentCampaign, type ConcurrentVariant } from '../../torture/concurrent-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
+import { runS3Torture } from './torture-s3.js';
 import { parseCommandArgs, parseInteger } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { HELP_OPTION, formatBytes, formatHelp, formatTable } from '../output.js';
@@ -46,7 +47,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
@@ -68,6 +69,12 @@ export const tortureCommand: Command = {
       '             on the normal file system and a nearly full tmpfs (root only). Own options:',
       '             [--full] [--rounds <n>] [--duration <ms>] [--workers <n>] [--variant',
       '             normal|nearly-full] [--round <r>] [--seed <s>] [--dir <dir>] [--json] [--report <f>].',
+      '  s3         saves to a real S3-compatible server (AWS_ENDPOINT_URL, plain HTTP) through a',
+      '             fault proxy that drops connections mid-body, answers 500/503/SlowDown, delays,',
+      '             flips a body byte and loses PUT responses; saver processes SIGKILLed at random;',
+      '             two writers racing for a step. Own options: [--full] [--trials <n>] [--class',
+      '             c[,c…]] [--trial <t>] [--store s3://bucket/prefix] [--seed <s>] [--json]',
+      '             [--report <f>]; without --store it uses a bucket of its own, deleted after.',
       'Without --full the quick configuration runs (the CI one, about a minute in all);',
       '--full runs the counts docs/RELIABILITY.md reports (kill: 2,000 per mode, about an',
       'hour; corrupt: 500 per variant and 2,000 per key class, a few minutes).',
@@ -94,6 +101,7 @@ export const tortureCommand: Command = {
   }),
   async run(argv, io) {
     if (argv[0] === 'concurrent') return runConcurrent(argv, io);
+    if (argv[0] === 's3') return runS3Torture(argv, io, printCampaign);
     const args = parseCommandArgs('torture', argv, OPTIONS, { required: ['campaign'] });
     const names = parseCampaigns(args.positionals[0]!);
     const modes = parseModes(args.string('mode'));
@@ -259,7 +267,7 @@ function outcomesText(r: CampaignRow): string {
     .join(', ');
 }
 
-function printCampaign(io: CliIo, r: Omit<CampaignResult, 'campaign'> & { campaign: string }): void {
+export function printCampaign(io: CliIo, r: Omit<CampaignResult, 'campaign'> & { campaign: string }): void {
   io.stdout('');
   io.stdout(`== ${r.campaign}: ${r.violations.length === 0 ? 'PASS' : 'FAIL'} (seed ${r.seed}, ${(r.durationMs / 1000).toFixed(1)} s)`);
   const rows = r.rows.map((row) => {
