@@ -33,3 +33,14 @@ export function bindFile(f: ManifestFile, bytes: Uint8Array): void {
   for (let at = 0; at < bytes.byteLength; at += f.chunks.bytes) sha256.push(hex(bytes.subarray(at, at + f.chunks.bytes)));
   f.chunks = { bytes: f.chunks.bytes, sha256 };
 }
+
+/** Turns a 2.0 manifest into the 1.0 one an older build would have written (no chunk digests, timing or runtime), resealed. */
+export function asVersion1(m: Manifest): Manifest {
+  m.version = '1.0';
+  for (const f of m.files) delete f.chunks;
+  delete m.provenance.node;
+  delete m.provenance.platform;
+  delete m.timing;
+  m.manifestHash = computeManifestHash(m);
+  return m;
+}

@@ -11,7 +11,6 @@ import { isHoldfastError } from '../../src/errors.js';
 import { elementBytes, type Tensor } from '../../src/format/dtype.js';
 import { isFlatSlab, type Manifest } from '../../src/format/manifest-types.js';
 import { MANIFEST_FILE, checkpointDirName } from '../../src/format/names.js';
-import { computeManifestHash } from '../../src/format/manifest.js';
 import { readWholeFile } from '../../src/fs/file-utils.js';
 import { replaceFile } from '../../src/torture/corruption/file-edits.js';
 import { newNonce } from '../../src/format/nonce.js';
@@ -25,7 +24,7 @@ import { S3Storage, s3ClientConfigFromEnv } from '../../src/storage/s3-storage.j
 import { openStore } from '../../src/store/open-store.js';
 import type { Store, StoreEvent } from '../../src/store/types.js';
 import { expectRejection } from '../format/fixtures.js';
-import { flipBit, rewriteManifest } from '../helpers/tamper.js';
+import { asVersion1, flipBit, rewriteManifest } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { bytesOf } from '../helpers/tensors.js';
 import { PARTITION_KINDS, countingStorage, cutPart, partition, writeShardedCheckpoint, type PartitionKind, type ReadLog } from './sharded-fixture.js';
@@ -260,13 +259,7 @@ describe('resharding restore on the local store (memory)', () => {
 /** Rewrites a 2.0 manifest as the 1.0 one an older build would have written (no chunk digests, timing, runtime). */
 async function downgradeToV1(fs: MemoryFileSystem, dir: string): Promise<void> {
   const p = `${dir}/${MANIFEST_FILE}`;
-  const m = JSON.parse(new TextDecoder().decode(await readWholeFile(fs, p))) as Manifest;
-  m.version = '1.0';
-  for (const f of m.files) delete f.chunks;
-  delete m.provenance.node;
-  delete m.provenance.platform;
-  delete m.timing;
-  m.manifestHash = computeManifestHash(m);
+  const m = asVersion1(JSON.parse(new TextDecoder().decode(await readWholeFile(fs, p))) as Manifest);
   await replaceFile(fs, p, new TextEncoder().encode(JSON.stringify(m)));
 }
 

@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import test from 'node:test';
-import { DEFAULT_CHUNK_BYTES, MANIFEST_VERSION, type Manifest } from '../../src/format/manifest-types.js';
+import { DEFAULT_CHUNK_BYTES, MANIFEST_VERSION } from '../../src/format/manifest-types.js';
 import { openStore } from '../../src/store/open-store.js';
-import { flipBit, readManifest, rewriteManifest } from '../helpers/tamper.js';
+import { asVersion1, flipBit, readManifest, rewriteManifest } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { assertSameTensors } from '../storage/conformance.js';
@@ -100,13 +100,7 @@ test('a 1.0 checkpoint (no chunk digests) still verifies and restores', async (t
   const root = tempDir(t);
   const store = await openStore(root);
   const saved = await store.save(3, { tensors: sampleTensors(3), state: { v: 1 } });
-  rewriteManifest(saved.path, (m: Manifest) => {
-    m.version = '1.0';
-    for (const f of m.files) delete f.chunks;
-    delete m.provenance.node;
-    delete m.provenance.platform;
-    delete m.timing;
-  });
+  rewriteManifest(saved.path, asVersion1);
   const reopened = await openStore(root);
   assert.equal((await reopened.inspect(3)).version, '1.0');
   assert.deepEqual((await reopened.verify(3)).map((r) => r.ok), [true]);
