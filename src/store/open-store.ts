@@ -42,6 +42,7 @@ import {
   type SaveResult,
   type Store,
   type StoreOptions,
+  type TieredWhere,
   type VerifyReport,
 } from './types.js';
 
@@ -51,22 +52,33 @@ const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 /**
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
  * `s3://bucket/prefix` URL (the bucket must exist), or over any `CheckpointStorage` passed as `{ storage }`.
+ * `{ local, durable }` opens a tiered store (tiered-store.ts): saves commit to `local`, then upload to `durable`.
  */
-export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions = {}): Promise<Store> {
+  if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
+  const durability = options.durability ?? 'atomic_dirsync';
+  const fs = storeFileSystem(options);
+  return new CheckpointStore(fs, await openStorage(where, options), durability, options);
+}
+
+/** The storage behind a store argument: a directory, an `s3://` URL, or a `CheckpointStorage` as it is. */
+export async function openStorage(where: string | CheckpointStorage | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<CheckpointStorage> {
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
-  const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
-  if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
+  if (typeof where === 'object' && where !== null) return 'storage' in where && !('list' in where) ? where.storage : (where as CheckpointStorage);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   if (where.startsWith('s3://')) {
     // Loaded on first use: local stores never pay for the SDK.
     const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
-    return new CheckpointStore(fs, new S3Storage(parseS3Url(where)), durability, options);
+    return new S3Storage(parseS3Url(where));
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
-  return new CheckpointStore(fs, storage, durability, options);
+  return openLocalStorage(storeFileSystem(options), root, { durability, create: options.create !== false });
+}
+
+function storeFileSystem(options: StoreOptions): FileSystem {
+  return options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {

@@ -1,0 +1,157 @@
+// replicate(): committed checkpoints copied between stores, byte for byte (same manifest), verified
+// on arrival, idempotent, a conflicting step reported and left alone, a damaged source refused.
+// Local ↔ local always; local ↔ S3 and S3 ↔ S3 against the real server.
+import assert from 'node:assert/strict';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import test, { describe } from 'node:test';
+import { S3Storage } from '../../src/storage/s3-storage.js';
+import { openStore } from '../../src/store/open-store.js';
+import { replicate } from '../../src/store/replicate.js';
+import type { Tensor } from '../../src/format/dtype.js';
+import { assertSameTensors } from '../storage/conformance.js';
+import { flipBit } from '../helpers/tamper.js';
+import { tempDir } from '../helpers/temp-dir.js';
+import { sampleTensors } from '../helpers/tensors.js';
+import { withS3Bucket } from '../helpers/s3-bucket.js';
+
+const MiB = 2 ** 20;
+
+/** A tensor of `bytes` seeded bytes: large enough for several S3 parts. */
+export function bigTensor(bytes: number, seed: number): Tensor {
+  const data = new Uint8Array(bytes);
+  let x = seed >>> 0;
+  for (let i = 0; i < bytes; i += 4) {
+    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
+    data[i] = x & 0xff;
+    data[i + 1] = (x >>> 8) & 0xff;
+    data[i + 2] = (x >>> 16) & 0xff;
+    data[i + 3] = x >>> 24;
+  }
+  return { dtype: 'U8', shape: [bytes], data };
+}
+
+async function saveSteps(where: string, steps: number[]): Promise<void> {
+  const store = await openStore(where);
+  try {
+    for (const s of steps) await store.save(s, { tensors: sampleTensors(s), state: { step: s } });
+  } finally {
+    await store.close();
+  }
+}
+
+async function restoreFrom(where: string, step: number): Promise<{ manifestHash: string; tensors: Record<string, Tensor> }> {
+  const store = await openStore(where, { create: false });
+  try {
+    const r = await store.restore(step);
+    return { manifestHash: r.manifest.manifestHash, tensors: r.tensors };
+  } finally {
+    await store.close();
+  }
+}
+
+test('local → local: every step copied with the same manifest; a second run copies nothing', async (t) => {
+  const a = join(tempDir(t), 'a');
+  const b = join(tempDir(t), 'b');
+  await saveSteps(a, [1, 2, 3]);
+  const first = await replicate(a, b);
+  assert.deepEqual(first.results.map((r) => [r.step, r.outcome]), [[1, 'copied'], [2, 'copied'], [3, 'copied']]);
+  for (const s of [1, 2, 3]) {
+    const [src, dst] = [await restoreFrom(a, s), await restoreFrom(b, s)];
+    assert.equal(dst.manifestHash, src.manifestHash);
+    assertSameTensors(dst.tensors, sampleTensors(s), `step ${s}`);
+  }
+  const again = await replicate(a, b);
+  assert.deepEqual(again.results.map((r) => r.outcome), ['present', 'present', 'present']);
+  assert.equal(again.sentBytes, 0);
+});
+
+test('a different checkpoint at a step is reported as a conflict and left as it is', async (t) => {
+  const a = join(tempDir(t), 'a');
+  const b = join(tempDir(t), 'b');
+  await saveSteps(a, [1, 2]);
+  await saveSteps(b, [2]);
+  const before = readFileSync(join(b, 'ckpt-000000000002', 'manifest.json'));
+  const report = await replicate(a, b);
+  assert.deepEqual(report.results.map((r) => [r.step, r.outcome]), [[1, 'copied'], [2, 'conflict']]);
+  assert.ok(readFileSync(join(b, 'ckpt-000000000002', 'manifest.json')).equals(before), 'the destination manifest is untouched');
+});
+
+test('a source file that fails its manifest digest is refused; nothing is committed; the other steps are copied', async (t) => {
+  const a = join(tempDir(t), 'a');
+  const b = join(tempDir(t), 'b');
+  await saveSteps(a, [1, 2]);
+  flipBit(join(a, 'ckpt-000000000002', 'r0000-p000.safetensors'), 200);
+  const report = await replicate(a, b);
+  assert.equal(report.results[0]!.outcome, 'copied');
+  const failed = report.results[1]!;
+  assert.equal(failed.outcome, 'failed');
+  assert.ok('code' in failed && failed.code === 'HF_CORRUPT', JSON.stringify(failed));
+  const dest = await openStore(b, { create: false });
+  assert.deepEqual((await dest.list()).map((c) => c.step), [1]);
+  await dest.close();
+});
+
+test('replicate() leaves staging of a copy killed earlier behind it: the next run sweeps it under the lease and commits', async (t) => {
+  const a = join(tempDir(t), 'a');
+  const b = join(tempDir(t), 'b');
+  await saveSteps(a, [7]);
+  const nonce = (JSON.parse(readFileSync(join(a, 'ckpt-000000000007', 'manifest.json'), 'utf8')) as { nonce: string }).nonce;
+  await saveSteps(b, []);
+  const { mkdirSync } = await import('node:fs');
+  mkdirSync(join(b, '.staging', `000000000007-${nonce}`), { recursive: true });
+  writeFileSync(join(b, '.staging', `000000000007-${nonce}`, 'r0000-p000.safetensors'), 'partial');
+  const report = await replicate(a, b);
+  assert.equal(report.results[0]!.outcome, 'copied');
+  assertSameTensors((await restoreFrom(b, 7)).tensors, sampleTensors(7), 'step 7');
+});
+
+withS3Bucket('replicate against a real S3 server', (bucket) => {
+  describe('replicate with S3', () => {
+    test('local → S3 → S3 → local: same manifest and bytes everywhere, multipart objects verified by ETag, idempotent', async (t) => {
+      const a = join(tempDir(t), 'a');
+      const back = join(tempDir(t), 'back');
+      const s3a = `s3://${bucket}/rep/a`;
+      const s3b = `s3://${bucket}/rep/b`;
+      const store = await openStore(a);
+      await store.save(1, { tensors: { big: bigTensor(11 * MiB, 3), ...sampleTensors(1) }, state: { n: 1 } });
+      await store.save(2, { tensors: sampleTensors(2), state: { n: 2 } });
+      await store.close();
+      const up = await replicate(a, s3a, { partBytes: 5 * MiB });
+      assert.deepEqual(up.results.map((r) => r.outcome), ['copied', 'copied']);
+      assert.ok(up.sentBytes > 11 * MiB);
+      const across = await replicate(s3a, s3b, { partBytes: 5 * MiB });
+      assert.deepEqual(across.results.map((r) => r.outcome), ['copied', 'copied']);
+      const down = await replicate(s3b, back);
+      assert.deepEqual(down.results.map((r) => r.outcome), ['copied', 'copied']);
+      const src = await restoreFrom(a, 1);
+      for (const where of [s3a, s3b, back]) {
+        const got = await restoreFrom(where, 1);
+        assert.equal(got.manifestHash, src.manifestHash, where);
+        assertSameTensors(got.tensors, src.tensors, where);
+      }
+      const verify = await openStore(s3b, { create: false });
+      assert.ok((await verify.verify()).every((r) => r.ok));
+      await verify.close();
+      const again = await replicate(a, s3a, { partBytes: 5 * MiB });
+      assert.deepEqual(again.results.map((r) => r.outcome), ['present', 'present']);
+      assert.equal(again.sentBytes, 0);
+    });
+
+    test('a conflicting step in the S3 destination is reported, never overwritten', async (t) => {
+      const a = join(tempDir(t), 'a');
+      const other = join(tempDir(t), 'other');
+      await saveSteps(a, [5]);
+      await saveSteps(other, [5]);
+      const dest = `s3://${bucket}/conflict`;
+      await replicate(other, dest);
+      const theirs = await restoreFrom(dest, 5);
+      const report = await replicate(a, dest);
+      assert.equal(report.results[0]!.outcome, 'conflict');
+      assert.equal((await restoreFrom(dest, 5)).manifestHash, theirs.manifestHash);
+      const storage = new S3Storage({ bucket, prefix: 'conflict/' });
+      assert.deepEqual(await storage.list(), [5]);
+      await storage.close();
+    });
+  });
+});
