@@ -92,6 +92,8 @@ class Tiered implements TieredStore {
   private readonly uploadingHere = new Set<number>();
   /** The upload chain: one checkpoint at a time. */
   private chain: Promise<void> = Promise.resolve();
+  /** The open-time search for checkpoints the durable tier lacks (it queues them). */
+  private discovery: Promise<void> = Promise.resolve();
   private report: UploadReport = { results: [], failed: [] };
 
   constructor(
@@ -173,12 +175,12 @@ class Tiered implements TieredStore {
 
   /** Retention on the local tier, once the uploads queued so far have settled (so none loses its source). */
   async gc(options: GcOptions): Promise<GcResult> {
-    await this.chain;
+    await this.settled();
     return this.local.gc(options);
   }
 
   async flush(): Promise<UploadReport> {
-    await this.chain;
+    await this.settled();
     const report = this.report;
     this.report = { results: [], failed: [] };
     if (report.failed.length > 0) {
@@ -205,7 +207,16 @@ class Tiered implements TieredStore {
 
   /** At open: uploads an earlier process left unfinished (or never began) go on in the background. */
   resumeInBackground(): void {
-    this.enqueueMissing().catch((e: unknown) => this.recordFailure(-1, e));
+    this.discovery = this.enqueueMissing().catch((e: unknown) => this.recordFailure(-1, e));
+  }
+
+  /** Until no upload is queued or running (uploads queued meanwhile included). */
+  private async settled(): Promise<void> {
+    await this.discovery;
+    for (let c = this.chain; ; c = this.chain) {
+      await c;
+      if (c === this.chain) return;
+    }
   }
 
   private afterCommit(step: number): void {

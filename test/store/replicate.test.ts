@@ -14,22 +14,9 @@ import { flipBit } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { withS3Bucket } from '../helpers/s3-bucket.js';
+import { bigTensor } from '../helpers/big-tensor.js';
 
 const MiB = 2 ** 20;
-
-/** A tensor of `bytes` seeded bytes: large enough for several S3 parts. */
-export function bigTensor(bytes: number, seed: number): Tensor {
-  const data = new Uint8Array(bytes);
-  let x = seed >>> 0;
-  for (let i = 0; i < bytes; i += 4) {
-    x = (Math.imul(x ^ (x >>> 15), 0x2c1b3c6d) + 0x9e3779b9) >>> 0;
-    data[i] = x & 0xff;
-    data[i + 1] = (x >>> 8) & 0xff;
-    data[i + 2] = (x >>> 16) & 0xff;
-    data[i + 3] = x >>> 24;
-  }
-  return { dtype: 'U8', shape: [bytes], data };
-}
 
 async function saveSteps(where: string, steps: number[]): Promise<void> {
   const store = await openStore(where);

@@ -9,7 +9,9 @@ import { gcCommand } from './gc.js';
 import { inspectCommand } from './inspect.js';
 import { latestCommand } from './latest.js';
 import { lsCommand } from './ls.js';
+import { replicateCommand } from './replicate.js';
 import { restoreCommand } from './restore.js';
+import { syncCommand } from './sync.js';
 import { tortureCommand } from './torture.js';
 import { verifyCommand } from './verify.js';
 
@@ -21,6 +23,8 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   inspectCommand,
   gcCommand,
+  syncCommand,
+  replicateCommand,
   benchCommand,
   tortureCommand,
 ];
