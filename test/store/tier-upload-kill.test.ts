@@ -2,13 +2,13 @@
 // (derived from the two stores alone) says `uploading`, and a sync in another process resumes the
 // multipart upload, sending fewer bytes than the checkpoint holds, to a durable copy that verifies.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'node:test';
 import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { openStore } from '../../src/store/open-store.js';
-import type { TieredStore } from '../../src/store/types.js';
+import type { TieredStore, UploadReport } from '../../src/store/types.js';
 import { assertSameTensors } from '../storage/conformance.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { withS3Bucket } from '../helpers/s3-bucket.js';
@@ -17,6 +17,7 @@ import { bigTensor } from '../helpers/big-tensor.js';
 const MiB = 2 ** 20;
 const PART = 8 * MiB;
 const CHILD = fileURLToPath(new URL('./tier-upload-child.js', import.meta.url));
+const MAIN = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
 
 /** Runs the child until it reports it froze, then SIGKILLs it. */
 function killWhenFrozen(args: string[]): Promise<{ frozenAt: number; signal: NodeJS.Signals | null }> {
@@ -58,7 +59,10 @@ withS3Bucket('a killed uploader resumes against a real S3 server', (bucket, admi
     assert.ok((await localStore.verify()).every((r) => r.ok), 'the local checkpoint is untouched and valid');
     await localStore.close();
 
-    const report = await store.sync();
+    // The resume runs in yet another process: `holdfast sync`, as an operator would run it.
+    const cli = spawnSync(process.execPath, [MAIN, 'sync', `${local}::${durable}`, '--json'], { encoding: 'utf8' });
+    assert.equal(cli.status, 0, cli.stderr);
+    const report = JSON.parse(cli.stdout) as UploadReport;
     assert.equal(report.results[0]!.outcome, 'copied');
     const sent = report.results[0]!.sentBytes;
     assert.ok(sent <= saved.bytes - 2 * PART, `resumed: sent ${sent} of ${saved.bytes} bytes, at least two parts fewer`);
