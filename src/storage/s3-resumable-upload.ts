@@ -101,31 +101,38 @@ async function putMultipart(target: ResumableTarget, source: PartSource, hooks: 
   let sentBytes = 0;
   const inFlight = new Set<Promise<void>>();
   let failed: unknown;
-  for (let i = 0; i < count; i++) {
-    const bytes = await source.read(i);
-    const md5 = createHash('md5').update(bytes).digest();
-    md5s.push(md5);
-    const have = known.get(i + 1);
-    if (uploadId === undefined || (have !== undefined && have.size === bytes.byteLength && have.etag === md5.toString('hex'))) {
-      hooks.onPart?.(bytes.byteLength, false);
-      continue;
+  try {
+    for (let i = 0; i < count && failed === undefined; i++) {
+      const bytes = await source.read(i);
+      const md5 = createHash('md5').update(bytes).digest();
+      md5s.push(md5);
+      const have = known.get(i + 1);
+      if (uploadId === undefined || (have !== undefined && have.size === bytes.byteLength && have.etag === md5.toString('hex'))) {
+        hooks.onPart?.(bytes.byteLength, false);
+        continue;
+      }
+      const p = sendPart(target, uploadId, i + 1, bytes, md5).then(
+        () => {
+          sentBytes += bytes.byteLength;
+          hooks.onPart?.(bytes.byteLength, true);
+        },
+        (e: unknown) => {
+          failed ??= e;
+        },
+      );
+      inFlight.add(p);
+      void p.finally(() => inFlight.delete(p));
+      while (inFlight.size >= target.concurrency) await Promise.race(inFlight);
     }
-    const p = sendPart(target, uploadId, i + 1, bytes, md5).then(
-      () => {
-        sentBytes += bytes.byteLength;
-        hooks.onPart?.(bytes.byteLength, true);
-      },
-      (e: unknown) => {
-        failed ??= e;
-      },
-    );
-    inFlight.add(p);
-    void p.finally(() => inFlight.delete(p));
-    while (inFlight.size >= target.concurrency) await Promise.race(inFlight);
-    if (failed !== undefined) break;
+  } catch (e) {
+    // The source failed (unreadable, or a chunk that does not match its digest): what was sent is
+    // not worth resuming from. Nothing later was sent; the parts in flight settle first.
+    await Promise.allSettled(inFlight);
+    if (uploadId !== undefined) await abortUpload(target, uploadId);
+    throw e;
   }
   await Promise.all(inFlight);
-  // The upload stays for the next run to resume: a failed part is sent again then.
+  // A part that could not be sent: the upload stays for the next run to resume.
   if (failed !== undefined) throw failed;
   const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${count}`;
   try {

@@ -7,8 +7,9 @@
  * of manifests, and the shards' headers, which carry the nonce, still agree.
  *
  * Every byte sent is read afresh from the source and hashed against the
- * source's manifest; a file that does not match is refused before the
- * destination makes it visible (a local sink is aborted, an S3 upload is not
+ * source's manifest (per chunk before each part is sent, where the 2.0
+ * manifest has chunk digests; the whole file's SHA-256 always); a file that
+ * does not match is refused before the destination makes it visible (a local sink is aborted, an S3 upload is not
  * completed). Arrival is checked from the destination's own account of what
  * it stored (a local sink's hash of the bytes it wrote, S3's size and ETag).
  *
@@ -111,6 +112,7 @@ async function readSourceManifest(reader: CheckpointReader): Promise<SourceManif
   const bytes = await reader.readSmallFile(MANIFEST_FILE, MANIFEST_MAX_BYTES);
   const manifest = parseManifest(bytes, where);
   if (manifest.step !== reader.step) throw new HoldfastError('HF_CORRUPT', `${where}: manifest says step ${manifest.step}, its checkpoint is step ${reader.step}`, { path: where });
+  assertSelfContained(manifest, where);
   return { bytes, manifest };
 }
 
@@ -127,7 +129,7 @@ async function writeCopy(reader: CheckpointReader, source: SourceManifest, to: C
   const writer = await beginUnderLease(to, manifest, lease, options.durability ?? 'atomic_dirsync');
   try {
     for (const file of manifest.files) {
-      const source = fileSource(reader, file, options.partBytes ?? DEFAULT_PART_BYTES);
+      const source = fileSource(reader, file, partBytesFor(file, options.partBytes ?? DEFAULT_PART_BYTES));
       if (resumable !== undefined) await uploadFile(resumable, manifest, file, source, report);
       else await writeFile(writer, file, source, report);
     }
@@ -157,7 +159,20 @@ async function beginUnderLease(to: CheckpointStorage, manifest: Manifest, lease:
   }
 }
 
-/** A file of the source read in parts, each hashed in order against the manifest's digest. */
+/**
+ * Parts of whole chunks when the manifest has chunk digests (2.0), so each part is verified on its
+ * own before it is sent: the smallest multiple of the chunk size not below `wanted`.
+ */
+function partBytesFor(file: ManifestFile, wanted: number): number {
+  const chunk = file.chunks?.bytes;
+  return chunk === undefined ? wanted : chunk * Math.max(1, Math.ceil(wanted / chunk));
+}
+
+/**
+ * A file of the source read in parts. Every part is hashed into the file's SHA-256 (checked
+ * whole by `assertWhole`), and, where the manifest has chunk digests, each of its chunks is
+ * checked before the part is returned, so a damaged chunk is never sent.
+ */
 interface FileSource {
   sizeBytes: number;
   partBytes: number;
@@ -187,6 +202,7 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
         if (n === 0) throw new HoldfastError('HF_CORRUPT', `${where}: ended at ${offset + at} bytes, manifest records ${file.size}`, { path: where });
         at += n;
       }
+      if (file.chunks !== undefined) assertChunks(where, file, offset, into);
       hash.update(into);
       hashed += into.byteLength;
       return into;
@@ -198,6 +214,29 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
       }
     },
   };
+}
+
+/** The chunks inside one part (which starts on a chunk boundary) against the manifest's chunk digests. */
+function assertChunks(where: string, file: ManifestFile, offset: number, part: Uint8Array): void {
+  const { bytes, sha256 } = file.chunks!;
+  for (let at = 0; at < part.byteLength; at += bytes) {
+    const index = (offset + at) / bytes;
+    const actual = createHash('sha256').update(part.subarray(at, at + bytes)).digest('hex');
+    if (actual !== sha256[index]) {
+      throw new HoldfastError('HF_CORRUPT', `${where}: chunk ${index} (bytes ${offset + at}+${Math.min(bytes, part.byteLength - at)}) SHA-256 mismatch: recorded ${sha256[index]}, computed ${actual}; not copied`, {
+        path: where,
+        data: { file: file.path, chunk: index, expected: sha256[index], actual },
+      });
+    }
+  }
+}
+
+/** Files kept from an earlier checkpoint (2.0 `source`, incremental saves) are not read by this build's copy. */
+function assertSelfContained(manifest: Manifest, where: string): void {
+  const kept = manifest.files.find((f) => f.source !== undefined);
+  if (kept !== undefined) {
+    throw new HoldfastError('HF_FORMAT', `${where}: ${kept.path} is kept from checkpoint ${kept.source!.step} (an incremental checkpoint); copying incremental checkpoints is not supported by this build`, { path: where });
+  }
 }
 
 async function assertSourceSize(reader: CheckpointReader, file: ManifestFile): Promise<void> {

@@ -10,7 +10,9 @@ import { openStore } from '../../src/store/open-store.js';
 import { replicate } from '../../src/store/replicate.js';
 import type { Tensor } from '../../src/format/dtype.js';
 import { assertSameTensors } from '../storage/conformance.js';
-import { flipBit } from '../helpers/tamper.js';
+import { flipBit, rewriteManifest } from '../helpers/tamper.js';
+import { createHash } from 'node:crypto';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { withS3Bucket } from '../helpers/s3-bucket.js';
@@ -93,7 +95,20 @@ test('replicate() leaves staging of a copy killed earlier behind it: the next ru
   assertSameTensors((await restoreFrom(b, 7)).tensors, sampleTensors(7), 'step 7');
 });
 
-withS3Bucket('replicate against a real S3 server', (bucket) => {
+/** Rewrites a committed 1.0 checkpoint as 2.0 with chunk digests of `chunkBytes` (re-sealed). */
+function makeChunked(ckptDir: string, chunkBytes: number): void {
+  rewriteManifest(ckptDir, (m) => {
+    m.version = '2.0';
+    for (const f of m.files) {
+      const bytes = readFileSync(join(ckptDir, f.path));
+      const sha256: string[] = [];
+      for (let at = 0; at < bytes.byteLength; at += chunkBytes) sha256.push(createHash('sha256').update(bytes.subarray(at, at + chunkBytes)).digest('hex'));
+      f.chunks = { bytes: chunkBytes, sha256 };
+    }
+  });
+}
+
+withS3Bucket('replicate against a real S3 server', (bucket, admin) => {
   describe('replicate with S3', () => {
     test('local → S3 → S3 → local: same manifest and bytes everywhere, multipart objects verified by ETag, idempotent', async (t) => {
       const a = join(tempDir(t), 'a');
@@ -123,6 +138,33 @@ withS3Bucket('replicate against a real S3 server', (bucket) => {
       const again = await replicate(a, s3a, { partBytes: 5 * MiB });
       assert.deepEqual(again.results.map((r) => r.outcome), ['present', 'present']);
       assert.equal(again.sentBytes, 0);
+    });
+
+    test('2.0 chunk digests: each part is verified before it is sent; a damaged chunk is never sent and the upload is aborted', async (t) => {
+      const a = join(tempDir(t), 'a');
+      const store = await openStore(a);
+      await store.save(1, { tensors: { big: bigTensor(21 * MiB, 5) } });
+      await store.save(2, { tensors: { big: bigTensor(21 * MiB, 6) } });
+      await store.close();
+      const chunk = 5 * MiB;
+      for (const s of [1, 2]) makeChunked(join(a, `ckpt-00000000000${s}`), chunk);
+      // Step 2: one byte of chunk 2 (of 0..4) damaged after the commit.
+      flipBit(join(a, 'ckpt-000000000002', 'r0000-p000.safetensors'), 2 * chunk + 1234);
+      const dest = `s3://${bucket}/chunked`;
+      let sentOfStep2 = 0;
+      const report = await replicate(a, dest, { onProgress: (p) => (p.step === 2 ? (sentOfStep2 = p.sentBytes) : undefined) });
+      assert.equal(report.results[0]!.outcome, 'copied');
+      const failed = report.results[1]!;
+      assert.ok(failed.outcome === 'failed' && failed.code === 'HF_CORRUPT' && /chunk 2 /.test(failed.message), JSON.stringify(failed));
+      assert.ok(sentOfStep2 <= 2 * chunk, `only the chunks before the damaged one were sent (${sentOfStep2} bytes)`);
+      const uploads = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: 'chunked/' }));
+      assert.equal(uploads.Uploads?.length ?? 0, 0, 'the refused upload was aborted');
+      const durable = await openStore(dest, { create: false });
+      assert.deepEqual((await durable.list()).map((c) => c.step), [1]);
+      const [v] = await durable.verify(1);
+      assert.ok(v!.ok, JSON.stringify(v));
+      assert.equal((await durable.inspect(1)).version, '2.0');
+      await durable.close();
     });
 
     test('a conflicting step in the S3 destination is reported, never overwritten', async (t) => {
