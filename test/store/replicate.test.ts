@@ -12,7 +12,7 @@ import type { Tensor } from '../../src/format/dtype.js';
 import { assertSameTensors } from '../storage/conformance.js';
 import { flipBit, rewriteManifest } from '../helpers/tamper.js';
 import { createHash } from 'node:crypto';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { withS3Bucket } from '../helpers/s3-bucket.js';
@@ -164,6 +164,24 @@ withS3Bucket('replicate against a real S3 server', (bucket, admin) => {
       const [v] = await durable.verify(1);
       assert.ok(v!.ok, JSON.stringify(v));
       assert.equal((await durable.inspect(1)).version, '2.0');
+      await durable.close();
+    });
+
+    test('objects an earlier run completed (killed before its manifest commit) are checked by ETag and not sent again', async (t) => {
+      const a = join(tempDir(t), 'a');
+      const store = await openStore(a);
+      await store.save(1, { tensors: { big: bigTensor(13 * MiB, 8), ...sampleTensors(1) } });
+      await store.close();
+      const dest = `s3://${bucket}/completed`;
+      const first = await replicate(a, dest, { partBytes: 5 * MiB });
+      assert.ok(first.sentBytes > 13 * MiB);
+      // Un-commit: the attempt's objects stay, as after a kill between the last upload and the commit.
+      await admin.send(new DeleteObjectCommand({ Bucket: bucket, Key: 'completed/ckpt-000000000001/manifest.json' }));
+      const second = await replicate(a, dest, { partBytes: 5 * MiB });
+      assert.equal(second.results[0]!.outcome, 'copied');
+      assert.equal(second.sentBytes, 0);
+      const durable = await openStore(dest, { create: false });
+      assert.ok((await durable.verify()).every((r) => r.ok));
       await durable.close();
     });
 
