@@ -184,7 +184,7 @@ class Tiered implements TieredStore {
     const report = this.report;
     this.report = { results: [], failed: [] };
     if (report.failed.length > 0) {
-      const list = report.failed.map((f) => `step ${f.step}: ${f.message}`).join('; ');
+      const list = report.failed.map((f) => `${f.step < 0 ? 'finding what to upload' : `step ${f.step}`}: ${f.message}`).join('; ');
       throw new HoldfastError('HF_IO', `upload to ${this.durableRoot} failed for ${report.failed.length} checkpoint(s) (each stays valid in ${this.root}; \`holdfast sync\` resumes): ${list}`, { path: this.durableRoot, data: { ...report } });
     }
     return report;
@@ -207,6 +207,7 @@ class Tiered implements TieredStore {
 
   /** At open: uploads an earlier process left unfinished (or never began) go on in the background. */
   resumeInBackground(): void {
+    // Step -1 in the report: the listing itself failed, not one checkpoint.
     this.discovery = this.enqueueMissing().catch((e: unknown) => this.recordFailure(-1, e));
   }
 
