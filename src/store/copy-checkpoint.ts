@@ -27,6 +27,8 @@ import { parseHash } from '../format/sha256.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import type { CheckpointReader, CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
+import type { HashStream } from '../io/hash-worker-pool.js';
+import type { IoRuntime } from '../io/io-runtime.js';
 import { ObjectStorage } from '../storage/object-storage.js';
 import type { ResumableAttempts } from '../storage/attempt-resume.js';
 import { acquireWriterLease, type LeaseOptions, type WriterLease } from '../storage/writer-lease.js';
@@ -56,6 +58,8 @@ export interface TransferProgress {
 
 export interface CopyOptions {
   durability?: DurabilityMode;
+  /** Hashing workers to verify on (a tiered store's own); default: this thread. */
+  io?: IoRuntime;
   lease?: LeaseOptions;
   partBytes?: number;
   onProgress?: (progress: TransferProgress) => void;
@@ -129,9 +133,13 @@ async function writeCopy(reader: CheckpointReader, source: SourceManifest, to: C
   const writer = await beginUnderLease(to, manifest, lease, options.durability ?? 'atomic_dirsync');
   try {
     for (const file of manifest.files) {
-      const source = fileSource(reader, file, partBytesFor(file, options.partBytes ?? DEFAULT_PART_BYTES));
-      if (resumable !== undefined) await uploadFile(resumable, manifest, file, source, report);
-      else await writeFile(writer, file, source, report);
+      const source = fileSource(reader, file, partBytesFor(file, options.partBytes ?? DEFAULT_PART_BYTES), options.io);
+      try {
+        if (resumable !== undefined) await uploadFile(resumable, manifest, file, source, report);
+        else await writeFile(writer, file, source, report);
+      } finally {
+        source.dispose();
+      }
     }
     await writer.commit(source.bytes, encodeSha256Sums(manifest.files));
     return progress.sentBytes;
@@ -178,20 +186,23 @@ interface FileSource {
   partBytes: number;
   read(index: number): Promise<Uint8Array>;
   /** Throws HF_CORRUPT unless every byte read so far (the whole file) matches the manifest. */
-  assertWhole(): void;
+  assertWhole(): Promise<void>;
+  /** Drops a hash left unfinished by an error. */
+  dispose(): void;
 }
 
-function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: number): FileSource {
+function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: number, io: IoRuntime | undefined): FileSource {
   const where = reader.locate(file.path);
   const expected = parseHash(file.hash, where).hex;
-  let hash = createHash('sha256');
+  let hash: HashStream | undefined;
   let hashed = 0;
   return {
     sizeBytes: file.size,
     partBytes,
     read: async (index) => {
       if (index === 0) {
-        hash = createHash('sha256');
+        hash?.abort();
+        hash = openHash(io, file.size);
         hashed = 0;
         await assertSourceSize(reader, file);
       }
@@ -202,28 +213,46 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
         if (n === 0) throw new HoldfastError('HF_CORRUPT', `${where}: ended at ${offset + at} bytes, manifest records ${file.size}`, { path: where });
         at += n;
       }
-      if (file.chunks !== undefined) assertChunks(where, file, offset, into);
-      hash.update(into);
+      if (file.chunks !== undefined) await assertChunks(where, file, offset, into, io);
+      await hash!.update(into);
       hashed += into.byteLength;
       return into;
     },
-    assertWhole: () => {
-      const actual = hashed === file.size ? hash.copy().digest('hex') : `(${hashed} of ${file.size} bytes read)`;
+    assertWhole: async () => {
+      const actual = hashed === file.size && hash !== undefined ? await hash.digest() : `(${hashed} of ${file.size} bytes read)`;
+      hash = undefined;
       if (actual !== expected) {
         throw new HoldfastError('HF_CORRUPT', `${where}: SHA-256 mismatch: recorded ${expected}, computed ${actual}; not copied`, { path: where, data: { file: file.path, expected, actual } });
       }
     },
+    dispose: () => {
+      hash?.abort();
+      hash = undefined;
+    },
   };
 }
 
+/**
+ * SHA-256 on the store's hashing workers when it has them (an upload in a training process must
+ * not take the training thread's time), else on this thread (the CLI).
+ */
+function openHash(io: IoRuntime | undefined, sizeBytes: number): HashStream {
+  if (io !== undefined) return io.hashers.open(sizeBytes);
+  const h = createHash('sha256');
+  return { update: async (b) => void h.update(b), digest: async () => h.digest('hex'), abort: () => undefined };
+}
+
 /** The chunks inside one part (which starts on a chunk boundary) against the manifest's chunk digests. */
-function assertChunks(where: string, file: ManifestFile, offset: number, part: Uint8Array): void {
+async function assertChunks(where: string, file: ManifestFile, offset: number, part: Uint8Array, io: IoRuntime | undefined): Promise<void> {
   const { bytes, sha256 } = file.chunks!;
   for (let at = 0; at < part.byteLength; at += bytes) {
     const index = (offset + at) / bytes;
-    const actual = createHash('sha256').update(part.subarray(at, at + bytes)).digest('hex');
+    const chunk = part.subarray(at, at + bytes);
+    const stream = openHash(io, chunk.byteLength);
+    await stream.update(chunk);
+    const actual = await stream.digest();
     if (actual !== sha256[index]) {
-      throw new HoldfastError('HF_CORRUPT', `${where}: chunk ${index} (bytes ${offset + at}+${Math.min(bytes, part.byteLength - at)}) SHA-256 mismatch: recorded ${sha256[index]}, computed ${actual}; not copied`, {
+      throw new HoldfastError('HF_CORRUPT', `${where}: chunk ${index} (bytes ${offset + at}+${chunk.byteLength}) SHA-256 mismatch: recorded ${sha256[index]}, computed ${actual}; not copied`, {
         path: where,
         data: { file: file.path, chunk: index, expected: sha256[index], actual },
       });
@@ -250,7 +279,7 @@ async function assertSourceSize(reader: CheckpointReader, file: ManifestFile): P
 
 async function uploadFile(resumable: ResumableAttempts, manifest: Manifest, file: ManifestFile, source: FileSource, report: (n: number, sent: boolean) => void): Promise<void> {
   await resumable.upload(manifest.step, manifest.nonce, file.path, source, {
-    beforeComplete: () => Promise.resolve(source.assertWhole()),
+    beforeComplete: () => source.assertWhole(),
     onPart: report,
   });
 }
@@ -264,7 +293,7 @@ async function writeFile(writer: CheckpointWriter, file: ManifestFile, source: F
       await sink.write(bytes);
       report(bytes.byteLength, true);
     }
-    source.assertWhole();
+    await source.assertWhole();
   } catch (e) {
     await sink.abort();
     throw e;

@@ -242,6 +242,7 @@ class Tiered implements TieredStore {
     try {
       const onEvent = this.settings.options.onEvent;
       const result = await copyCheckpoint(this.localStorage, this.durableStorage, step, {
+        io: this.settings.io,
         ...(this.settings.options.lease === undefined ? {} : { lease: this.settings.options.lease }),
         onProgress: onEvent === undefined ? undefined : (p) => onEvent({ type: 'progress', phase: `upload ${step}`, doneBytes: p.doneBytes, totalBytes: p.totalBytes }),
       });

@@ -12,6 +12,10 @@ import { flipBit } from '../helpers/tamper.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { withS3Bucket } from '../helpers/s3-bucket.js';
+import { bigTensor } from '../helpers/big-tensor.js';
+import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+
+const MiB = 2 ** 20;
 
 const SHARD = 'r0000-p000.safetensors';
 
@@ -19,7 +23,7 @@ function ckpt(dir: string, step: number): string {
   return join(dir, `ckpt-${String(step).padStart(12, '0')}`);
 }
 
-withS3Bucket('the tiered store against a real S3 server', (bucket) => {
+withS3Bucket('the tiered store against a real S3 server', (bucket, admin) => {
   let n = 0;
   const durableUrl = (): string => `s3://${bucket}/tiered-${++n}`;
   const open = (local: string, durable: string, upload: 'background' | 'manual' = 'background', onEvent?: (e: StoreEvent) => void): Promise<TieredStore> =>
@@ -130,6 +134,23 @@ withS3Bucket('the tiered store against a real S3 server', (bucket) => {
       assertSameTensors((await store.restore(4)).tensors, sampleTensors(4), 'step 4');
       await assert.rejects(store.restore(5), (e: Error & { code?: string }) => e.code === 'HF_NOT_FOUND');
       await store.close();
+    });
+
+    test('a local copy damaged before its upload is refused: flush names it, nothing durable, the upload aborted', async (t) => {
+      const local = join(tempDir(t), 'local');
+      const durable = durableUrl();
+      const store = await open(local, durable, 'manual');
+      await store.save(1, { tensors: { big: bigTensor(20 * MiB, 4) } });
+      flipBit(join(ckpt(local, 1), SHARD), 17 * MiB);
+      await assert.rejects(store.sync(), (e: Error & { code?: string; data?: { failed?: { step: number; code: string }[] } }) => {
+        assert.equal(e.code, 'HF_IO');
+        assert.deepEqual(e.data?.failed?.map((f) => [f.step, f.code]), [[1, 'HF_CORRUPT']]);
+        return /step 1: .*SHA-256 mismatch/.test(e.message);
+      });
+      assert.deepEqual((await store.list()).map((c) => c.tier), ['local'], 'nothing committed or left uploading in the durable tier');
+      await store.close();
+      const uploads = await admin.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: durable.slice(`s3://${bucket}/`.length) }));
+      assert.equal(uploads.Uploads?.length ?? 0, 0);
     });
 
     test('a durable tier holding another checkpoint at a step: the upload reports a conflict and leaves it', async (t) => {
