@@ -93,10 +93,35 @@ async function putSingle(target: ResumableTarget, source: PartSource, hooks: Res
 }
 
 async function putMultipart(target: ResumableTarget, source: PartSource, hooks: ResumableHooks, count: number, there: KnownPart | undefined): Promise<ResumableResult> {
-  // A complete object equal to the source: an earlier run finished it (checked once every part is read).
+  // A complete object at the key is checked against the source once every part is read: no upload then.
   const uploads = await listUploads(target);
   const uploadId = there === undefined ? uploads[0] ?? (await createUpload(target)) : undefined;
   const known = uploadId === undefined ? new Map<number, KnownPart>() : await listParts(target, uploadId);
+  const { md5s, sentBytes } = await sendMissingParts(target, source, hooks, count, uploadId, known);
+  const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${count}`;
+  try {
+    await hooks.beforeComplete();
+  } catch (e) {
+    // The source does not match its manifest: the parts sent are not the checkpoint's bytes.
+    if (uploadId !== undefined) await abortUpload(target, uploadId);
+    throw e;
+  }
+  if (uploadId === undefined && there?.size === source.sizeBytes && there.etag === etag) return { sentBytes };
+  // A complete object that differs from the verified source: uploaded afresh.
+  if (uploadId === undefined) return putMultipart(target, source, hooks, count, undefined);
+  await completeUpload(target, uploadId, md5s);
+  await assertArrived(target, source.sizeBytes, etag);
+  // Uploads of the same key left by runs that died before this one: nothing will resume them now.
+  for (const stale of uploads) if (stale !== uploadId) await abortUpload(target, stale);
+  return { sentBytes };
+}
+
+/**
+ * Reads every part in order and sends those `known` lacks (all, or none without an upload), at
+ * most `concurrency` at once. A part that cannot be sent leaves the upload for the next run; a
+ * source that cannot be read, or does not match its digests, aborts it.
+ */
+async function sendMissingParts(target: ResumableTarget, source: PartSource, hooks: ResumableHooks, count: number, uploadId: string | undefined, known: Map<number, KnownPart>): Promise<{ md5s: Buffer[]; sentBytes: number }> {
   const md5s: Buffer[] = [];
   let sentBytes = 0;
   const inFlight = new Set<Promise<void>>();
@@ -125,33 +150,14 @@ async function putMultipart(target: ResumableTarget, source: PartSource, hooks: 
       while (inFlight.size >= target.concurrency) await Promise.race(inFlight);
     }
   } catch (e) {
-    // The source failed (unreadable, or a chunk that does not match its digest): what was sent is
-    // not worth resuming from. Nothing later was sent; the parts in flight settle first.
+    // Nothing after the bad part was sent; the parts in flight settle before the abort.
     await Promise.allSettled(inFlight);
     if (uploadId !== undefined) await abortUpload(target, uploadId);
     throw e;
   }
   await Promise.all(inFlight);
-  // A part that could not be sent: the upload stays for the next run to resume.
   if (failed !== undefined) throw failed;
-  const etag = `${createHash('md5').update(Buffer.concat(md5s)).digest('hex')}-${count}`;
-  try {
-    await hooks.beforeComplete();
-  } catch (e) {
-    // The source does not match its manifest: the parts sent are not the checkpoint's bytes.
-    if (uploadId !== undefined) await abortUpload(target, uploadId);
-    throw e;
-  }
-  if (uploadId === undefined && there?.size === source.sizeBytes && there.etag === etag) return { sentBytes };
-  if (uploadId === undefined) {
-    // A complete object that differs (a run from other bytes): upload afresh.
-    return putMultipart(target, source, hooks, count, undefined);
-  }
-  await completeUpload(target, uploadId, md5s);
-  await assertArrived(target, source.sizeBytes, etag);
-  // Uploads of the same key left by runs that died before this one: nothing will resume them now.
-  for (const stale of uploads) if (stale !== uploadId) await abortUpload(target, stale);
-  return { sentBytes };
+  return { md5s, sentBytes };
 }
 
 function urlOf(target: ResumableTarget): string {
