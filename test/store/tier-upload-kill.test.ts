@@ -1,6 +1,6 @@
 // A real uploader process SIGKILLed mid-upload: the local checkpoint stays valid, the tier state
-// (derived from the two stores alone) says `uploading`, and a sync in another process resumes the
-// multipart upload, sending fewer bytes than the checkpoint holds, to a durable copy that verifies.
+// (derived from the two stores alone) says `uploading`, and `holdfast sync` in another process, or
+// opening the store again, resumes the multipart upload, sending fewer bytes than the checkpoint holds, to a durable copy that verifies.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
