@@ -1,5 +1,7 @@
 /** Holdfast's public surface. Everything else is internal and may change. */
 export { openStore } from './store/open-store.js';
+export { replicate, type ReplicateOptions, type ReplicateReport, type ReplicateStepResult } from './store/replicate.js';
+export type { CopyOutcome, TransferProgress } from './store/copy-checkpoint.js';
 export type {
   CheckpointInfo,
   DurabilityMode,
@@ -19,6 +21,10 @@ export type {
   StoreEvent,
   StoreOptions,
   TensorPart,
+  TieredStore,
+  TieredWhere,
+  TierState,
+  UploadReport,
   VerifyLevel,
   VerifyReport,
 } from './store/types.js';

@@ -22,6 +22,8 @@ function topLevelHelp(): string {
     'Usage: holdfast <command> <store> [options]',
     '       holdfast help <command>      (or holdfast <command> --help)',
     '       holdfast --version',
+    '  <store> is a directory, an s3://bucket/prefix URL, or a tiered store',
+    '  LOCAL::DURABLE (saves go to LOCAL and are uploaded to DURABLE; see sync)',
     '',
     'Commands:',
     ...COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`),

@@ -51,6 +51,7 @@ import {
   type SaveResult,
   type Store,
   type StoreOptions,
+  type TieredWhere,
   type VerifyReport,
 } from './types.js';
 
@@ -62,13 +63,14 @@ const SAMPLE_MANIFESTS = 40;
 /**
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
  * `s3://bucket/prefix` URL (the bucket must exist), or over any `CheckpointStorage` passed as `{ storage }`.
+ * `{ local, durable }` opens a tiered store (tiered-store.ts): saves commit to `local`, then upload to `durable`.
  */
-export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions = {}): Promise<Store> {
+  if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
   const durability = options.durability ?? 'atomic_dirsync';
-  assertDurability(durability);
-  const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
+  const fs = storeFileSystem(options);
   const trust = options.signing === undefined ? undefined : await loadManifestTrust(fs, options.signing);
-  const store = new CheckpointStore(fs, await storageFor(where, fs, durability, options), durability, options, trust);
+  const store = new CheckpointStore(fs, await openStorage(where, options), durability, options, trust);
   if (options.warm === undefined || options.warm === false) return store;
   try {
     await store.warm(options.warm === true ? undefined : options.warm);
@@ -79,8 +81,11 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   return store;
 }
 
-async function storageFor(where: string | { storage: CheckpointStorage }, fs: FileSystem, durability: DurabilityMode, options: StoreOptions): Promise<CheckpointStorage> {
-  if (typeof where === 'object' && where !== null && 'storage' in where) return where.storage;
+/** The storage behind a store argument: a directory, an `s3://` URL, or a `CheckpointStorage` as it is. */
+export async function openStorage(where: string | CheckpointStorage | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<CheckpointStorage> {
+  const durability = options.durability ?? 'atomic_dirsync';
+  assertDurability(durability);
+  if (typeof where === 'object' && where !== null) return 'storage' in where && !('list' in where) ? where.storage : (where as CheckpointStorage);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
   if (where.startsWith('s3://')) {
     // Loaded on first use: local stores never pay for the SDK.
@@ -89,7 +94,11 @@ async function storageFor(where: string | { storage: CheckpointStorage }, fs: Fi
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  return openLocalStorage(fs, root, { durability, create: options.create !== false });
+  return openLocalStorage(storeFileSystem(options), root, { durability, create: options.create !== false });
+}
+
+function storeFileSystem(options: StoreOptions): FileSystem {
+  return options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
 }
 
 /**

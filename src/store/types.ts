@@ -6,6 +6,7 @@ import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { IoRuntime } from '../io/io-runtime.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
 import type { RestoreLayout } from '../restore/tensor-part.js';
 
@@ -103,6 +104,44 @@ export interface CheckpointInfo {
   bytes: number;
   files: number;
   createdAt: string;
+  /** In a tiered store: where the checkpoint is (see `TierState`). */
+  tier?: TierState;
+}
+
+/**
+ * Where a tiered store's checkpoint is, derived from the two stores (nothing else is kept):
+ * `local` only in the local tier; `uploading` an upload to the durable tier began and has not
+ * committed (running, or interrupted and resumable); `durable` in both tiers, the durable copy
+ * committed with the same manifest; `durable-only` gone from the local tier (a replaced node,
+ * retention); `conflict` the durable tier holds another checkpoint at that step.
+ */
+export type TierState = 'local' | 'uploading' | 'durable' | 'durable-only' | 'conflict';
+
+/** A tiered store: a fast local tier, and a durable tier checkpoints are uploaded to in the background. */
+export interface TieredWhere {
+  /** The local store's directory. */
+  local: string;
+  /** The durable store: an `s3://bucket/prefix` URL, a directory, or a `CheckpointStorage`. */
+  durable: string | CheckpointStorage;
+  /**
+   * `background` (default): every save is uploaded after its local commit, and uploads left
+   * unfinished by an earlier process resume at open. `manual`: only `sync()` uploads.
+   */
+  upload?: 'background' | 'manual';
+}
+
+export interface UploadReport {
+  /** One result per checkpoint handled: copied, present (already durable), conflict or missing (gone locally). */
+  results: { step: number; outcome: 'copied' | 'present' | 'conflict' | 'missing'; bytes: number; sentBytes: number; note?: string }[];
+  failed: { step: number; code: string; message: string }[];
+}
+
+export interface TieredStore extends Store {
+  readonly durableRoot: string;
+  /** Waits for the uploads queued so far; throws HF_IO naming the steps whose upload failed since the last flush. */
+  flush(): Promise<UploadReport>;
+  /** Uploads every local checkpoint the durable tier lacks (newest first), resuming interrupted uploads; then flushes. */
+  sync(): Promise<UploadReport>;
 }
 
 export interface VerifyReport {

@@ -55,6 +55,8 @@ export const commitCommand: Command = {
     }
     const store = await openOrCreateStore('commit', root, io, mode as DurabilityMode | undefined);
     const result = await store.commitFiles(step, files);
+    // A tiered store uploads before the process ends: a failed upload is an error (the local commit stands).
+    await store.close();
     if (args.flag('json')) printJson(io, result);
     else io.stdout(result.path);
     return 0;

@@ -10,7 +10,9 @@ import { inspectCommand } from './inspect.js';
 import { intervalCommand } from './interval.js';
 import { latestCommand } from './latest.js';
 import { lsCommand } from './ls.js';
+import { replicateCommand } from './replicate.js';
 import { restoreCommand } from './restore.js';
+import { syncCommand } from './sync.js';
 import { tortureCommand } from './torture.js';
 import { verifyCommand } from './verify.js';
 
@@ -23,6 +25,8 @@ export const COMMANDS: readonly Command[] = [
   inspectCommand,
   gcCommand,
   intervalCommand,
+  syncCommand,
+  replicateCommand,
   benchCommand,
   tortureCommand,
 ];

@@ -14,13 +14,19 @@ export const lsCommand: Command = {
   name: 'ls',
   summary: 'list committed checkpoints: step, size, files, created',
   help: formatHelp({
-    usage: 'holdfast ls <store> [--json]',
+    usage: 'holdfast ls <store> [--json]    (<store>: a directory, s3://bucket/prefix, or LOCAL::DURABLE)',
     description: [
       'Lists the committed checkpoints of a store, oldest first: step, total size of',
       'its files, number of files, creation time. In-progress saves (.staging/) and',
       'quarantined checkpoints (.quarantine/) are not listed. Reads manifests only;',
       'use `holdfast verify` to check the data. Never creates or changes anything.',
-      'JSON: an array of {step, path, bytes, files, createdAt}.',
+      'A tiered store (LOCAL::DURABLE, see `holdfast sync --help`) lists both tiers',
+      'with a TIER column: local (not uploaded yet), uploading (an upload began and',
+      'has not committed: running, or interrupted and resumed by `holdfast sync`),',
+      'durable (committed in the durable tier with the same manifest), durable-only',
+      '(gone from the local tier) or conflict (the durable tier holds another',
+      'checkpoint at that step). The state is read from the two stores each time.',
+      'JSON: an array of {step, path, bytes, files, createdAt[, tier]}.',
     ].join('\n'),
     options: [JSON_OPTION, HELP_OPTION],
     exitCodes: [
@@ -41,8 +47,9 @@ export const lsCommand: Command = {
       io.stderr(`holdfast ls: no committed checkpoints in ${store.root}`);
       return 0;
     }
-    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)']);
-    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED'], rows, [true, true, true, false])) io.stdout(line);
+    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)', ...(c.tier === undefined ? [] : [c.tier])]);
+    const tiered = list.some((c) => c.tier !== undefined);
+    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED', ...(tiered ? ['TIER'] : [])], rows, [true, true, true, false, false])) io.stdout(line);
     return 0;
   },
 };
