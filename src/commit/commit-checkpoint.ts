@@ -4,6 +4,11 @@
  * how it becomes visible is the storage's business). Any error abandons the
  * attempt: nothing is committed, no fsync is retried, and the error
  * propagates, so a save never reports committed unless every step succeeded.
+ *
+ * Deferred tensors (a `saveAsync` within a staging budget) are still the
+ * caller's arrays: the shard files holding them are written first, and
+ * `deferred.returned()` is called as soon as the last of them is on disk, so
+ * the caller's pause ends as early as the disk allows.
  */
 import { invalidArg } from '../errors.js';
 import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
@@ -21,6 +26,7 @@ import { defineEntry } from '../format/define-entry.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
+import type { Deferred } from '../io/snapshot-then-save.js';
 import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
 import { assertPlanWithinLimits, type PlannedShard } from './plan-shards.js';
@@ -38,6 +44,8 @@ export interface CheckpointContent {
   /** Opaque files copied in by `commitFiles`: name inside the checkpoint, source path on the local disk, size. */
   files: { name: string; sourcePath: string; sizeBytes: number }[];
   state: JsonValue;
+  /** Tensors still in the caller's memory: their shard files go first, then `returned()` is called. */
+  deferred?: Deferred | undefined;
 }
 
 export interface CommitContext {
@@ -75,9 +83,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
   const nonce = newNonce();
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, ctx.io, shard, step, nonce), {
-      sizeOf: (shard) => shard.dataBytes,
-    });
+    const written = await writeShards(ctx.io, writer, content, step, nonce);
     const files: ManifestFile[] = written.map((w) => w.file);
     const tensors: Record<string, ManifestTensor> = {};
     for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
@@ -104,6 +110,24 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
     await writer.abandon();
     throw e;
   }
+}
+
+/** Every shard file, two at a time, largest first, but those holding deferred tensors before all others. */
+function writeShards(io: IoRuntime, writer: CheckpointWriter, content: CheckpointContent, step: number, nonce: string): Promise<Awaited<ReturnType<typeof writeShard>>[]> {
+  const deferred = content.deferred;
+  const holdsDeferred = (shard: PlannedShard): boolean => deferred !== undefined && shard.tensors.some((t) => deferred.names.has(t.name));
+  let pending = content.shards.filter(holdsDeferred).length;
+  if (pending === 0) deferred?.returned();
+  return mapConcurrent(
+    content.shards,
+    SHARDS_IN_FLIGHT,
+    async (shard) => {
+      const w = await writeShard(writer, io, shard, step, nonce);
+      if (holdsDeferred(shard) && --pending === 0) deferred!.returned();
+      return w;
+    },
+    { sizeOf: (shard) => shard.dataBytes, first: holdsDeferred },
+  );
 }
 
 async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
