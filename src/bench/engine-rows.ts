@@ -27,13 +27,17 @@ export interface EngineSweep {
 
 export async function engineSweep(run: WorkloadRun, hasFio: boolean): Promise<EngineSweep> {
   const fio: FioResult[] = [];
-  if (hasFio) {
-    for (const engine of ENGINES) {
+  for (const engine of hasFio ? ENGINES : []) {
+    try {
       for (const depth of DEPTHS) {
         fio.push(await runFio(run.dir, 'write', run.workload.bytes, engine, depth));
         fio.push(await runFio(run.dir, 'read', run.workload.bytes, engine, depth));
         await removeFioFile(run.fs, run.dir);
       }
+    } catch (e) {
+      // A kernel may refuse io_uring (kernel.io_uring_disabled) or lack libaio: no row, and why.
+      run.log(`fio ${engine} refused, no rows for it: ${String((e as { stderr?: string }).stderr ?? (e as Error).message).trim().split('\n')[0]}`);
+      await removeFioFile(run.fs, run.dir);
     }
   }
   const child = { dir: path.join(run.dir, 'io-path'), workload: run.name, maxBytes: run.workload.bytes, repeat: run.small ? run.repeat : Math.min(run.repeat, 3) };

@@ -2,9 +2,11 @@
  * One `saveAsync` in a process of its own, to measure what it costs in
  * memory and in pause (`holdfast bench` and test/bench/staging-budget-memory
  * run it). Contract: `node save-memory-child.js --dir D --state-mib S
- * [--budget-mib B] [--shard-mib F]` builds a state of S MiB (16 F32 tensors of equal size,
- * every page written), then calls `saveAsync` once with that staging budget
- * (none when omitted), awaits `snapshotted` (the pause) and `committed`,
+ * [--budget-mib B] [--shard-mib F] [--warm-up]` builds a state of S MiB (16 F32 tensors of
+ * equal size, every page written), then calls `saveAsync` with that staging
+ * budget (none when omitted), after one unmeasured save with `--warm-up`
+ * (workers started, pools and staging faulted in: the steady state of a
+ * training loop), awaits `snapshotted` (the pause) and `committed`,
  * and prints one JSON line (`SaveMemoryResult`): resident memory before the
  * state existed, after it was built, and at its peak (the kernel's VmHWM,
  * which no sampling interval can miss), and the pause.
@@ -29,7 +31,7 @@ export interface SaveMemoryResult {
   rssBeforeStateBytes: number;
   /** Resident set once the state was built, before the save. */
   rssWithStateBytes: number;
-  /** VmHWM at the end: the most the process ever had resident. */
+  /** VmHWM at the end: the most the process ever had resident (warm-up save included). */
   peakRssBytes: number;
   /** Bytes the snapshot copied, and left to be written from the caller's arrays. */
   stagedBytes: number;
@@ -48,12 +50,15 @@ export interface SaveMemoryRun {
   budgetMib?: number | undefined;
   /** The store's shard size (default the store's default, 256 MiB): the budget's granularity. */
   shardMib?: number | undefined;
+  /** One unmeasured save first: measure the steady state rather than a process's first save. */
+  warmUp?: boolean;
 }
 
 export function runSaveMemoryChild(dir: string, run: SaveMemoryRun, env: NodeJS.ProcessEnv = {}): Promise<SaveMemoryResult> {
   const args = ['--dir', dir, '--state-mib', String(run.stateMib)];
   if (run.budgetMib !== undefined) args.push('--budget-mib', String(run.budgetMib));
   if (run.shardMib !== undefined) args.push('--shard-mib', String(run.shardMib));
+  if (run.warmUp === true) args.push('--warm-up');
   const launch = childNodeLaunch(SAVE_MEMORY_CHILD_PATH, args);
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...launch.env, ...env } });
@@ -116,9 +121,10 @@ async function main(argv: string[]): Promise<SaveMemoryResult> {
     const tensors = buildState(stateMib * MiB);
     const stateBytes = Object.values(tensors).reduce((n, t) => n + t.data.byteLength, 0);
     const rssWithStateBytes = await procStatusBytes('VmRSS');
+    if (argv.includes('--warm-up')) await store.saveAsync(1, { tensors, state: { stateMib } }).committed;
     let snap = { bytes: 0, copyMs: 0, deferredBytes: 0 };
     const t0 = performance.now();
-    const h = store.saveAsync(1, { tensors, state: { stateMib } }, { onSnapshot: (s) => (snap = s) });
+    const h = store.saveAsync(2, { tensors, state: { stateMib } }, { onSnapshot: (s) => (snap = s) });
     await h.snapshotted;
     const pauseMs = performance.now() - t0;
     await h.committed;

@@ -24,7 +24,7 @@ function cells(r: StagingBudgetRow): string[] {
 function caption(rows: readonly StagingBudgetRow[]): string {
   const r = rows[0]!;
   return (
-    `saveAsync within a staging budget, one fresh process per row: ${mib(r.stateBytes)} MiB state in ${mib(r.shardBytes)} MiB shard files; ` +
+    `saveAsync within a staging budget, one process per row, its second save: ${mib(r.stateBytes)} MiB state in ${mib(r.shardBytes)} MiB shard files; ` +
     'pause = call to snapshotted; predicted = copy + deferred / steady-state save bandwidth; overhead = peak − (before + state) − staged'
   );
 }

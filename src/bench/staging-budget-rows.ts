@@ -1,6 +1,7 @@
 /**
- * `saveAsync` within a staging budget (issue 13), each run in a fresh child
- * process (save-memory-child.ts): for no budget, half, a quarter and none of
+ * `saveAsync` within a staging budget (issue 13), each run in a child process
+ * of its own (save-memory-child.ts), the second save of that process (the
+ * steady state of a training loop): for no budget, half, a quarter and none of
  * the state, the pause and the peak resident memory, beside what the README's
  * formula predicts: pause ≈ copy(staged) + deferred bytes / save bandwidth,
  * with the save bandwidth of this run's steady-state durable save, and peak ≈
@@ -23,7 +24,7 @@ export async function stagingBudgetRows(run: WorkloadRun, saveBytesPerSecond: nu
   const rows: StagingBudgetRow[] = [];
   for (const budgetMib of [undefined, Math.floor(stateMib / 2), Math.floor(stateMib / 4), 0]) {
     const dir = path.join(run.dir, 'budget');
-    const r = await runSaveMemoryChild(dir, { stateMib, budgetMib, shardMib });
+    const r = await runSaveMemoryChild(dir, { stateMib, budgetMib, shardMib, warmUp: true });
     await removeTree(run.fs, dir);
     const predictedPauseMs = r.copyMs + (r.deferredBytes / saveBytesPerSecond) * 1000;
     rows.push({ ...r, shardBytes: shardMib * MiB, predictedPauseMs, overheadBytes: r.peakRssBytes - r.rssBeforeStateBytes - r.stateBytes - r.stagedBytes });
