@@ -79,8 +79,10 @@ async function saveAndRestore(fs: FileSystem, root: string, tensors: Record<stri
   const restore: number[] = [];
   try {
     for (let step = 1; step <= runs; step++) {
-      await sample(save, () => store.save(step, { tensors, state: { step } }));
+      const saved = await sample(save, () => store.save(step, { tensors, state: { step } }));
       await sample(restore, () => store.restore(step));
+      // One checkpoint on the disk at a time: the 4 GiB point needs 4 GiB free, not 12.
+      await removeTree(fs, saved.path);
     }
   } finally {
     await store.close();

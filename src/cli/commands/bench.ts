@@ -48,7 +48,8 @@ export const benchCommand: Command = {
       'into shard files, and saveAsync within staging budgets (pause and peak memory).',
       'With --growth: save/restore time against state size and tensor count, and',
       'latest/ls time against the number of checkpoints. Everything it writes is',
-      'removed at the end. Needs free space of about twice the workload.',
+      'removed at the end. Needs free space of about twice the workload (with',
+      '--growth, also the largest state of the size sweep).',
     ].join('\n'),
     options: [
       ['--dir <dir>', 'directory to measure (default: the current directory); created if missing'],
