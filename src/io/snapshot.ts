@@ -89,7 +89,7 @@ export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions): S
       total += n;
     }
   }
-  const region = total > 0 ? staging.take(total) : undefined;
+  const region = total === 0 ? undefined : budget === Infinity ? staging.take(total) : staging.takeWithin(total, budget);
   const out: Record<string, Tensor> = {};
   let released = false;
   try {

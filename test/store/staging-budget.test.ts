@@ -58,6 +58,19 @@ test('a budgeted snapshot stages whole groups up to the budget, never more, and 
   none.release();
 });
 
+test('within a budget, staging keeps no region beside the one in use that is larger than the budget or too small', () => {
+  const runtime = new IoRuntime({ hashWorkers: 0 });
+  const tensors = state(11);
+  const groups = [['w0'], ['w1'], ['w2'], ['w3'], ['w4'], ['w5'], ['bias']];
+  // An unbudgeted snapshot and a smaller budgeted one leave regions of 6 MiB+ and 1 MiB.
+  snapshotSaveInput({ tensors }, { runtime, fileGroups: groups }).release();
+  snapshotSaveInput({ tensors }, { runtime, fileGroups: groups, budgetBytes: MiB }).release();
+  assert.ok(runtime.staging.retainedBytes <= MiB + 64 * 1024, `after a 1 MiB budget staging holds ${runtime.staging.retainedBytes} bytes`);
+  // A larger budget next: the 1 MiB region is too small and is let go, not kept beside the new one.
+  snapshotSaveInput({ tensors }, { runtime, fileGroups: groups, budgetBytes: 3 * MiB }).release();
+  assert.ok(runtime.staging.retainedBytes <= 3 * MiB + 64 * 1024, `after a 3 MiB budget staging holds ${runtime.staging.retainedBytes} bytes`);
+});
+
 test('saveAsync within a budget: files over it are written first, snapshotted waits for them, and the checkpoint holds the bytes passed', async () => {
   const memory = new MemoryFileSystem();
   await memory.mkdir('/s');
