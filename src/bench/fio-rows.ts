@@ -32,6 +32,11 @@ export class FioLimits {
     for (const r of [...this.writes.slice(-2), ...this.reads.slice(-2)]) if (!this.commands.includes(r.command)) this.commands.push(r.command);
   }
 
+  /** More fio runs (other engines and depths) that count toward the limit; their rows are the caller's. */
+  include(results: readonly FioResult[]): void {
+    for (const r of results) (r.rw === 'write' ? this.writes : this.reads).push(r);
+  }
+
   get writeLimit(): number | undefined {
     return this.writes.length ? Math.max(...this.writes.map((r) => r.bytesPerSecond)) : undefined;
   }
@@ -52,7 +57,7 @@ export class FioLimits {
 /** One row per engine, at the best rate that engine reached in either run. */
 function fioRows(results: FioResult[], rw: 'write' | 'read', limit: number | undefined): Measurement[] {
   return results.slice(0, 2).map((r) => {
-    const best = Math.max(...results.filter((x) => x.engine === r.engine).map((x) => x.bytesPerSecond));
+    const best = Math.max(...results.filter((x) => x.engine === r.engine && x.iodepth === r.iodepth).map((x) => x.bytesPerSecond));
     return measurement({ label: `fio --direct=1 ${rw}, ${r.engine} qd${r.iodepth}`, kind: 'fio', bytes: r.bytes, seconds: [r.bytes / best] }, limit);
   });
 }

@@ -13,9 +13,12 @@ import { posix as path } from 'node:path';
 import type { FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 
+/** psync: synchronous pwrite/pread, like one Node thread; libaio and io_uring: asynchronous, `iodepth` in flight. */
+export type FioEngine = 'psync' | 'libaio' | 'io_uring';
+
 export interface FioResult {
   rw: 'write' | 'read';
-  engine: 'psync' | 'libaio';
+  engine: FioEngine;
   iodepth: number;
   bytes: number;
   bytesPerSecond: number;
@@ -40,7 +43,7 @@ export async function fioAvailable(): Promise<boolean> {
   }
 }
 
-export async function runFio(dir: string, rw: 'write' | 'read', bytes: number, engine: 'psync' | 'libaio', iodepth: number): Promise<FioResult> {
+export async function runFio(dir: string, rw: 'write' | 'read', bytes: number, engine: FioEngine, iodepth: number): Promise<FioResult> {
   const size = Math.max(1024 * 1024, Math.ceil(bytes / (1024 * 1024)) * 1024 * 1024);
   const args = [
     '--name=holdfast-bench',

@@ -4,6 +4,8 @@
  * network, opens offline). Contract: pure functions of the report; every
  * number shown is in the JSON form too.
  */
+import { growthHtml, growthText } from './growth-report.js';
+import { stagingBudgetHtml, stagingBudgetText } from './staging-budget-report.js';
 import type { BenchReport, Measurement, WorkloadResult } from './types.js';
 
 const GB = 1e9;
@@ -58,7 +60,9 @@ export function renderText(r: BenchReport): string[] {
           `one memcpy of the state ${a.memcpyMs.toFixed(1)} ms (${a.freshMemcpyMs.toFixed(1)} ms into new memory); committed after ${a.committedMs.toFixed(0)} ms`,
       );
     }
+    out.push(...stagingBudgetText(w.stagingBudget, table));
   }
+  out.push(...growthText(r.growth, table));
   out.push('', `took ${r.seconds.toFixed(0)} s`);
   return out;
 }
@@ -110,7 +114,8 @@ ${barChart('Save latency per checkpoint (ms)', lat)}
 <table><tr><th>mode / method</th><th>n</th><th>p50 ms</th><th>p90 ms</th><th>p99 ms</th><th>vs unsafe</th></tr>${w.latency
     .map((l) => `<tr><td>${l.mode} / ${l.method}</td><td>${l.samples}</td><td>${l.p50Ms.toFixed(1)}</td><td>${l.p90Ms.toFixed(1)}</td><td>${l.p99Ms.toFixed(1)}</td><td>${(l.overheadVsUnsafe * 100).toFixed(0)}%</td></tr>`)
     .join('')}</table>
-${a ? `<p>saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms (staging memory allocated; ${a.reservedFirstPauseMs.toFixed(1)} ms when reserved up front), then ${a.steadyPauseMs.toFixed(1)} ms; one memcpy of the state: ${a.memcpyMs.toFixed(1)} ms (${a.freshMemcpyMs.toFixed(1)} ms into new memory); committed after ${a.committedMs.toFixed(0)} ms.</p>` : ''}`;
+${a ? `<p>saveAsync pause: first ${a.firstPauseMs.toFixed(1)} ms (staging memory allocated; ${a.reservedFirstPauseMs.toFixed(1)} ms when reserved up front), then ${a.steadyPauseMs.toFixed(1)} ms; one memcpy of the state: ${a.memcpyMs.toFixed(1)} ms (${a.freshMemcpyMs.toFixed(1)} ms into new memory); committed after ${a.committedMs.toFixed(0)} ms.</p>` : ''}
+${stagingBudgetHtml(w.stagingBudget, esc)}`;
 }
 
 export function renderHtml(r: BenchReport): string {
@@ -121,6 +126,7 @@ export function renderHtml(r: BenchReport): string {
 <p>${esc(r.startedAt)}, ${r.seconds.toFixed(0)} s. Machine: ${m.cores} cores, ${(m.memoryBytes / 2 ** 30).toFixed(0)} GiB, ${esc(m.cpu)}, Linux ${esc(m.kernel)}, Node ${esc(m.node)}; directory ${esc(r.dir)} on ${esc(m.mount)}; ${esc(m.fio)}.</p>
 <p>Grey: fio (the physical limit, faster of its two runs per shape); orange: naive baselines; blue: Holdfast public API; green: the io layer alone; purple: limits of this machine below the disk's (SHA-256 on every hashing worker; reading into, or touching, freshly allocated memory). "of fresh read" is a restore row against reading the same files into fresh memory without hashing; "cores" is the process's CPU time over wall time (all threads).</p>
 ${r.workloads.map(workloadHtml).join('\n')}
+${growthHtml(r.growth, esc)}
 <h2>fio commands</h2>${r.fioCommands.map((c) => `<p><code>${esc(c)}</code></p>`).join('')}
 </body></html>
 `;

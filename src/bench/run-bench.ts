@@ -13,15 +13,19 @@
  * `restore`, `inspect`, `saveAsync`); rows labelled `io layer:` or `limit:`
  * measure a lower layer on purpose. The steps live beside this file:
  * fio-rows.ts, save-steps.ts, limit-steps.ts, restore-steps.ts,
- * async-pause.ts.
+ * async-pause.ts, engine-rows.ts (fio's async engines, libuv io_uring),
+ * aggregation-rows.ts (small tensors coalesced or not), staging-budget-rows.ts.
  */
 import { posix as path } from 'node:path';
 import { DURABILITY_MODES } from '../index.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
+import { aggregationRows, aggregationSteps } from './aggregation-rows.js';
 import { asyncPause } from './async-pause.js';
+import { engineRows, engineSweep } from './engine-rows.js';
 import { FioLimits, fioAvailable } from './fio-rows.js';
+import { runGrowth } from './growth.js';
 import { hashLimit } from './limit-steps.js';
 import { describeMachine } from './machine.js';
 import { restoreSteps, type RestoreSamples } from './restore-steps.js';
@@ -29,6 +33,7 @@ import { firstSaveRows, firstSaveSamples } from './fresh-process-steps.js';
 import { restoreIntoRow, restoreIntoSamples } from './restore-into-steps.js';
 import { measurement } from './sampling.js';
 import { holdfastSaves, ioLayerWrite, IO_METHODS, naiveBaselines, saveKey, type HoldfastSaves } from './save-steps.js';
+import { stagingBudgetRows } from './staging-budget-rows.js';
 import { median, percentile } from './stats.js';
 import type { BenchOptions, BenchReport, LatencyRow, Measurement, WorkloadResult } from './types.js';
 import type { WorkloadRun } from './workload-run.js';
@@ -51,7 +56,13 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
     seconds: 0,
     dir: root,
     machine: await describeMachine(root),
-    options: { workloads: options.workloads, repeat: options.repeat, quick: options.quick, ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }) },
+    options: {
+      workloads: options.workloads,
+      repeat: options.repeat,
+      quick: options.quick,
+      ...(options.maxBytes === undefined ? {} : { maxBytes: options.maxBytes }),
+      ...(options.growthMaxBytes === undefined ? {} : { growthMaxBytes: options.growthMaxBytes }),
+    },
     fioCommands: [],
     workloads: [],
   };
@@ -63,6 +74,7 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       const maxBytes = options.quick ? Math.min(options.maxBytes ?? QUICK_MAX_BYTES, QUICK_MAX_BYTES) : options.maxBytes ?? (name === '1b' ? DEFAULT_1B_BYTES : undefined);
       report.workloads.push(await benchWorkload(fs, io, work, name, maxBytes, options, hasFio, report.fioCommands));
     }
+    if (options.growthMaxBytes !== undefined) report.growth = await runGrowth(fs, work, { maxBytes: options.growthMaxBytes, quick: options.quick, repeat: options.repeat, log: options.log });
   } finally {
     await io.close();
     await removeTree(fs, work);
@@ -97,9 +109,15 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
   await fio.measure();
   const pause = await asyncPause(run, saves.stores.direct);
   const firstSaves = await firstSaveSamples(run, maxBytes);
+  const engines = await engineSweep(run, hasFio);
+  fio.include(engines.fio);
+  const aggregation = run.small ? await aggregationSteps(run) : undefined;
+  const steadySave = run.workload.bytes / median(saves.samples.get(saveKey('atomic_dirsync', 'direct'))!);
+  const stagingBudget = await stagingBudgetRows(run, steadySave);
   await removeTree(fs, run.dir);
 
   const bytes = saves.kept?.bytes ?? run.workload.bytes;
+  const extra = [engineRows(engines, fio.writeLimit, fio.readLimit), ...(aggregation === undefined ? [] : [aggregationRows(aggregation, fio.writeLimit, fio.readLimit)])];
   const hashRow = (limit: number | undefined): Measurement =>
     measurement({ label: `limit: SHA-256 only, ${hash.workers} hashing workers at once, in memory, no I/O`, kind: 'limit', bytes: run.workload.bytes, seconds: hash.seconds }, limit);
   const restoreRows = restore === undefined ? undefined : readRows(restore, bytes, fio.readLimit, hashRow);
@@ -113,10 +131,17 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
     ...(fio.readLimit === undefined ? {} : { fioReadLimit: fio.readLimit }),
     ...(restoreRows === undefined ? {} : { freshReadLimit: restoreRows.freshReadLimit }),
     hashLimit: run.workload.bytes / median(hash.seconds),
-    save: [...fio.writeRows(), ...writeRows(run, naive, saves, ioLayer, bytes, fio.writeLimit), ...firstSaveRows(firstSaves, fio.writeLimit), hashRow(fio.writeLimit)],
-    restore: [...fio.readRows(), ...(restoreRows?.rows.slice(0, 1) ?? []), ...intoRows, ...(restoreRows?.rows.slice(1) ?? [])],
+    save: [...fio.writeRows(), ...writeRows(run, naive, saves, ioLayer, bytes, fio.writeLimit), ...firstSaveRows(firstSaves, fio.writeLimit), hashRow(fio.writeLimit), ...extra.flatMap((e) => e.save)],
+    restore: [
+      ...fio.readRows(),
+      ...(restoreRows?.rows.slice(0, 1) ?? []),
+      ...intoRows,
+      ...(restoreRows?.rows.slice(1) ?? []),
+      ...extra.flatMap((e) => e.restore).map((m) => withFreshRatio(m, restoreRows?.freshReadLimit)),
+    ],
     latency: latencyRows(saves),
     async: pause,
+    ...(stagingBudget === undefined ? {} : { stagingBudget }),
   };
 }
 
@@ -145,6 +170,10 @@ function readRows(r: RestoreSamples, bytes: number, limit: number | undefined, h
     hashRow(limit),
   ];
   return { rows: rows.map((m) => ({ ...m, ratioToFreshRead: m.bytesPerSecond / freshReadLimit })), freshReadLimit };
+}
+
+function withFreshRatio(m: Measurement, freshReadLimit: number | undefined): Measurement {
+  return m.kind === 'fio' || freshReadLimit === undefined ? m : { ...m, ratioToFreshRead: m.bytesPerSecond / freshReadLimit };
 }
 
 /** Save latency percentiles per mode and method, and the overhead over `unsafe`. */

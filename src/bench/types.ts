@@ -1,6 +1,8 @@
 /** What `holdfast bench` reports: rows of measurements per workload, save latencies and the saveAsync pause. */
 import type { DurabilityMode } from '../index.js';
+import type { GrowthReport } from './growth.js';
 import type { MachineInfo } from './machine.js';
+import type { SaveMemoryResult } from './save-memory-child.js';
 import type { WorkloadName } from './workloads.js';
 
 export interface BenchOptions {
@@ -10,6 +12,8 @@ export interface BenchOptions {
   maxBytes?: number;
   repeat: number;
   quick: boolean;
+  /** Also run the growth sweeps (growth.ts), the size sweep up to this many bytes. */
+  growthMaxBytes?: number;
   log: (line: string) => void;
 }
 
@@ -65,6 +69,16 @@ export interface AsyncPause {
   committedMs: number;
 }
 
+/** One `saveAsync` within a staging budget, in a fresh process (staging-budget-rows.ts). */
+export interface StagingBudgetRow extends SaveMemoryResult {
+  /** The store's shard size in that run: the budget's granularity. */
+  shardBytes: number;
+  /** copy(staged) + deferred bytes / the run's steady-state save bandwidth. */
+  predictedPauseMs: number;
+  /** Peak − resident before the state − state − staged: what the save needed beyond the data. */
+  overheadBytes: number;
+}
+
 export interface WorkloadResult {
   name: WorkloadName;
   description: string;
@@ -80,6 +94,7 @@ export interface WorkloadResult {
   restore: Measurement[];
   latency: LatencyRow[];
   async?: AsyncPause;
+  stagingBudget?: StagingBudgetRow[];
 }
 
 export interface BenchReport {
@@ -87,7 +102,8 @@ export interface BenchReport {
   seconds: number;
   dir: string;
   machine: MachineInfo;
-  options: { workloads: WorkloadName[]; maxBytes?: number; repeat: number; quick: boolean };
+  options: { workloads: WorkloadName[]; maxBytes?: number; growthMaxBytes?: number; repeat: number; quick: boolean };
   fioCommands: string[];
   workloads: WorkloadResult[];
+  growth?: GrowthReport;
 }

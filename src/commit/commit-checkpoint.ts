@@ -4,6 +4,11 @@
  * how it becomes visible is the storage's business). Any error abandons the
  * attempt: nothing is committed, no fsync is retried, and the error
  * propagates, so a save never reports committed unless every step succeeded.
+ *
+ * Deferred tensors (a `saveAsync` within a staging budget) are still the
+ * caller's arrays: the shard files holding them are written first, and
+ * `deferred.returned()` is called as soon as the last of them is on disk, so
+ * the caller's pause ends as early as the disk allows.
  */
 import { invalidArg } from '../errors.js';
 import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
@@ -21,6 +26,7 @@ import { defineEntry } from '../format/define-entry.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
+import type { Deferred } from '../io/snapshot-then-save.js';
 import type { CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
 import { assertPlanWithinLimits, type PlannedShard } from './plan-shards.js';
@@ -40,6 +46,8 @@ export interface CheckpointContent {
   /** Opaque files copied in by `commitFiles`: name inside the checkpoint, source path on the local disk, size. */
   files: { name: string; sourcePath: string; sizeBytes: number }[];
   state: JsonValue;
+  /** Tensors still in the caller's memory: their shard files go first, then `returned()` is called. */
+  deferred?: Deferred | undefined;
 }
 
 export interface CommitContext {
@@ -79,12 +87,11 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
 }
 
 async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined, startedAt: number): Promise<SaveResult> {
+  const clock: SaveClock = { startedAt };
   const nonce = newNonce();
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
-    const written = await mapConcurrent(content.shards, SHARDS_IN_FLIGHT, (shard) => writeShard(writer, ctx.io, shard, step, nonce), {
-      sizeOf: (shard) => shard.dataBytes,
-    });
+    const written = await writeShards(ctx.io, writer, content, step, nonce, clock);
     const files: ManifestFile[] = written.map((w) => w.file);
     const tensors: Record<string, ManifestTensor> = {};
     for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
@@ -101,7 +108,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
       world: { size: 1 },
       provenance,
       parent: null,
-      timing: saveTiming(ctx, startedAt),
+      timing: saveTiming(ctx, clock),
     });
     const manifest = ctx.signWith === undefined ? sealed : { ...sealed, signature: signManifestHash(sealed.manifestHash, ctx.signWith) };
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
@@ -115,14 +122,45 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
   }
 }
 
-function saveTiming(ctx: CommitContext, startedAt: number): SaveTiming {
-  const writeMs = roundMs(performance.now() - startedAt);
-  return { pauseMs: ctx.pauseMs === undefined ? writeMs : roundMs(ctx.pauseMs), writeMs };
+/** When the save started, and when the files written straight from the caller's arrays (a staging budget's deferred ones) were on disk. */
+interface SaveClock {
+  startedAt: number;
+  deferredWrittenAt?: number;
+}
+
+function saveTiming(ctx: CommitContext, clock: SaveClock): SaveTiming {
+  const writeMs = roundMs(performance.now() - clock.startedAt);
+  if (ctx.pauseMs === undefined) return { pauseMs: writeMs, writeMs };
+  // The caller's arrays stayed pinned until the deferred files were written: that is pause too.
+  const deferredMs = clock.deferredWrittenAt === undefined ? 0 : clock.deferredWrittenAt - clock.startedAt;
+  return { pauseMs: roundMs(ctx.pauseMs + deferredMs), writeMs };
 }
 
 /** Microsecond resolution is plenty, and keeps the manifest readable (and within the size the limit check assumed). */
 function roundMs(ms: number): number {
   return Math.min(Math.round(ms * 1000) / 1000, TIMING_MAX_MS);
+}
+
+/** Every shard file, two at a time, largest first, but those holding deferred tensors before all others. */
+function writeShards(io: IoRuntime, writer: CheckpointWriter, content: CheckpointContent, step: number, nonce: string, clock: SaveClock): Promise<Awaited<ReturnType<typeof writeShard>>[]> {
+  const deferred = content.deferred;
+  const holdsDeferred = (shard: PlannedShard): boolean => deferred !== undefined && shard.tensors.some((t) => deferred.names.has(t.name));
+  let pending = content.shards.filter(holdsDeferred).length;
+  const returned = (): void => {
+    clock.deferredWrittenAt = performance.now();
+    deferred!.returned();
+  };
+  if (pending === 0 && deferred !== undefined) returned();
+  return mapConcurrent(
+    content.shards,
+    SHARDS_IN_FLIGHT,
+    async (shard) => {
+      const w = await writeShard(writer, io, shard, step, nonce);
+      if (holdsDeferred(shard) && --pending === 0) returned();
+      return w;
+    },
+    { sizeOf: (shard) => shard.dataBytes, first: holdsDeferred },
+  );
 }
 
 async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {

@@ -17,7 +17,7 @@
 import { HoldfastError } from '../errors.js';
 
 /** WebAssembly page: the allocation granule and the alignment of every Memory's base. */
-const WASM_PAGE_BYTES = 65536;
+export const WASM_PAGE_BYTES = 65536;
 /** wasm32 limit on one Memory (65536 pages = 4 GiB) minus one page, to stay clear of edge cases. */
 export const MAX_ALIGNED_BYTES = (65536 - 1) * WASM_PAGE_BYTES;
 

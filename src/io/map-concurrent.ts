@@ -12,12 +12,15 @@
  * finish together instead of one lane hashing a large file alone at the end
  * while the other core idles. gpt2-small's shards (147, 147, 251, 255, 255,
  * 252, 255, 99 MiB) leave one lane alone for 155 MiB in file order and for
- * 53 MiB largest first.
+ * 53 MiB largest first. With `first`, the items it picks start before all
+ * others (each set still largest first): what must finish early goes first.
  */
 interface MapConcurrentOptions<T, R> {
   stopWhen?: (result: R) => boolean;
   /** Work estimate of an item (e.g. bytes): larger items start first. */
   sizeOf?: (item: T) => number;
+  /** Items that start before all others. */
+  first?: (item: T) => boolean;
 }
 
 export async function mapConcurrent<T, R>(
@@ -26,13 +29,12 @@ export async function mapConcurrent<T, R>(
   fn: (item: T, index: number) => Promise<R>,
   options: MapConcurrentOptions<T, R> = {},
 ): Promise<R[]> {
-  const { stopWhen, sizeOf } = options;
+  const { stopWhen, sizeOf, first } = options;
   const results: R[] = new Array<R>(items.length);
   const order = items.map((_, i) => i);
-  if (sizeOf !== undefined) {
-    const sizes = items.map(sizeOf);
-    order.sort((a, b) => sizes[b]! - sizes[a]! || a - b);
-  }
+  const sizes = sizeOf === undefined ? undefined : items.map(sizeOf);
+  const early = first === undefined ? undefined : items.map(first);
+  order.sort((a, b) => Number(early?.[b] ?? 0) - Number(early?.[a] ?? 0) || (sizes === undefined ? 0 : sizes[b]! - sizes[a]!) || a - b);
   let next = 0;
   let stopped = false;
   let failure: { error: unknown } | undefined;

@@ -16,6 +16,14 @@
  * memory straight to O_DIRECT: the snapshot copy is the only copy of the save.
  * Any other grouping is still correct; the writer then copies through its
  * bounce buffers, off the training thread's pause.
+ *
+ * Within a budget (`budgetBytes`, DESIGN §6): each group, in order, is
+ * staged whole if the staged region (padding included) still fits the
+ * budget with it; a group that would overflow it is not copied. Its tensors are handed on as
+ * the caller's own arrays and listed in `deferred`: the save must write
+ * them first and say when it no longer reads them (they are copied then,
+ * into the writer's bounded buffers, as they reach the disk), and until then
+ * the caller must leave them unchanged. Staged memory never exceeds the budget.
  */
 import { HoldfastError } from '../errors.js';
 import { assertValidTensor, tensorBytes, typedArrayFor, type Tensor } from '../format/dtype.js';
@@ -29,6 +37,10 @@ export interface SaveSnapshot {
   input: SaveInput;
   /** Tensor bytes copied. */
   bytes: number;
+  /** Tensors not copied (over the budget): still the caller's arrays, to be written before the others. */
+  deferred: ReadonlySet<string>;
+  /** Their bytes. */
+  deferredBytes: number;
   /** Wall time of the copy, in milliseconds: the pause the training loop saw. */
   copyMs: number;
   /** Returns the staging memory for reuse. Idempotent. */
@@ -45,6 +57,8 @@ export interface SnapshotOptions {
   fileGroups?: readonly (readonly string[])[];
   /** Block size the groups are aligned to (default 4096, the O_DIRECT alignment). */
   alignBytes?: number;
+  /** Staging memory at most, padding included (default: no limit). Groups past it are deferred. */
+  budgetBytes?: number;
 }
 
 export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions): SaveSnapshot {
@@ -55,28 +69,45 @@ export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions): S
   for (const [name, t] of Object.entries(tensors)) assertValidTensor(name, t);
   const groups = groupNames(Object.keys(tensors), options.fileGroups);
 
+  const budget = options.budgetBytes ?? Infinity;
   const placed: { name: string; offset: number; bytes: number }[] = [];
+  const deferred = new Set<string>();
+  let deferredBytes = 0;
   let total = 0;
   for (const group of groups) {
-    total = roundUp(total, align);
+    const start = roundUp(total, align);
+    const groupBytes = group.reduce((n, name) => n + tensors[name]!.data.byteLength, 0);
+    if (start + groupBytes > budget) {
+      for (const name of group) deferred.add(name);
+      deferredBytes += groupBytes;
+      continue;
+    }
+    total = start;
     for (const name of group) {
       const n = tensors[name]!.data.byteLength;
       placed.push({ name, offset: total, bytes: n });
       total += n;
     }
   }
-  const region = staging.take(total);
+  const region = total === 0 ? undefined : budget === Infinity ? staging.take(total) : staging.takeWithin(total, budget);
   const out: Record<string, Tensor> = {};
   let released = false;
   try {
-    for (const { name, offset, bytes } of placed) {
+    // Same key order as the caller's groups, so the save plans the same shard files.
+    const staged = new Map(placed.map((p) => [p.name, p]));
+    for (const name of groups.flat()) {
       const t = tensors[name]!;
-      const dst = region.subarray(offset, offset + bytes);
+      const p = staged.get(name);
+      if (p === undefined) {
+        out[name] = t;
+        continue;
+      }
+      const dst = region!.subarray(p.offset, p.offset + p.bytes);
       dst.set(tensorBytes(t));
       out[name] = { dtype: t.dtype, shape: [...t.shape], data: typedArrayFor(t.dtype, dst) };
     }
   } catch (e) {
-    staging.give(region);
+    if (region !== undefined) staging.give(region);
     throw e;
   }
   const state = input.state === undefined ? undefined : (structuredClone(input.state) as JsonValue);
@@ -84,11 +115,13 @@ export function snapshotSaveInput(input: SaveInput, options: SnapshotOptions): S
   return {
     input: snapInput,
     bytes: placed.reduce((n, p) => n + p.bytes, 0),
+    deferred,
+    deferredBytes,
     copyMs: performance.now() - started,
     release() {
       if (released) return;
       released = true;
-      staging.give(region);
+      if (region !== undefined) staging.give(region);
     },
   };
 }

@@ -9,7 +9,7 @@
  * byte they hand out.
  */
 import { HoldfastError } from '../errors.js';
-import { MAX_ALIGNED_BYTES, allocAligned } from './aligned-memory.js';
+import { MAX_ALIGNED_BYTES, WASM_PAGE_BYTES, allocAligned, roundUp } from './aligned-memory.js';
 
 /** Smallest page the kernel faults in: touching one byte of each is touching all of it. */
 const PAGE_BYTES = 4096;
@@ -30,6 +30,20 @@ export class StagingMemory {
     const region = best >= 0 ? new Uint8Array(this.free.splice(best, 1)[0]!.buffer, 0, n) : allocAligned(n);
     this.lent.add(region);
     return region;
+  }
+
+  /**
+   * `take(n)` for a snapshot within `budget` bytes: kept regions too small for `n` or larger than
+   * the budget are forgotten first, so regions of other sizes do not pile up beside the one in use
+   * and, once collected, staging holds no more than the budget.
+   */
+  takeWithin(n: number, budget: number): Uint8Array {
+    const most = roundUp(budget, WASM_PAGE_BYTES);
+    for (let i = this.free.length - 1; i >= 0; i--) {
+      const cap = this.free[i]!.buffer.byteLength;
+      if (cap < n || cap > most) this.free.splice(i, 1);
+    }
+    return this.take(n);
   }
 
   give(region: Uint8Array): void {

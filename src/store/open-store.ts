@@ -18,6 +18,7 @@ import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { resolveUserPath } from '../fs/real-path.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import { IoRuntime } from '../io/io-runtime.js';
+import type { Deferred } from '../io/snapshot-then-save.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
 import type { RestoreDestinations } from '../restore/restore-into.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
@@ -138,19 +139,31 @@ class CheckpointStore implements Store {
     this.io = options.runtime ?? new IoRuntime();
   }
 
-  async save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
+  save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
+    return this.saveDeferring(step, input, options, undefined);
+  }
+
+  /** `save`, where `deferred` tensors are still the caller's (a budgeted `saveAsync`): written first. */
+  private async saveDeferring(step: number, input: SaveInput, options: SaveOptions, deferred: Deferred | undefined): Promise<SaveResult> {
     assertValidStep(step);
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
     const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
     // Checked with every other reader limit before anything is written (commitCheckpoint).
     const state = (input.state ?? null) as JsonValue;
-    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state });
+    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state, deferred });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
     return result;
   }
 
   saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
-    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io, limiter: this.saveSlot });
+    const stagingBudgetBytes = options.stagingBudgetBytes ?? this.options.stagingBudgetBytes;
+    return saveAsync((s, i, o, d) => this.saveDeferring(s, i, o, d), step, input, {
+      ...options,
+      ...(stagingBudgetBytes === undefined ? {} : { stagingBudgetBytes }),
+      shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES,
+      runtime: this.io,
+      limiter: this.saveSlot,
+    });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {

@@ -13,12 +13,20 @@
  * with HF_BUSY (`'refuse'`). The tensors are staged grouped the way the
  * planner will cut them into shard files, so each file's bytes reach the disk
  * straight from the staged copy (no second copy).
+ *
+ * Within `stagingBudgetBytes` (DESIGN §6): the snapshot copies whole shard
+ * files' tensors while they fit the budget; the others stay the caller's and
+ * are written first, straight from its arrays through the writer's bounded
+ * buffers, and `snapshotted` resolves once they are on disk. Peak memory is
+ * then the state + the budget + the writer's fixed buffers, and the pause is
+ * ≈ copy(staged) + deferred bytes / write bandwidth (README, Guarantees).
  */
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
-import { startAsyncSave, type AsyncSave } from '../io/snapshot-then-save.js';
+import { invalidArg } from '../errors.js';
+import { startAsyncSave, type AsyncSave, type Deferred } from '../io/snapshot-then-save.js';
 import type { InFlightLimiter } from '../io/in-flight-limiter.js';
 import type { IoRuntime } from '../io/io-runtime.js';
-import type { SaveAsyncOptions, SaveInput, SaveResult, Store } from './types.js';
+import type { SaveAsyncOptions, SaveInput, SaveOptions, SaveResult } from './types.js';
 
 export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
   /** Must equal the store's `shardSizeBytes` for the zero-copy grouping (default: the store's default, DEFAULT_SHARD_BYTES). */
@@ -29,10 +37,14 @@ export interface SaveAsyncInternalOptions extends SaveAsyncOptions {
   limiter: InFlightLimiter;
 }
 
-export function saveAsync(store: Store, step: number, input: SaveInput, options: SaveAsyncInternalOptions): AsyncSave<SaveResult> {
-  const { ifBusy, shardSizeBytes, runtime, limiter, onSnapshot, ...saveOptions } = options;
+/** The store's own save, told which tensors are still the caller's. */
+export type SaveDeferring = (step: number, input: SaveInput, options: SaveOptions, deferred: Deferred | undefined) => Promise<SaveResult>;
+
+export function saveAsync(save: SaveDeferring, step: number, input: SaveInput, options: SaveAsyncInternalOptions): AsyncSave<SaveResult> {
+  const { ifBusy, shardSizeBytes, runtime, limiter, onSnapshot, stagingBudgetBytes, ...saveOptions } = options;
   let fileGroups: string[][] | undefined;
   try {
+    assertBudget(stagingBudgetBytes);
     fileGroups = planShards(input?.tensors ?? {}, shardSizeBytes ?? DEFAULT_SHARD_BYTES).map((s) => s.tensors.map((t) => t.name));
   } catch (e) {
     // Invalid input: let the ordinary validation report it through both promises.
@@ -43,13 +55,15 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
     return { snapshotted, committed };
   }
   let pauseMs: number | undefined;
-  const handle = startAsyncSave(input, (snap) => store.save(step, snap, { ...saveOptions, ...(pauseMs === undefined ? {} : { pauseMs }) }), {
+  const handle = startAsyncSave(input, (snap, deferred) => save(step, snap, { ...saveOptions, ...(pauseMs === undefined ? {} : { pauseMs }) }, deferred), {
     limiter,
     ifBusy: ifBusy ?? 'wait',
     fileGroups,
     runtime,
+    ...(stagingBudgetBytes === undefined ? {} : { budgetBytes: stagingBudgetBytes }),
     onSnapshot: (snapshot) => {
-      // The copy is the whole pause a background save costs the training loop: the manifest records it.
+      // The copy is the pause a background save costs the training loop (plus, with a staging
+      // budget, the writes of what was not copied: the commit adds those): the manifest records it.
       pauseMs = snapshot.copyMs;
       onSnapshot?.(snapshot);
     },
@@ -58,5 +72,10 @@ export function saveAsync(store: Store, step: number, input: SaveInput, options:
   // must not count as an unhandled rejection, which would end the training process.
   handle.committed.catch(() => undefined);
   return handle;
+}
+
+function assertBudget(budget: unknown): void {
+  if (budget === undefined || (typeof budget === 'number' && Number.isSafeInteger(budget) && budget >= 0)) return;
+  throw invalidArg(`stagingBudgetBytes must be a whole number of bytes ≥ 0, got ${String(budget)}`);
 }
 export type { SaveAsyncOptions } from './types.js';

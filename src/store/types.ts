@@ -52,6 +52,8 @@ export interface StoreOptions {
    * the I/O buffers (see `Store.warm`); `true` for the whole pool, or the state's size in bytes.
    */
   warm?: boolean | number;
+  /** Default `stagingBudgetBytes` of every `saveAsync` (default: no limit, the whole state is staged). */
+  stagingBudgetBytes?: number;
 }
 
 export interface IntervalOptions {
@@ -87,12 +89,25 @@ export interface SaveOptions {
 export interface SaveAsyncOptions extends SaveOptions {
   /** A save is already in flight: `wait` for it (default) or `refuse` with HF_BUSY. */
   ifBusy?: 'wait' | 'refuse';
-  /** Told how many bytes were copied and how long the copy (the training pause) took. */
-  onSnapshot?: (snapshot: { bytes: number; copyMs: number }) => void;
+  /**
+   * Staging memory at most for this save's snapshot (default: the store's, else no limit). Shard
+   * files that do not fit are not copied: they are written first, straight from the caller's
+   * arrays, and `snapshotted` resolves once they are on disk; leave the tensors unchanged until
+   * then. Pause ≈ copy(staged bytes) + (state − staged bytes) / write bandwidth.
+   */
+  stagingBudgetBytes?: number;
+  /**
+   * Told how many bytes were copied and how long the copy took; `deferredBytes` were not copied
+   * (over the staging budget) and are written before `snapshotted` resolves.
+   */
+  onSnapshot?: (snapshot: { bytes: number; copyMs: number; deferredBytes: number }) => void;
 }
 
 export interface AsyncSaveHandle {
-  /** Resolves once the state is copied: from then on the caller may change its tensors. */
+  /**
+   * Resolves once the state is copied (within a staging budget: once the part not copied is on
+   * disk, or the save failed): from then on the caller may change its tensors.
+   */
   snapshotted: Promise<void>;
   /** Resolves when the checkpoint is committed; rejects (leaving nothing committed) on failure. */
   committed: Promise<SaveResult>;

@@ -15,12 +15,14 @@ import { percentile } from '../../src/bench/stats.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { spawnHoldfast } from '../cli/helpers.js';
 
+const MiB = 1024 * 1024;
+
 test('bench --quick --workload small --json --report: one JSON report, an SVG page, an empty directory afterwards', async (t) => {
   const dir = tempDir(t);
   const out: string[] = [];
   const err: string[] = [];
   const html = join(dir, 'report.html');
-  const code = await benchCommand.run(['--quick', '--workload', 'small', '--dir', join(dir, 'b'), '--json', '--report', html], {
+  const code = await benchCommand.run(['--quick', '--workload', 'small', '--growth', '--dir', join(dir, 'b'), '--json', '--report', html], {
     stdout: (l) => out.push(l),
     stderr: (l) => err.push(l),
   });
@@ -45,8 +47,33 @@ test('bench --quick --workload small --json --report: one JSON report, an SVG pa
   assert.equal(w.latency.length, 6);
   assert.ok(w.async !== undefined && w.async.steadyPauseMs >= 0 && w.async.reservedFirstPauseMs >= 0 && w.async.freshMemcpyMs > 0);
   for (const m of [...w.save, ...w.restore]) assert.ok(m.bytesPerSecond > 0, m.label);
+  // Issue 13's rows: fio's async engines, Holdfast with and without libuv io_uring, aggregation on/off, staging budgets.
+  const hasFio = report.fioCommands.length > 0;
+  for (const engine of hasFio ? ['libaio', 'io_uring'] : []) {
+    // Either measured at each depth, or refused by this kernel and said so.
+    if (err.some((l) => l.includes(`fio ${engine} refused`))) continue;
+    for (const qd of [1, 4, 16]) assert.ok(w.save.some((m) => m.kind === 'fio' && m.label.endsWith(`${engine} qd${qd}`)), `${engine} qd${qd}`);
+  }
+  for (const uv of ['UV_USE_IO_URING=0', 'UV_USE_IO_URING=1']) for (const method of ['direct', 'buffered']) {
+    assert.ok(w.save.some((m) => m.label.includes(uv) && m.method === method), `save ${uv} ${method}`);
+    assert.ok(w.restore.some((m) => m.label.includes(uv) && m.method === method), `restore ${uv} ${method}`);
+  }
+  assert.ok(w.save.some((m) => /aggregation off: one shard file per tensor \(shardSizeBytes 1; 200 shard files\)/.test(m.label)));
+  assert.ok(w.restore.some((m) => /aggregated into shard files \(default; 1 shard file\)/.test(m.label)));
+  const budgets = w.stagingBudget ?? [];
+  assert.deepEqual(budgets.map((b) => b.budgetBytes), [null, 8 * MiB, 4 * MiB, 0]);
+  assert.ok(budgets.every((b) => b.stagedBytes + b.deferredBytes === b.stateBytes && b.stagedBytes <= (b.budgetBytes ?? b.stateBytes) && b.peakRssBytes > b.stateBytes));
+  // --growth: three sweeps of the seeded tiny configuration, each point measured.
+  assert.deepEqual(report.growth?.sweeps.map((s) => [s.name, s.points.map((p) => p.x)]), [
+    ['state size', [MiB, 2 * MiB, 4 * MiB]],
+    ['tensor count', [10, 100, 1000]],
+    ['checkpoints in the store', [10, 30]],
+  ]);
+  for (const s of report.growth!.sweeps) for (const p of s.points) assert.ok(p.a.length > 0 && p.b.length > 0 && [...p.a, ...p.b].every((x) => x > 0), `${s.name} ${p.x}`);
   const page = readFileSync(html, 'utf8');
   assert.match(page, /<svg/);
+  assert.match(page, /How cost grows/);
+  assert.match(page, /staging budget/);
   assert.doesNotMatch(page, /<script|https?:\/\/(?!www\.w3\.org)/);
   assert.deepEqual(readdirSync(join(dir, 'b')), []);
   assert.ok(existsSync(html));

@@ -45,3 +45,10 @@ test('sizeOf starts the largest items first and keeps results in input order', a
   assert.deepEqual(started, [1, 3, 4, 0, 2], 'largest first, ties in input order');
   assert.deepEqual(out, [6, 18, 2, 18, 10]);
 });
+
+test('first starts the items it picks before all others, each set still largest first', async () => {
+  const started: number[] = [];
+  const out = await mapConcurrent([3, 9, 1, 8, 5], 1, async (x, i) => (started.push(i), x), { sizeOf: (x) => x, first: (x) => x % 2 === 1 && x < 9 });
+  assert.deepEqual(started, [4, 0, 2, 1, 3], 'picked 5, 3, 1 first (largest first), then 9, 8');
+  assert.deepEqual(out, [3, 9, 1, 8, 5]);
+});
