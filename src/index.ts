@@ -18,6 +18,8 @@ export type {
   VerifyReport,
 } from './store/types.js';
 export { DURABILITY_MODES } from './store/types.js';
+export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict, Tag } from './store/types.js';
+export { evaluateRetention, metricValue, type RetentionCandidate } from './store/retention.js';
 export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
 export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';

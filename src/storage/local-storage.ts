@@ -10,7 +10,7 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { LEASE_DIR, MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName, quarantineName } from '../format/names.js';
+import { LEASE_DIR, MANIFEST_FILE, RECORDS_DIR, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
@@ -23,6 +23,7 @@ import type {
   CheckpointWriter,
   LeaseBackend,
   QuarantineResult,
+  RecordStore,
   StorageCapabilities,
   SweepOptions,
   SweepResult,
@@ -31,6 +32,7 @@ import { appendAudit } from './local-audit-log.js';
 import { readOrCreateDescriptor } from './local-descriptor.js';
 import { ensureQuarantineRoot, ensureStagingRoot, type LocalLayout } from './local-layout.js';
 import { localLeaseBackend } from './local-lease-backend.js';
+import { localRecordStore } from './local-records.js';
 import { localCheckpointReader } from './local-reader.js';
 import { beginLocalCheckpoint } from './local-writer.js';
 import type { WriterLease } from './writer-lease.js';
@@ -63,6 +65,7 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
 export class LocalStorage implements CheckpointStorage {
   readonly capabilities: StorageCapabilities = { atomicRename: true, exclusiveCreate: true, dirSync: true, rangedRead: true };
   readonly lease: LeaseBackend;
+  readonly records: RecordStore;
 
   constructor(
     readonly fs: FileSystem,
@@ -70,6 +73,7 @@ export class LocalStorage implements CheckpointStorage {
     private readonly durability: DurabilityMode,
   ) {
     this.lease = localLeaseBackend(this.layout(false));
+    this.records = localRecordStore(this.layout(durability === 'atomic_dirsync'), durability !== 'unsafe');
   }
 
   private layout(syncDirs: boolean): LocalLayout {
@@ -140,11 +144,15 @@ export class LocalStorage implements CheckpointStorage {
       removed.push(...(await this.removeOlderThan(staging, options.graceMs, () => true)));
       if (removed.length > 0) await this.fs.syncDir(staging);
     }
-    // Temporary files of an interrupted descriptor create, and lease records a crash left retired.
+    // Temporary files of an interrupted descriptor create or record write, and lease records a crash left retired.
     removed.push(...(await this.removeOlderThan(this.location, options.graceMs, (name) => name.startsWith(`.${STORE_DESCRIPTOR}.`))));
     const leaseDir = path.join(this.location, LEASE_DIR);
     if ((await statOrUndefined(this.fs, leaseDir))?.type === 'directory') {
       removed.push(...(await this.removeOlderThan(leaseDir, options.graceMs, (name) => name.endsWith('.retired'))));
+    }
+    const recordsDir = path.join(this.location, RECORDS_DIR);
+    if ((await statOrUndefined(this.fs, recordsDir))?.type === 'directory') {
+      removed.push(...(await this.removeOlderThan(recordsDir, options.graceMs, (name) => name.startsWith('.') && name.endsWith('.tmp'))));
     }
     const quarantined: string[] = [];
     for (const step of (await this.scan()).incomplete) {

@@ -25,7 +25,9 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
 import { copyOutVerified } from './copy-out.js';
-import { stepsToDelete } from './retention.js';
+import { applyRetention, newestValidStepReadOnly } from './apply-retention.js';
+import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { readTags, removeTag, setTag, tagsByStep, type Tag } from './tags.js';
 import { saveAsync } from './save-async.js';
 import {
   DURABILITY_MODES,
@@ -55,6 +57,7 @@ const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
+  if (options.retention !== undefined) assertRetentionPolicy(options.retention);
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
   if (typeof where === 'object' && where !== null && 'storage' in where) return new CheckpointStore(fs, where.storage, durability, options);
   if (typeof where !== 'string' || where.length === 0) throw invalidArg('store path must be a non-empty string');
@@ -102,6 +105,7 @@ class CheckpointStore implements Store {
     const state = (input.state ?? null) as JsonValue;
     const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
+    await this.retainAfterCommit(step);
     return result;
   }
 
@@ -124,6 +128,7 @@ class CheckpointStore implements Store {
     }
     const result = await commitCheckpoint(this.commitContext(options, `commit ${step}`), step, { shards: [], files, state: null });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability, files: result.files });
+    await this.retainAfterCommit(step);
     return result;
   }
 
@@ -146,6 +151,7 @@ class CheckpointStore implements Store {
   }
 
   async list(): Promise<CheckpointInfo[]> {
+    const tags = tagsByStep(await readTags(this.storage));
     const infos: CheckpointInfo[] = [];
     for (const step of await this.storage.list()) {
       const reader = await this.storage.open(step);
@@ -158,6 +164,7 @@ class CheckpointStore implements Store {
         bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0,
         files: m ? m.files.length : 0,
         createdAt: m ? m.createdAt : '',
+        tags: tags.get(step) ?? [],
       });
     }
     return infos;
@@ -198,21 +205,36 @@ class CheckpointStore implements Store {
   }
 
   async gc(options: GcOptions): Promise<GcResult> {
-    const keepLast = options?.keepLast;
-    if (!Number.isSafeInteger(keepLast) || keepLast < 1) throw invalidArg(`keepLast must be an integer >= 1, got ${JSON.stringify(keepLast)}`);
-    const graceMs = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
+    if (options === null || typeof options !== 'object') throw invalidArg('gc needs options: a retention policy, e.g. { keepLast: 3 }');
+    const { stagingGraceMs, dryRun, ...policy } = options;
+    assertRetentionPolicy(policy);
+    const graceMs = stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw invalidArg(`stagingGraceMs must be an integer >= 0, got ${JSON.stringify(graceMs)}`);
+    if (dryRun === true) {
+      const newestValid = await newestValidStepReadOnly(this.storage, this.io, this.options.verify ?? 'full');
+      return { ...(await applyRetention(this.storage, policy, newestValid, undefined)), removedStaging: [], quarantined: [], dryRun: true };
+    }
     return this.withLease('gc', async (lease) => {
       const swept = await this.storage.sweep({ graceMs });
-      const committed = await this.storage.list();
       const newestValid = (await this.latest())?.step ?? null;
-      const removedSteps = stepsToDelete(committed, keepLast, newestValid);
-      for (const step of removedSteps) {
-        await this.storage.remove(step, lease);
-        await this.storage.audit('delete', { step, keepLast });
-      }
-      return { removedSteps, removedStaging: swept.removed, quarantined: swept.quarantined };
+      const outcome = await applyRetention(this.storage, policy, newestValid, lease);
+      return { ...outcome, removedStaging: swept.removed, quarantined: swept.quarantined, dryRun: false };
     });
+  }
+
+  async tag(step: number, name: string): Promise<void> {
+    await this.withLease('tag', (): Promise<void> => setTag(this.storage, step, name));
+    await this.storage.audit('tag', { step, tag: name });
+  }
+
+  async untag(name: string): Promise<number> {
+    const step = await this.withLease('untag', () => removeTag(this.storage, name));
+    await this.storage.audit('untag', { step, tag: name });
+    return step;
+  }
+
+  tags(): Promise<Tag[]> {
+    return readTags(this.storage);
   }
 
   async close(): Promise<void> {
@@ -229,6 +251,25 @@ class CheckpointStore implements Store {
       return await work(lease);
     } finally {
       await lease.release();
+    }
+  }
+
+  /**
+   * Opt-in retention after a commit, under the lease. The save already succeeded, so a failure here
+   * is a warning, not a failed save. The checkpoint just committed was hashed as it was written: when
+   * it is the newest step it counts as the newest valid one without being read back.
+   */
+  private async retainAfterCommit(step: number): Promise<void> {
+    const policy: RetentionPolicy | undefined = this.options.retention;
+    if (policy === undefined) return;
+    try {
+      const { removedSteps } = await this.withLease('retention', async (lease) => {
+        const newestValid = (await this.storage.list()).at(-1) === step ? step : ((await this.latest())?.step ?? null);
+        return applyRetention(this.storage, policy, newestValid, lease);
+      });
+      if (removedSteps.length > 0) this.options.onEvent?.({ type: 'retention', afterStep: step, removedSteps });
+    } catch (e) {
+      this.options.onEvent?.({ type: 'warning', message: `retention after committing step ${step} failed (the checkpoint itself is committed): ${e instanceof Error ? e.message : String(e)}` });
     }
   }
 

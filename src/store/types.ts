@@ -5,10 +5,14 @@ import type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, Ve
 import type { FileSystem } from '../fs/file-system.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
+import type { RetentionPolicy, RetentionVerdict } from './retention.js';
+import type { Tag } from './tags.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
 export type { LeaseOptions } from '../storage/writer-lease.js';
+export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict } from './retention.js';
+export type { Tag } from './tags.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -36,6 +40,11 @@ export interface StoreOptions {
    * Default: the store creates its own and `close()` releases it.
    */
   runtime?: IoRuntime;
+  /**
+   * Applied after each commit (`save`, `saveAsync`, `commitFiles`) under the writer lease, as `gc`
+   * applies it (without the staging sweep). Default: none, nothing is deleted automatically.
+   */
+  retention?: RetentionPolicy;
 }
 
 export interface SaveOptions {
@@ -65,6 +74,8 @@ export interface CheckpointInfo {
   bytes: number;
   files: number;
   createdAt: string;
+  /** Tags naming this step. */
+  tags: string[];
 }
 
 export interface VerifyReport {
@@ -90,14 +101,20 @@ export interface LatestResult {
   skipped: { step: number; reason: string }[];
 }
 
-export interface GcOptions {
-  keepLast: number;
+/** A retention policy (at least one rule; rules combine by union) and how gc runs. */
+export interface GcOptions extends RetentionPolicy {
+  /** Decide and report, change nothing (no lease, no sweep, no quarantine). */
+  dryRun?: boolean;
   /** Staging leftovers younger than this are kept: they may belong to a paused save (default 10 minutes). */
   stagingGraceMs?: number;
 }
 
 export interface GcResult {
+  /** Deleted (dry run: would be deleted), oldest first. */
   removedSteps: number[];
+  /** Every committed checkpoint with whether it is kept and why (or why not). */
+  verdicts: RetentionVerdict[];
+  dryRun: boolean;
   removedStaging: string[];
   /** `ckpt-*` entries without a manifest, moved to quarantine (never deleted: a damaged manifest may be all that is wrong). */
   quarantined: string[];
@@ -133,6 +150,12 @@ export interface Store {
   inspect(step: number): Promise<Manifest>;
   /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
+  /** Pins tag `name` to committed `step` (under the writer lease); a tagged checkpoint is never deleted by retention. */
+  tag(step: number, name: string): Promise<void>;
+  /** Removes tag `name`; returns the step it named (HF_NOT_FOUND when there is no such tag). */
+  untag(name: string): Promise<number>;
+  /** Every tag of the store. */
+  tags(): Promise<Tag[]>;
   /**
    * Stops the hashing workers and frees the I/O memory of a runtime the store created (not of one
    * passed in `StoreOptions.runtime`), once a `saveAsync` in flight has settled. Idempotent; await

@@ -10,6 +10,7 @@ import { inspectCommand } from './inspect.js';
 import { latestCommand } from './latest.js';
 import { lsCommand } from './ls.js';
 import { restoreCommand } from './restore.js';
+import { tagCommand, untagCommand } from './tag.js';
 import { tortureCommand } from './torture.js';
 import { verifyCommand } from './verify.js';
 
@@ -21,6 +22,8 @@ export const COMMANDS: readonly Command[] = [
   restoreCommand,
   inspectCommand,
   gcCommand,
+  tagCommand,
+  untagCommand,
   benchCommand,
   tortureCommand,
 ];

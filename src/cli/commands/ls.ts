@@ -6,7 +6,7 @@
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openExistingStore } from '../open.js';
-import { HELP_OPTION, JSON_OPTION, formatBytes, formatHelp, formatTable, printJson } from '../output.js';
+import { HELP_OPTION, JSON_OPTION, escapeControl, formatBytes, formatHelp, formatTable, printJson } from '../output.js';
 
 const OPTIONS = { json: { type: 'boolean' } } as const;
 
@@ -20,7 +20,8 @@ export const lsCommand: Command = {
       'its files, number of files, creation time. In-progress saves (.staging/) and',
       'quarantined checkpoints (.quarantine/) are not listed. Reads manifests only;',
       'use `holdfast verify` to check the data. Never creates or changes anything.',
-      'JSON: an array of {step, path, bytes, files, createdAt}.',
+      'TAGS lists the names `holdfast tag` pinned to a checkpoint.',
+      'JSON: an array of {step, path, bytes, files, createdAt, tags}.',
     ].join('\n'),
     options: [JSON_OPTION, HELP_OPTION],
     exitCodes: [
@@ -41,8 +42,8 @@ export const lsCommand: Command = {
       io.stderr(`holdfast ls: no committed checkpoints in ${store.root}`);
       return 0;
     }
-    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)']);
-    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED'], rows, [true, true, true, false])) io.stdout(line);
+    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)', c.tags.join(',')]);
+    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED', 'TAGS'], rows, [true, true, true, false, false])) io.stdout(escapeControl(line));
     return 0;
   },
 };
