@@ -426,8 +426,8 @@ function objectRecordStore(client: ObjectClient, prefix: string): RecordStore {
   return {
     list: async () => (await client.list(prefix)).map((o) => o.key.slice(prefix.length)).filter((name) => !name.includes('/')),
     read: async (name) => (await client.get(key(name)))?.bytes,
-    write: (name, bytes) => client.put(key(name), bytes),
-    remove: (name) => client.delete(key(name)),
+    write: async (name, bytes) => client.put(key(name), bytes),
+    remove: async (name) => client.delete(key(name)),
   };
 }
 

@@ -39,6 +39,11 @@ export interface StorageFixture {
    */
   crashing?: (index: number, mode: string) => Promise<CrashingStorage>;
   crashModes?: readonly string[];
+  /**
+   * A slow backend (a real server) samples the gc campaign: these modes, every `stride`-th call from a
+   * random offset (printed with a failure). HOLDFAST_FULL_CAMPAIGNS=1 runs every mode at every call.
+   */
+  gcCampaignSample?: { modes: readonly string[]; stride: number };
   cleanup(): Promise<void>;
 }
 
@@ -136,6 +141,50 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assertSameTensors(restored.tensors, sampleTensors(3), 'kept by gc');
     });
 
+    withFixture('records: written, replaced whole, listed, read by another process, removed; names are checked', async (fx) => {
+      const a = await fx.open();
+      assert.deepEqual(await a.records.list(), []);
+      assert.equal(await a.records.read('note.x'), undefined);
+      await a.records.write('note.x', new TextEncoder().encode('one'));
+      await a.records.write('note.y', new TextEncoder().encode('two'));
+      await a.records.write('note.x', new TextEncoder().encode('three, longer'));
+      const b = await fx.open();
+      assert.deepEqual(await b.records.list(), ['note.x', 'note.y']);
+      assert.equal(new TextDecoder().decode(await b.records.read('note.x')), 'three, longer');
+      await b.records.remove('note.x');
+      await b.records.remove('note.x');
+      assert.deepEqual(await a.records.list(), ['note.y']);
+      assert.equal(await a.records.read('note.x'), undefined);
+      for (const bad of ['', '.hidden', 'a/b', '../x', 'x'.repeat(129)]) {
+        await assert.rejects(a.records.write(bad, new Uint8Array(1)), (e) => isHoldfastError(e, 'HF_INVALID_ARG'), JSON.stringify(bad));
+      }
+      // Records are not checkpoints, and gc leaves them alone.
+      await (await storeOver(fx)).save(1, { tensors: sampleTensors(1), state: 1 });
+      await (await storeOver(fx)).gc({ keepLast: 1, stagingGraceMs: 0 });
+      assert.deepEqual(await b.records.list(), ['note.y']);
+    });
+
+    withFixture('retention: tags survive gc and are listed; combined rules; opt-in retention after each commit', async (fx) => {
+      const store = await storeOver(fx);
+      for (const step of [1, 2, 3, 4, 5, 6]) await store.save(step, { tensors: sampleTensors(step), state: { eval: { loss: step === 2 ? 0.01 : 1 / step } } });
+      await store.tag(3, 'release');
+      const other = await storeOver(fx);
+      assert.deepEqual(await other.tags(), [{ name: 'release', step: 3 }]);
+      const dry = await other.gc({ keepLast: 1, keepBest: { count: 1, metric: 'eval.loss', mode: 'min' }, dryRun: true });
+      assert.deepEqual(dry.removedSteps, [1, 4, 5]);
+      assert.deepEqual((await other.list()).map((c) => c.step), [1, 2, 3, 4, 5, 6], 'a dry run deletes nothing');
+      assert.deepEqual((await other.gc({ keepLast: 1, keepBest: { count: 1, metric: 'eval.loss', mode: 'min' } })).removedSteps, [1, 4, 5]);
+      assert.deepEqual((await store.list()).map((c) => [c.step, c.tags]), [[2, []], [3, ['release']], [6, []]]);
+      assertSameTensors((await (await storeOver(fx)).restore(3)).tensors, sampleTensors(3), 'the tagged checkpoint');
+      await store.untag('release');
+      const events: unknown[] = [];
+      const auto = await openStore({ storage: await fx.open() }, { ...STORE_OPTIONS, fs: fx.sourceFs, retention: { keepLast: 2 }, onEvent: (e) => events.push(e) });
+      await auto.save(7, { tensors: sampleTensors(7), state: 7 });
+      assert.deepEqual((await auto.list()).map((c) => c.step), [6, 7]);
+      assert.deepEqual(events, [{ type: 'retention', afterStep: 7, removedSteps: [2, 3] }]);
+      assertSameTensors((await auto.restore()).tensors, sampleTensors(7), 'the newest after retention');
+    });
+
     withFixture('two stores save one step at once (writer lease, wait): exactly one commits, the other gets HF_STEP_EXISTS', async (fx) => {
       const [a, b] = [await storeOver(fx), await storeOver(fx)];
       const results = await Promise.allSettled([a.save(7, { tensors: sampleTensors(70), state: 'a' }), b.save(7, { tensors: sampleTensors(71), state: 'b' })]);
@@ -171,7 +220,60 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       }
       for (const mode of modes) await crashCampaign(make, mode);
     });
+
+    it('a crash (or failure) at every call of a gc leaves every kept checkpoint valid and never a half-deleted one that looks committed', async (t) => {
+      const probe = await make();
+      const full = process.env['HOLDFAST_FULL_CAMPAIGNS'] === '1';
+      const sample = full ? undefined : probe.gcCampaignSample;
+      const modes = sample?.modes ?? probe.crashModes ?? [];
+      await probe.cleanup();
+      if (probe.crashing === undefined || modes.length === 0) {
+        t.skip('this backend has no fault hooks');
+        return;
+      }
+      const stride = sample?.stride ?? 1;
+      for (const mode of modes) await gcCrashCampaign(make, mode, stride, Math.floor(Math.random() * stride));
+    });
   });
+}
+
+/** Steps 1–4 committed, 2 tagged; `gc --keep-last 1` must delete 1 and 3. A fault at every call of that gc. */
+async function gcCrashCampaign(make: () => Promise<StorageFixture>, mode: string, stride: number, offset: number): Promise<void> {
+  const total = await gcWithFault(make, Infinity, mode);
+  assert.ok(total > 10, `${mode}: the dry run made ${total} calls`);
+  const label = stride > 1 ? `${mode} (every ${stride}th call from ${offset})` : mode;
+  for (let i = offset; i < total; i += stride) await gcWithFault(make, i, mode, label);
+}
+
+const GC_POLICY = { keepLast: 1, stagingGraceMs: 0 };
+
+async function gcWithFault(make: () => Promise<StorageFixture>, index: number, mode: string, label = mode): Promise<number> {
+  const fx = await make();
+  try {
+    const setup = await storeOver(fx);
+    for (const step of [1, 2, 3, 4]) await setup.save(step, { tensors: sampleTensors(step), state: step });
+    await setup.tag(2, 'keep');
+    const faulty = await fx.crashing!(index, mode);
+    try {
+      assert.deepEqual((await (await storeOver(fx, faulty.storage)).gc(GC_POLICY)).removedSteps, [1, 3]);
+    } catch (e) {
+      assert.ok(Number.isFinite(index), `the dry run must not fail: ${String(e)}`);
+    }
+    const what = `gc with ${label} at call ${index}`;
+    const fresh = await storeOver(fx);
+    // Every checkpoint still listed (committed) verifies: a deletion was all or nothing.
+    const listed = (await fresh.verify()).map((r) => [r.step, r.ok] as const);
+    assert.ok(listed.every(([, ok]) => ok), `${what}: a committed checkpoint is broken: ${JSON.stringify(listed)}`);
+    const steps = listed.map(([s]) => s);
+    assert.ok(steps.includes(2) && steps.includes(4), `${what}: a kept checkpoint is gone: ${JSON.stringify(steps)}`);
+    // Running gc again finishes the job, and what was kept restores bit-exact.
+    await fresh.gc(GC_POLICY);
+    assert.deepEqual((await fresh.list()).map((c) => c.step), [2, 4], `${what}: after a second gc`);
+    for (const step of [2, 4]) assertSameTensors((await fresh.restore(step)).tensors, sampleTensors(step), `${what}: step ${step}`);
+    return faulty.calls();
+  } finally {
+    await fx.cleanup();
+  }
 }
 
 function assertOneWinner(results: PromiseSettledResult<unknown>[]): void {
