@@ -7,7 +7,7 @@
  */
 import { invalidArg } from '../errors.js';
 import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import { MANIFEST_FORMAT, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
@@ -84,7 +84,8 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
     for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
     const manifest = sealManifest({
       format: MANIFEST_FORMAT,
-      version: MANIFEST_VERSION,
+      // 1.0 until the writers compute chunk digests (2.0 requires them).
+      version: '1.0',
       step,
       nonce,
       createdAt: new Date().toISOString(),

@@ -1,34 +1,54 @@
 /**
- * The schema check of a manifest v1 (manifest-types.ts), written by hand so
+ * The schema check of a manifest (manifest-types.ts), written by hand so
  * each refusal says which field, what was expected and what was found. It
  * runs on the output of the strict JSON parser (or an in-memory manifest
  * about to be sealed) and returns the same object typed as `Manifest`.
- * Policy: `format` must be "holdfast"; `version` is "<major>.<minor>" and only
- * major 1 is read (a newer major gets "newer than this build reads", since
- * its fields may mean something else). Unknown fields are an error at every
- * level, in every 1.x: a verifier that skipped a field it does not
- * understand (say a future "encryption") would report a checkpoint as good
- * while misreading it. So a writer adding a field must bump the major;
- * extension data belongs in `state`. All sizes, ranks, steps and offsets
- * must be safe integers (JSON above 2^53 silently loses precision).
+ * Policy: `format` must be "holdfast"; `version` is "<major>.<minor>" and
+ * majors 1 and 2 are read (a newer major gets "newer than this build reads",
+ * since its fields may mean something else). Unknown fields are an error at
+ * every level: a verifier that skipped a field it does not understand (say a
+ * future "encryption") would report a checkpoint as good while misreading
+ * it. So a writer adding a field must bump the major; extension data belongs
+ * in `state`. A 1.x document must not carry a 2.x field. All sizes, ranks,
+ * steps and offsets must be safe integers (JSON above 2^53 silently loses
+ * precision).
  */
 import { DTYPES, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
 import { checkJsonValue } from './json-value.js';
 import { STATE_MAX_DEPTH } from './limits.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type Manifest } from './manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, READABLE_MAJOR_VERSIONS, type Manifest } from './manifest-types.js';
 import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
-import { tilingProblem } from './slab-tiling.js';
+import { tilingProblem, type SlabExtent } from './slab-tiling.js';
 
-const SUPPORTED_MAJOR_VERSION = Number(MANIFEST_VERSION.split('.')[0]);
-const TOP_FIELDS = ['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'];
-const FILE_FIELDS = ['path', 'size', 'hash', 'rank', 'kind'];
+/** The fields of each major version: [required, optional]. */
+const FIELDS = {
+  1: {
+    top: [['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'], []],
+    file: [['path', 'size', 'hash', 'rank', 'kind'], []],
+  },
+  2: {
+    top: [
+      ['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'],
+      ['epoch', 'rankState', 'timing', 'signature'],
+    ],
+    file: [['path', 'size', 'hash', 'rank', 'kind', 'chunks'], ['source']],
+  },
+} as const satisfies Record<number, Record<string, readonly [readonly string[], readonly string[]]>>;
+type Major = keyof typeof FIELDS;
+
+const BOX_SLAB_FIELDS = ['file', 'byteRange', 'offset', 'shape'];
+const FLAT_SLAB_FIELDS = ['file', 'byteRange', 'flat'];
 const FILE_KINDS = ['shard', 'file'] as const;
 const TENSOR_FIELDS = ['dtype', 'shape', 'slabs'];
-const SLAB_FIELDS = ['file', 'byteRange', 'offset', 'shape'];
 const NONCE = /^[0-9a-f]{32}$/;
+const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const VERSION = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
+/** Chunk sizes: whole 4096-byte pages (the O_DIRECT grid), at most 1 GiB. */
+const CHUNK_ALIGN = 4096;
+const CHUNK_MAX = 1024 ** 3;
+const SIGNATURE_ALGS = ['hmac-sha256', 'ed25519'] as const;
 
 interface FileInfo {
   size: number;
@@ -39,37 +59,42 @@ function checkerFor(path: string): FieldChecker {
   return new FieldChecker(`manifest ${path}`, path);
 }
 
-/** The gate every reader passes first: a Holdfast manifest of a major version this build reads. */
-export function assertReadableManifestVersion(doc: unknown, path: string): void {
+/** The gate every reader passes first: a Holdfast manifest of a major version this build reads. Returns the major. */
+export function assertReadableManifestVersion(doc: unknown, path: string): Major {
   const c = checkerFor(path);
   const top = c.object(doc, '');
   if (top.format !== MANIFEST_FORMAT) c.fail('format', `not a Holdfast manifest: expected "${MANIFEST_FORMAT}", found ${describeFound(top.format)}`);
   const version = c.string(top.version, 'version');
   const m = VERSION.exec(version);
-  if (m === null) c.expected('version', 'a version "<major>.<minor>" such as "1.0"', version);
+  if (m === null) c.expected('version', 'a version "<major>.<minor>" such as "2.0"', version);
   const major = Number(m![1]);
-  if (major > SUPPORTED_MAJOR_VERSION) {
-    c.fail('version', `manifest version ${version} is newer than this build reads (${SUPPORTED_MAJOR_VERSION}.x); upgrade Holdfast to read it`);
-  }
-  if (major < SUPPORTED_MAJOR_VERSION) c.fail('version', `manifest version ${version} is older than this build reads (${SUPPORTED_MAJOR_VERSION}.x)`);
+  const newest = Math.max(...READABLE_MAJOR_VERSIONS);
+  if (major > newest) c.fail('version', `manifest version ${version} is newer than this build reads (${READABLE_MAJOR_VERSIONS.join('.x, ')}.x); upgrade Holdfast to read it`);
+  if (!READABLE_MAJOR_VERSIONS.includes(major)) c.fail('version', `manifest version ${version} is older than this build reads (${READABLE_MAJOR_VERSIONS.join('.x, ')}.x)`);
+  return major as Major;
 }
 
 export function validateManifest(x: unknown, path: string): Manifest {
-  assertReadableManifestVersion(x, path);
+  const major = assertReadableManifestVersion(x, path);
   const c = checkerFor(path);
   const top = x as Record<string, unknown>;
-  c.keys(top, '', TOP_FIELDS, [], ` (this build reads the fields of manifest version ${MANIFEST_VERSION}; a new field needs a new major version)`);
+  const [required, optional] = FIELDS[major].top;
+  c.keys(top, '', required, optional, ` (manifest version ${String(top.version)} has no such field; this build writes ${MANIFEST_VERSION})`);
   c.safeInt(top.step, 'step');
-  if (typeof top.nonce !== 'string' || !NONCE.test(top.nonce)) c.expected('nonce', '32 lowercase hex characters', top.nonce);
+  checkNonce(c, top.nonce, 'nonce');
   c.string(top.createdAt, 'createdAt');
-  const files = checkFiles(c, top.files);
-  checkTensors(c, top.tensors, files);
+  const files = checkFiles(c, top.files, major);
+  checkTensors(c, top.tensors, files, major);
   checkJsonValue(c, top.state, 'state', STATE_MAX_DEPTH);
   const world = c.object(top.world, 'world');
   c.keys(world, 'world', ['size']);
-  c.safeInt(world.size, 'world.size', 1);
-  checkProvenance(c, top.provenance);
+  const worldSize = c.safeInt(world.size, 'world.size', 1);
+  checkProvenance(c, top.provenance, major);
   if (top.parent !== null) c.safeInt(top.parent, 'parent');
+  if (top.epoch !== undefined) c.safeInt(top.epoch, 'epoch');
+  if (top.rankState !== undefined) checkRankState(c, top.rankState, worldSize);
+  if (top.timing !== undefined) checkTiming(c, top.timing);
+  if (top.signature !== undefined) checkSignature(c, top.signature);
   checkHash(c, top.manifestHash, 'manifestHash');
   return x as Manifest;
 }
@@ -79,12 +104,17 @@ function checkHash(c: FieldChecker, v: unknown, where: string): void {
   if (problem !== undefined) c.fail(where, problem);
 }
 
-function checkFiles(c: FieldChecker, v: unknown): Map<string, FileInfo> {
+function checkNonce(c: FieldChecker, v: unknown, where: string): void {
+  if (typeof v !== 'string' || !NONCE.test(v)) c.expected(where, '32 lowercase hex characters', v);
+}
+
+function checkFiles(c: FieldChecker, v: unknown, major: Major): Map<string, FileInfo> {
   const files = new Map<string, FileInfo>();
+  const [required, optional] = FIELDS[major].file;
   c.array(v, 'files').forEach((item, i) => {
     const where = `files[${i}]`;
     const f = c.object(item, where);
-    c.keys(f, where, FILE_FIELDS);
+    c.keys(f, where, required, optional);
     const path = c.string(f.path, `${where}.path`);
     const problem = relativePathProblem(path);
     if (problem !== undefined) c.fail(`${where}.path`, `${JSON.stringify(path)} is not a safe relative path: ${problem}`);
@@ -92,6 +122,8 @@ function checkFiles(c: FieldChecker, v: unknown): Map<string, FileInfo> {
     checkHash(c, f.hash, `${where}.hash`);
     c.safeInt(f.rank, `${where}.rank`);
     const kind = c.oneOf(f.kind, `${where}.kind`, FILE_KINDS);
+    if (f.chunks !== undefined) checkChunks(c, f.chunks, size, `${where}.chunks`);
+    if (f.source !== undefined) checkSource(c, f.source, `${where}.source`);
     files.set(path, { size, kind });
   });
   const duplicate = duplicatePathProblem((v as Array<{ path: string }>).map((f) => f.path));
@@ -99,7 +131,27 @@ function checkFiles(c: FieldChecker, v: unknown): Map<string, FileInfo> {
   return files;
 }
 
-function checkTensors(c: FieldChecker, v: unknown, files: Map<string, FileInfo>): void {
+function checkChunks(c: FieldChecker, v: unknown, size: number, where: string): void {
+  const chunks = c.object(v, where);
+  c.keys(chunks, where, ['bytes', 'sha256']);
+  const bytes = c.safeInt(chunks.bytes, `${where}.bytes`);
+  if (bytes < CHUNK_ALIGN || bytes % CHUNK_ALIGN !== 0 || bytes > CHUNK_MAX) c.expected(`${where}.bytes`, `a multiple of ${CHUNK_ALIGN} up to ${CHUNK_MAX}`, bytes);
+  const digests = c.array(chunks.sha256, `${where}.sha256`);
+  const count = Math.ceil(size / bytes);
+  if (digests.length !== count) c.fail(`${where}.sha256`, `expected ${count} digests for ${size} bytes in chunks of ${bytes}, found ${digests.length}`);
+  digests.forEach((d, i) => {
+    if (typeof d !== 'string' || !HEX_DIGEST.test(d)) c.expected(`${where}.sha256[${i}]`, '64 lowercase hex digits', d);
+  });
+}
+
+function checkSource(c: FieldChecker, v: unknown, where: string): void {
+  const source = c.object(v, where);
+  c.keys(source, where, ['step', 'nonce']);
+  c.safeInt(source.step, `${where}.step`);
+  checkNonce(c, source.nonce, `${where}.nonce`);
+}
+
+function checkTensors(c: FieldChecker, v: unknown, files: Map<string, FileInfo>, major: Major): void {
   const tensors = c.object(v, 'tensors');
   // Object.keys: own keys only, so a "__proto__" tensor is checked like any other name.
   for (const name of Object.keys(tensors)) {
@@ -109,26 +161,40 @@ function checkTensors(c: FieldChecker, v: unknown, files: Map<string, FileInfo>)
     c.keys(t, where, TENSOR_FIELDS);
     if (!isDType(t.dtype)) c.fail(`${where}.dtype`, `unsupported dtype ${describeFound(t.dtype)}; this build reads ${DTYPES.join(', ')}`);
     const shape = c.shape(t.shape, `${where}.shape`);
-    const slabs = c.array(t.slabs, `${where}.slabs`).map((s, i) => checkSlab(c, s, `${where}.slabs[${i}]`, t.dtype as DType, shape, files));
+    const slabs = c
+      .array(t.slabs, `${where}.slabs`)
+      .map((s, i) => checkSlab(c, s, `${where}.slabs[${i}]`, { dtype: t.dtype as DType, shape }, files, major));
+    if (slabs.some((s) => 'flat' in s) && slabs.some((s) => !('flat' in s))) c.fail(`${where}.slabs`, 'slabs must be all boxes (offset, shape) or all flat ranges, not both');
     const problem = tilingProblem(shape, slabs);
     if (problem !== undefined) c.fail(`${where}.slabs`, `slabs do not tile the global shape [${shape.join(', ')}] exactly: ${problem}`);
   }
 }
 
-interface CheckedSlab {
-  offset: number[];
+interface GlobalTensor {
+  dtype: DType;
   shape: number[];
 }
 
-function checkSlab(c: FieldChecker, v: unknown, where: string, dtype: DType, globalShape: number[], files: Map<string, FileInfo>): CheckedSlab {
+function checkSlab(c: FieldChecker, v: unknown, where: string, tensor: GlobalTensor, files: Map<string, FileInfo>, major: Major): SlabExtent {
   const s = c.object(v, where);
-  c.keys(s, where, SLAB_FIELDS);
+  const flat = major >= 2 && Object.hasOwn(s, 'flat');
+  c.keys(s, where, flat ? FLAT_SLAB_FIELDS : BOX_SLAB_FIELDS);
   const file = c.string(s.file, `${where}.file`);
   const info = files.get(file);
   if (info === undefined) c.fail(`${where}.file`, `${JSON.stringify(file)} is not listed in files`);
   if (info.kind !== 'shard') c.fail(`${where}.file`, `${JSON.stringify(file)} is of kind "${info.kind}", expected "shard"`);
   const [begin, end] = c.range(s.byteRange, `${where}.byteRange`);
   if (end > info.size) c.fail(`${where}.byteRange`, `[${begin}, ${end}] runs past the end of ${JSON.stringify(file)} (${info.size} bytes)`);
+  const extent = flat ? checkFlatExtent(c, s, where, tensor.shape) : checkBoxExtent(c, s, where, tensor.shape);
+  const elements = 'flat' in extent ? extent.flat[1] - extent.flat[0] : extent.shape.reduce((n, d) => n * d, 1);
+  const expectedBytes = elements * elementBytes(tensor.dtype);
+  if (end - begin !== expectedBytes) {
+    c.fail(`${where}.byteRange`, `[${begin}, ${end}] spans ${end - begin} bytes, expected ${expectedBytes} for ${elements} ${tensor.dtype} elements`);
+  }
+  return extent;
+}
+
+function checkBoxExtent(c: FieldChecker, s: Record<string, unknown>, where: string, globalShape: number[]): SlabExtent {
   const shape = c.shape(s.shape, `${where}.shape`);
   const offset = c.array(s.offset, `${where}.offset`).map((d, i) => c.safeInt(d, `${where}.offset[${i}]`));
   const rank = globalShape.length;
@@ -140,20 +206,48 @@ function checkSlab(c: FieldChecker, v: unknown, where: string, dtype: DType, glo
       c.fail(where, `dimension ${i}: offset ${offset[i]} + shape ${d} exceeds the global size ${globalShape[i]}`);
     }
   });
-  const expectedBytes = shape.reduce((n, d) => n * d, 1) * elementBytes(dtype);
-  if (end - begin !== expectedBytes) {
-    c.fail(`${where}.byteRange`, `[${begin}, ${end}] spans ${end - begin} bytes, expected ${expectedBytes} for ${dtype} × [${shape.join(', ')}]`);
-  }
   return { offset, shape };
 }
 
-function checkProvenance(c: FieldChecker, v: unknown): void {
+function checkFlatExtent(c: FieldChecker, s: Record<string, unknown>, where: string, globalShape: number[]): SlabExtent {
+  const flat = c.range(s.flat, `${where}.flat`);
+  const count = globalShape.reduce((n, d) => n * d, 1);
+  if (flat[1] > count) c.fail(`${where}.flat`, `[${flat[0]}, ${flat[1]}] runs past the tensor's ${count} elements`);
+  return { flat };
+}
+
+function checkProvenance(c: FieldChecker, v: unknown, major: Major): void {
   const p = c.object(v, 'provenance');
-  c.keys(p, 'provenance', ['library', 'host', 'user', 'pid'], ['gitCommit', 'configHash']);
+  const optional = major >= 2 ? ['gitCommit', 'configHash', 'node', 'platform'] : ['gitCommit', 'configHash'];
+  c.keys(p, 'provenance', ['library', 'host', 'user', 'pid'], optional);
   for (const key of ['library', 'host', 'user']) c.string(p[key], `provenance.${key}`);
   c.safeInt(p.pid, 'provenance.pid');
-  for (const key of ['gitCommit', 'configHash']) {
+  for (const key of optional) {
     // undefined is "absent": JSON.stringify and canonicalJson both omit it.
     if (p[key] !== undefined) c.string(p[key], `provenance.${key}`);
   }
+}
+
+function checkRankState(c: FieldChecker, v: unknown, worldSize: number): void {
+  const states = c.array(v, 'rankState');
+  if (states.length !== worldSize) c.fail('rankState', `expected one entry per rank (world.size ${worldSize}), found ${states.length}`);
+  states.forEach((s, i) => checkJsonValue(c, s, `rankState[${i}]`, STATE_MAX_DEPTH - 1));
+}
+
+function checkTiming(c: FieldChecker, v: unknown): void {
+  const t = c.object(v, 'timing');
+  c.keys(t, 'timing', ['pauseMs', 'writeMs']);
+  for (const key of ['pauseMs', 'writeMs']) {
+    const ms = t[key];
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) c.expected(`timing.${key}`, 'a non-negative number of milliseconds', ms);
+  }
+}
+
+function checkSignature(c: FieldChecker, v: unknown): void {
+  const s = c.object(v, 'signature');
+  c.keys(s, 'signature', ['alg', 'keyId', 'value']);
+  c.oneOf(s.alg, 'signature.alg', SIGNATURE_ALGS);
+  if (c.string(s.keyId, 'signature.keyId') === '') c.expected('signature.keyId', 'a non-empty key id', s.keyId);
+  const value = c.string(s.value, 'signature.value');
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value)) c.expected('signature.value', 'base64', value);
 }

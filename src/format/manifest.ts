@@ -18,15 +18,16 @@ import { corrupt, formatError } from '../errors.js';
 import { canonicalJson } from './canonical-json.js';
 import { MANIFEST_MAX_BYTES } from './limits.js';
 import { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
-import type { Manifest } from './manifest-types.js';
+import { UNHASHED_FIELDS, type Manifest } from './manifest-types.js';
 import { formatHash, hashProblem, sha256Hex } from './sha256.js';
 import { decodeUtf8Strict, parseStrictJson } from './strict-json.js';
 
 export { assertReadableManifestVersion, validateManifest } from './manifest-validate.js';
 
+/** Over every field but `manifestHash` and `signature` (which signs the hash). */
 export function computeManifestHash(m: Omit<Manifest, 'manifestHash'> | Manifest): string {
   // Object.fromEntries defines properties, so no key is ever treated as a prototype.
-  const hashed = Object.fromEntries(Object.entries(m).filter(([key]) => key !== 'manifestHash'));
+  const hashed = Object.fromEntries(Object.entries(m).filter(([key]) => !UNHASHED_FIELDS.includes(key)));
   return formatHash(sha256Hex(canonicalJson(hashed)));
 }
 

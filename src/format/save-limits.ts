@@ -22,7 +22,6 @@ import { checkJsonValue } from './json-value.js';
 import { MANIFEST_MAX_BYTES, STATE_MAX_DEPTH } from './limits.js';
 import {
   MANIFEST_FORMAT,
-  MANIFEST_VERSION,
   META_NONCE,
   META_RANK,
   META_STEP,
@@ -111,7 +110,8 @@ export function draftManifest(plan: SavePlan): Manifest {
   for (const f of plan.files) files.push({ path: f.name, size: f.sizeBytes, hash: PLACEHOLDER_HASH, rank: 0, kind: 'file' });
   return {
     format: MANIFEST_FORMAT,
-    version: MANIFEST_VERSION,
+    // 1.0 until the writers compute chunk digests (2.0 requires them).
+    version: '1.0',
     step: plan.step,
     nonce: PLACEHOLDER_NONCE,
     createdAt: new Date().toISOString(),

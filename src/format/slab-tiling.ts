@@ -7,12 +7,17 @@
  * as text (or undefined) so the manifest validator can attach file and field.
  * Overlaps are found with a sweep along dimension 0, so the usual layouts
  * (row- or column-sharded, one slab per rank) cost O(n log n), not O(n²).
+ * Flat slabs (element ranges of the row-major tensor, manifest 2.x) tile
+ * when, sorted, each non-empty range starts where the previous one ended.
  */
 
 interface SlabBox {
   offset: readonly number[];
   shape: readonly number[];
 }
+
+/** What a slab covers: a box, or the elements [begin, end) of the row-major tensor. */
+export type SlabExtent = SlabBox | { flat: readonly [number, number] };
 
 function volume(shape: readonly number[]): number {
   return shape.reduce((n, d) => n * d, 1);
@@ -44,12 +49,30 @@ export function findOverlappingSlabs(slabs: readonly SlabBox[]): [number, number
   return undefined;
 }
 
-export function tilingProblem(globalShape: readonly number[], slabs: readonly SlabBox[]): string | undefined {
-  const overlap = findOverlappingSlabs(slabs);
+export function tilingProblem(globalShape: readonly number[], slabs: readonly SlabExtent[]): string | undefined {
+  const boxes = slabs.filter((s): s is SlabBox => !('flat' in s));
+  if (boxes.length < slabs.length) return flatTilingProblem(volume(globalShape), slabs as ReadonlyArray<{ flat: readonly [number, number] }>);
+  const overlap = findOverlappingSlabs(boxes);
   if (overlap !== undefined) return `slabs[${overlap[0]}] and slabs[${overlap[1]}] overlap`;
   const total = volume(globalShape);
   // Each in-bounds slab is <= total, and without overlap their sum is too, so this stays safe.
-  const covered = slabs.reduce((n, s) => n + volume(s.shape), 0);
+  const covered = boxes.reduce((n, s) => n + volume(s.shape), 0);
   if (covered !== total) return `slabs cover ${covered} of ${total} elements (gaps in the global shape)`;
+  return undefined;
+}
+
+function flatTilingProblem(total: number, slabs: ReadonlyArray<{ flat: readonly [number, number] }>): string | undefined {
+  const order = slabs
+    .map((s, i) => ({ i, begin: s.flat[0], end: s.flat[1] }))
+    .filter((r) => r.end > r.begin)
+    .sort((a, b) => a.begin - b.begin);
+  let next = 0;
+  for (let k = 0; k < order.length; k++) {
+    const r = order[k]!;
+    if (r.begin < next) return `slabs[${order[k - 1]!.i}] and slabs[${r.i}] overlap`;
+    if (r.begin > next) return `elements [${next}, ${r.begin}) are in no slab (gaps in the global shape)`;
+    next = r.end;
+  }
+  if (next !== total) return `slabs cover ${next} of ${total} elements (gaps in the global shape)`;
   return undefined;
 }

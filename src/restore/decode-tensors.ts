@@ -14,6 +14,7 @@ export function decodeTensors(manifest: Manifest, bytesByFile: ReadonlyMap<strin
     if (t.slabs.length !== 1) {
       throw new HoldfastError('HF_FORMAT', `${checkpointDir}: tensor "${name}" is saved in ${t.slabs.length} slabs; this build restores single-slab tensors only`, { path: checkpointDir });
     }
+    // One slab tiles the whole tensor (the manifest check guarantees it), box or flat: the full row-major bytes.
     const slab = t.slabs[0]!;
     const bytes = bytesByFile.get(slab.file);
     if (bytes === undefined) throw new HoldfastError('HF_NOT_FOUND', `${checkpointDir}: bytes of ${slab.file} were not loaded`, { path: checkpointDir });

@@ -9,7 +9,7 @@
  */
 import { isHoldfastError } from '../errors.js';
 import type { Manifest, ManifestFile } from '../format/manifest-types.js';
-import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import { META_NONCE, META_RANK, META_STEP, storedSlabShape } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
@@ -159,7 +159,7 @@ function compareHeaderWithManifest(p: string, manifest: Manifest, file: Manifest
   const expected = new Map<string, { dtype: string; shape: number[]; begin: number; end: number }>();
   for (const [name, t] of Object.entries(manifest.tensors)) {
     for (const slab of t.slabs) {
-      if (slab.file === file.path) expected.set(name, { dtype: t.dtype, shape: slab.shape, begin: slab.byteRange[0], end: slab.byteRange[1] });
+      if (slab.file === file.path) expected.set(name, { dtype: t.dtype, shape: storedSlabShape(slab), begin: slab.byteRange[0], end: slab.byteRange[1] });
     }
   }
   const bad = (message: string): FileProblem => ({ file: file.path, reason: 'bad-header', message: `${p}: ${message}` });

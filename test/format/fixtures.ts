@@ -88,3 +88,37 @@ export function resealed(m: Record<string, unknown>): Record<string, unknown> {
 export function encodeJson(x: unknown, indent?: number): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(x, null, indent));
 }
+
+/**
+ * The same checkpoint as manifest 2.0: chunk digests on every file (8 KiB
+ * chunks), "w" as flat ranges, the notes file kept from step 40, an epoch,
+ * per-rank state and the save's timing.
+ */
+export function unsealedManifestV2(): Omit<Manifest, 'manifestHash'> {
+  const v1 = unsealedManifest();
+  const digest = (label: string): string => sha256Hex(label);
+  return {
+    ...v1,
+    version: '2.0',
+    files: [
+      { ...v1.files[0]!, chunks: { bytes: 8192, sha256: [digest('a0')] } },
+      { ...v1.files[1]!, chunks: { bytes: 4096, sha256: [digest('b0'), digest('b1')] } },
+      { ...v1.files[2]!, chunks: { bytes: 8192, sha256: [digest('n0')] }, source: { step: 40, nonce: 'fedcba9876543210fedcba9876543210' } },
+    ],
+    tensors: {
+      ...v1.tensors,
+      w: {
+        dtype: 'F32',
+        shape: [4, 4],
+        slabs: [
+          { file: 'r0000-p000.safetensors', byteRange: [4096, 4128], flat: [0, 8] },
+          { file: 'r0001-p000.safetensors', byteRange: [4096, 4128], flat: [8, 16] },
+        ],
+      },
+    },
+    provenance: { ...v1.provenance, node: 'v24.0.0', platform: 'linux-x64' },
+    epoch: 3,
+    rankState: [{ rng: 1 }, { rng: 2 }],
+    timing: { pauseMs: 12.5, writeMs: 340 },
+  };
+}

@@ -103,9 +103,9 @@ describe('parseManifest refuses', () => {
 
   test('an unknown major version, before looking at anything else', () => {
     rejects((m) => {
-      m.version = '2.0';
-      m.files = 'v2 has another layout';
-    }, 'HF_FORMAT', 'manifest version 2.0 is newer than this build reads (1.x)');
+      m.version = '3.0';
+      m.files = 'v3 has another layout';
+    }, 'HF_FORMAT', 'manifest version 3.0 is newer than this build reads (1.x, 2.x)');
     rejects((m) => (m.version = '0.9'), 'HF_FORMAT', 'older');
     rejects((m) => (m.version = '1'), 'HF_FORMAT', 'version');
   });

@@ -70,8 +70,7 @@ const MANIFEST_EDITS: Record<string, { summary: string; edit: ManifestEdit }> = 
       const name = tensorName(m, rng);
       const t = m.tensors[name]!;
       t.shape = otherShape(t.shape);
-      t.slabs[0]!.shape = [...t.shape];
-      t.slabs[0]!.offset = t.shape.map(() => 0);
+      t.slabs[0] = { file: t.slabs[0]!.file, byteRange: t.slabs[0]!.byteRange, offset: t.shape.map(() => 0), shape: [...t.shape] };
       return `tensors[${name}].shape → [${t.shape.join(',')}]`;
     },
   },
