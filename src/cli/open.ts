@@ -34,6 +34,8 @@ function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
   return (event) => {
     if (event.type === 'quarantined') {
       io.stderr(escapeControl(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`));
+    } else if (event.type === 'warning') {
+      io.stderr(escapeControl(`holdfast ${command}: warning: ${event.message}`));
     } else if (event.type === 'progress' && io.progress !== undefined && event.totalBytes > 0) {
       const pct = Math.floor((100 * event.doneBytes) / event.totalBytes);
       io.progress(`${event.phase} ${pct}% (${formatBytes(event.doneBytes)} / ${formatBytes(event.totalBytes)})`);

@@ -32,6 +32,8 @@ export interface SaveResult {
   bytes: number;
   files: number;
   durability: DurabilityMode;
+  /** Incremental saves: bytes of `bytes` kept from earlier checkpoints instead of written. */
+  keptBytes?: number;
   /** Set when some file was hashed on the main thread because no hashing worker could start, and why. */
   hashFallbackReason?: string;
 }

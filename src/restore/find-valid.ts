@@ -50,8 +50,8 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
-    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
-    if (check.ok) return { step, location: reader.location, reader, check, skipped };
+    const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, sources: ctx.storage });
+    if (check.ok) return { step, location: reader.location, reader: check.reader, check, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
     const { movedTo, note } = await ctx.storage.quarantine(step, reason);
@@ -70,10 +70,10 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
 export async function requireValid(ctx: RollbackContext, step: number, keepBytes: boolean): Promise<ValidCheckpoint> {
   const reader = await ctx.storage.open(step);
   if (reader === undefined) throw new HoldfastError('HF_NOT_FOUND', `no committed checkpoint for step ${step} in ${ctx.storage.location}`, { path: ctx.storage.location, data: { step } });
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, sources: ctx.storage });
   if (!check.ok) {
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });
   }
-  return { step, location: reader.location, reader, check, skipped: [] };
+  return { step, location: reader.location, reader: check.reader, check, skipped: [] };
 }

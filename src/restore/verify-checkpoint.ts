@@ -19,7 +19,8 @@ import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHead
 import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
-import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
+import type { CheckpointReader, CheckpointStorage, StoredFileInfo } from '../storage/checkpoint-storage.js';
+import { resolveSources } from './source-reader.js';
 import { describeEntryType } from '../fs/file-system.js';
 
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
@@ -33,6 +34,8 @@ export interface VerifyOptions {
   keepBytes: boolean;
   /** Stop at the first problem (restore) instead of listing them all (verify). */
   stopAtFirst: boolean;
+  /** Where the checkpoints an incremental checkpoint keeps files from are opened (without it, such files are missing). */
+  sources?: CheckpointStorage | undefined;
 }
 
 export interface CheckpointCheck {
@@ -40,25 +43,29 @@ export interface CheckpointCheck {
   problems: FileProblem[];
   manifest?: Manifest;
   bytesByFile: Map<string, Uint8Array>;
+  /** Reads the checkpoint's files where they live (an incremental checkpoint's kept files in their source). */
+  reader: CheckpointReader;
 }
 
-export async function verifyCheckpoint(reader: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
+export async function verifyCheckpoint(own: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
   const bytesByFile = new Map<string, Uint8Array>();
-  const manifestOrProblem = await loadManifest(reader);
-  if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
+  const manifestOrProblem = await loadManifest(own);
+  if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile, reader: own };
   const manifest = manifestOrProblem;
+  const { reader, problems: unreachable } = await resolveSources(own, manifest, options.sources);
+  if (unreachable.length > 0 && options.stopAtFirst) return { ok: false, problems: unreachable.slice(0, 1), manifest, bytesByFile, reader };
   const checked = await mapConcurrent(
-    manifest.files,
+    manifest.files.filter((f) => !unreachable.some((p) => p.file === f.path)),
     FILES_IN_FLIGHT,
     (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile)),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
-  const problems = checked.filter((p): p is FileProblem => p !== undefined);
+  const problems = [...unreachable, ...checked.filter((p): p is FileProblem => p !== undefined)];
   if (problems.length === 0 || !options.stopAtFirst) {
-    const sums = await vanishedAsMissing(reader, SHA256SUMS_FILE, () => checkSha256Sums(reader, manifest));
+    const sums = await vanishedAsMissing(own, SHA256SUMS_FILE, () => checkSha256Sums(own, manifest));
     if (sums !== undefined) problems.push(sums);
   }
-  return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
+  return { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile, reader };
 }
 
 /**
@@ -145,7 +152,9 @@ async function checkShardHeader(
     if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
     return { file: file.path, reason: 'bad-header', message: e.message };
   }
-  const expectedMeta: [string, string][] = [[META_STEP, String(manifest.step)], [META_RANK, String(file.rank)], [META_NONCE, manifest.nonce]];
+  // A file kept from an earlier checkpoint carries the header that checkpoint wrote.
+  const writtenBy = file.source ?? manifest;
+  const expectedMeta: [string, string][] = [[META_STEP, String(writtenBy.step)], [META_RANK, String(file.rank)], [META_NONCE, writtenBy.nonce]];
   for (const [key, want] of expectedMeta) {
     const got = header.metadata.get(key);
     if (got !== want) {

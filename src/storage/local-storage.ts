@@ -44,6 +44,26 @@ export interface OpenLocalOptions {
   durability: DurabilityMode;
   /** Create the directory and descriptor when missing (default true); false opens an existing store only. */
   create: boolean;
+  /** Told about a risky place for a new store (a world-writable parent directory). */
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/**
+ * A store created inside a directory anyone can write: others can create names beside it (and,
+ * without the sticky bit, rename or delete the store itself). The nearest existing ancestor is the
+ * one that counts; directories the store creates on the way are private (0700).
+ */
+async function worldWritableWarning(fs: FileSystem, root: string): Promise<string | undefined> {
+  let dir = path.dirname(root);
+  let st = await statOrUndefined(fs, dir);
+  while (st === undefined && path.dirname(dir) !== dir) {
+    dir = path.dirname(dir);
+    st = await statOrUndefined(fs, dir);
+  }
+  if (st?.mode === undefined || (st.mode & 0o002) === 0) return undefined;
+  const sticky = (st.mode & 0o1000) !== 0;
+  const risk = sticky ? 'other users can create names beside it' : 'without the sticky bit, other users can rename or delete it';
+  return `store ${root} is being created inside the world-writable directory ${dir} (mode 0${st.mode.toString(8)}): ${risk}; a private directory is safer`;
 }
 
 /** Opens (or creates) the store at `root`, an absolute path the caller has already resolved. */
@@ -54,6 +74,8 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
   }
   if (st === undefined) {
     if (!options.create) throw new HoldfastError('HF_NOT_FOUND', `no store at ${root}`, { path: root });
+    const warning = await worldWritableWarning(fs, root);
+    if (warning !== undefined) options.onWarning?.(warning);
     await ensureDirTree(fs, root);
     // The new store's own entry must survive a power cut before anything is committed in it.
     if (options.durability === 'atomic_dirsync') await fs.syncDir(path.dirname(root));

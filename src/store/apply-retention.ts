@@ -10,6 +10,7 @@
  * references, so no crash can leave a committed child whose parent is gone.
  */
 import { isHoldfastError } from '../errors.js';
+import type { ManifestFile } from '../format/manifest-types.js';
 import type { VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
@@ -46,12 +47,8 @@ export async function retentionCandidates(storage: CheckpointStorage): Promise<R
 }
 
 /** Steps other than its own whose files a manifest names (an incremental checkpoint's sources). */
-export function referencedSteps(files: readonly object[]): number[] {
-  const steps = files.flatMap((f) => {
-    const source = (f as { source?: { step?: unknown } }).source;
-    return typeof source?.step === 'number' ? [source.step] : [];
-  });
-  return [...new Set(steps)].sort((a, b) => a - b);
+export function referencedSteps(files: readonly ManifestFile[]): number[] {
+  return [...new Set(files.flatMap((f) => (f.source === undefined ? [] : [f.source.step])))].sort((a, b) => a - b);
 }
 
 /** Evaluates `policy` and, unless `dryRun`, deletes what it lets go; the caller holds `lease` to delete. */
@@ -81,7 +78,7 @@ export async function newestValidStepReadOnly(storage: CheckpointStorage, io: Io
   for (const step of (await storage.list()).reverse()) {
     const reader = await storage.open(step);
     if (reader === undefined) continue;
-    if ((await verifyCheckpoint(reader, { level, io, keepBytes: false, stopAtFirst: true })).ok) return step;
+    if ((await verifyCheckpoint(reader, { level, io, keepBytes: false, stopAtFirst: true, sources: storage })).ok) return step;
   }
   return null;
 }

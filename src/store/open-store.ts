@@ -9,6 +9,7 @@ import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
 import { commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
+import { INCREMENTAL_SHARD_BYTES } from '../commit/incremental.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import { assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
@@ -68,8 +69,16 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false });
+  const onWarning = (message: string): void => options.onEvent?.({ type: 'warning', message });
+  const storage = await openLocalStorage(fs, root, { durability, create: options.create !== false, onWarning });
   return new CheckpointStore(fs, storage, durability, options);
+}
+
+function incrementalOption(options: SaveOptions): { fullEvery?: number | undefined } | undefined {
+  if (options.incremental !== undefined && typeof options.incremental !== 'boolean') throw invalidArg(`incremental must be true or false, got ${JSON.stringify(options.incremental)}`);
+  const { fullEvery } = options;
+  if (fullEvery !== undefined && (!Number.isSafeInteger(fullEvery) || fullEvery < 1)) throw invalidArg(`fullEvery must be an integer >= 1, got ${JSON.stringify(fullEvery)}`);
+  return options.incremental === true ? { fullEvery } : undefined;
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -100,17 +109,18 @@ class CheckpointStore implements Store {
   async save(step: number, input: SaveInput, options: SaveOptions = {}): Promise<SaveResult> {
     assertValidStep(step);
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
-    const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
+    const incremental = incrementalOption(options);
+    const shards = planShards(input.tensors ?? {}, this.shardSize(options));
     // Checked with every other reader limit before anything is written (commitCheckpoint).
     const state = (input.state ?? null) as JsonValue;
-    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state });
+    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state, incremental });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
     await this.retainAfterCommit(step);
     return result;
   }
 
   saveAsync(step: number, input: SaveInput, options: SaveAsyncOptions = {}): AsyncSaveHandle {
-    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES, runtime: this.io, limiter: this.saveSlot });
+    return saveAsync(this, step, input, { ...options, shardSizeBytes: this.shardSize(options), runtime: this.io, limiter: this.saveSlot });
   }
 
   async commitFiles(step: number, paths: string[], options: SaveOptions = {}): Promise<SaveResult> {
@@ -181,7 +191,7 @@ class CheckpointStore implements Store {
     for (const s of steps) {
       const reader = await this.storage.open(s);
       if (reader === undefined) continue;
-      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false });
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, sources: this.storage });
       reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -271,6 +281,11 @@ class CheckpointStore implements Store {
     } catch (e) {
       this.options.onEvent?.({ type: 'warning', message: `retention after committing step ${step} failed (the checkpoint itself is committed): ${e instanceof Error ? e.message : String(e)}` });
     }
+  }
+
+  private shardSize(options: SaveOptions): number {
+    const configured = this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES;
+    return options?.incremental === true ? Math.min(configured, INCREMENTAL_SHARD_BYTES) : configured;
   }
 
   private userPath(p: string): string {

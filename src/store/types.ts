@@ -49,6 +49,14 @@ export interface StoreOptions {
 
 export interface SaveOptions {
   durability?: DurabilityMode;
+  /**
+   * Keep the previous checkpoint's shard files whose bytes are unchanged instead of writing them
+   * again (manifest 2.0 `source`). Saves of one series should all pass it: it also plans small
+   * shards (4 MiB, or `shardSizeBytes` when smaller) so a frozen tensor has files of its own.
+   */
+  incremental?: boolean;
+  /** With `incremental`: every K-th save of a series is written in full (default: never), bounding how far a damaged file reaches. */
+  fullEvery?: number;
   /** Recorded in provenance. */
   gitCommit?: string;
   configHash?: string;

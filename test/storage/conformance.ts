@@ -51,7 +51,14 @@ export interface StorageFixture {
 const STORE_OPTIONS: StoreOptions = { lease: { ifHeld: 'wait', ttlMs: 2_000, waitMs: 20_000 } };
 
 async function storeOver(fx: StorageFixture, storage?: CheckpointStorage): Promise<Store> {
-  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs });
+  // Small shards: an incremental series gets a file per tensor, so frozen tensors are kept, not rewritten.
+  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs, shardSizeBytes: 1 });
+}
+
+/** Fresh sample tensors plus two that never change (frozen layers). */
+function withFrozen(seed: number): Record<string, Tensor> {
+  const frozen = sampleTensors(1000);
+  return { ...sampleTensors(seed), 'frozen.embed': frozen['f32.weight']!, 'frozen.norm': frozen['f64']! };
 }
 
 export function assertSameTensors(actual: Record<string, Tensor>, expected: Record<string, Tensor>, what: string): void {
@@ -185,6 +192,55 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assertSameTensors((await auto.restore()).tensors, sampleTensors(7), 'the newest after retention');
     });
 
+    withFixture('incremental: unchanged tensors are kept from the parent, not written; restore and verify follow; a broken parent fails the child; gc keeps parents', async (fx) => {
+      const store = await storeOver(fx);
+      const first = await store.save(1, { tensors: withFrozen(1), state: 1 }, { incremental: true });
+      assert.equal(first.keptBytes, 0, 'the first save of a series is full');
+      const second = await store.save(2, { tensors: withFrozen(2), state: 2 }, { incremental: true });
+      const third = await store.save(3, { tensors: withFrozen(3), state: 3 }, { incremental: true });
+      assert.ok(second.keptBytes! > 0 && second.keptBytes! < second.bytes, `kept ${second.keptBytes} of ${second.bytes}`);
+      const m3 = await store.inspect(3);
+      const m1 = await store.inspect(1);
+      assert.equal(m3.version, '2.0');
+      assert.equal(m3.parent, 2);
+      const sources = m3.files.filter((f) => f.source !== undefined);
+      const fileOf = (tensor: string): string => m3.tensors[tensor]!.slabs[0]!.file;
+      const kept = new Set(sources.map((f) => f.path));
+      assert.ok(kept.has(fileOf('frozen.embed')) && kept.has(fileOf('frozen.norm')), 'the frozen tensors are kept');
+      assert.ok(!kept.has(fileOf('f32.weight')) && !kept.has(fileOf('u8')), 'trained tensors are written');
+      // References point at the checkpoint that holds the bytes: they never chain through 2.
+      assert.ok(sources.every((f) => f.source!.step === 1 && f.source!.nonce === m1.nonce));
+      assert.equal(third.keptBytes, second.keptBytes);
+      const other = await storeOver(fx);
+      assertSameTensors((await other.restore(3)).tensors, withFrozen(3), 'restore of an incremental checkpoint');
+      assert.deepEqual((await other.verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]]);
+      // gc: keeping only the newest keeps the parent it references, and says why.
+      const gc = await other.gc({ keepLast: 1 });
+      assert.deepEqual(gc.removedSteps, [2]);
+      assert.deepEqual(gc.verdicts.find((v) => v.step === 1)!.reasons, [{ rule: 'referenced', detail: 'files referenced by kept checkpoint 3' }]);
+      assertSameTensors((await (await storeOver(fx)).restore()).tensors, withFrozen(3), 'after gc');
+      // A damaged kept file fails the child too.
+      await fx.corrupt(1, sources[0]!.path);
+      const reports = await other.verify();
+      assert.deepEqual(reports.map((r) => [r.step, r.ok]), [[1, false], [3, false]]);
+      assert.equal(reports[1]!.problems[0]!.reason, 'hash');
+      await assert.rejects(other.restore(), (e) => isHoldfastError(e, 'HF_NO_VALID_CHECKPOINT'));
+    });
+
+    withFixture('incremental: fullEvery writes every K-th save in full; a parent that is gone makes the child fail, not read another', async (fx) => {
+      const store = await storeOver(fx);
+      for (const step of [1, 2, 3, 4, 5]) await store.save(step, { tensors: withFrozen(step), state: step }, { incremental: true, fullEvery: 3 });
+      const keeps = async (step: number): Promise<boolean> => (await store.inspect(step)).files.some((f) => f.source !== undefined);
+      assert.deepEqual([await keeps(1), await keeps(2), await keeps(3), await keeps(4), await keeps(5)], [false, true, true, false, true]);
+      assert.deepEqual([(await store.inspect(3)).parent, (await store.inspect(4)).parent], [2, null]);
+      // Step 4 is removed behind retention's back (as a reader's quarantine would): 5 must fail, naming why.
+      await (await fx.open()).quarantine(4, 'test: the parent goes');
+      const [report] = await store.verify(5);
+      assert.equal(report!.ok, false);
+      assert.match(report!.problems[0]!.message, /kept in checkpoint 4, which is no longer committed/);
+      assertSameTensors((await store.restore()).tensors, withFrozen(3), 'rolled back past the orphan');
+    });
+
     withFixture('two stores save one step at once (writer lease, wait): exactly one commits, the other gets HF_STEP_EXISTS', async (fx) => {
       const [a, b] = [await storeOver(fx), await storeOver(fx)];
       const results = await Promise.allSettled([a.save(7, { tensors: sampleTensors(70), state: 'a' }), b.save(7, { tensors: sampleTensors(71), state: 'b' })]);
@@ -237,7 +293,11 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
   });
 }
 
-/** Steps 1–4 committed, 2 tagged; `gc --keep-last 1` must delete 1 and 3. A fault at every call of that gc. */
+/**
+ * An incremental series 1–5, a full save every 2nd (2→1, 4→3), 2 tagged; `gc --keep-last 1` keeps 5
+ * (full), 2 (tagged) and 1 (2 references it), and deletes 3 and 4, where 4 references 3: deleted
+ * in the wrong order, a crash would leave 4 committed without its files. A fault at every call.
+ */
 async function gcCrashCampaign(make: () => Promise<StorageFixture>, mode: string, stride: number, offset: number): Promise<void> {
   const total = await gcWithFault(make, Infinity, mode);
   assert.ok(total > 10, `${mode}: the dry run made ${total} calls`);
@@ -251,11 +311,11 @@ async function gcWithFault(make: () => Promise<StorageFixture>, index: number, m
   const fx = await make();
   try {
     const setup = await storeOver(fx);
-    for (const step of [1, 2, 3, 4]) await setup.save(step, { tensors: sampleTensors(step), state: step });
+    for (const step of [1, 2, 3, 4, 5]) await setup.save(step, { tensors: withFrozen(step), state: step }, { incremental: true, fullEvery: 2 });
     await setup.tag(2, 'keep');
     const faulty = await fx.crashing!(index, mode);
     try {
-      assert.deepEqual((await (await storeOver(fx, faulty.storage)).gc(GC_POLICY)).removedSteps, [1, 3]);
+      assert.deepEqual((await (await storeOver(fx, faulty.storage)).gc(GC_POLICY)).removedSteps, [3, 4]);
     } catch (e) {
       assert.ok(Number.isFinite(index), `the dry run must not fail: ${String(e)}`);
     }
@@ -265,11 +325,11 @@ async function gcWithFault(make: () => Promise<StorageFixture>, index: number, m
     const listed = (await fresh.verify()).map((r) => [r.step, r.ok] as const);
     assert.ok(listed.every(([, ok]) => ok), `${what}: a committed checkpoint is broken: ${JSON.stringify(listed)}`);
     const steps = listed.map(([s]) => s);
-    assert.ok(steps.includes(2) && steps.includes(4), `${what}: a kept checkpoint is gone: ${JSON.stringify(steps)}`);
+    assert.ok([1, 2, 5].every((k) => steps.includes(k)), `${what}: a kept checkpoint is gone: ${JSON.stringify(steps)}`);
     // Running gc again finishes the job, and what was kept restores bit-exact.
     await fresh.gc(GC_POLICY);
-    assert.deepEqual((await fresh.list()).map((c) => c.step), [2, 4], `${what}: after a second gc`);
-    for (const step of [2, 4]) assertSameTensors((await fresh.restore(step)).tensors, sampleTensors(step), `${what}: step ${step}`);
+    assert.deepEqual((await fresh.list()).map((c) => c.step), [1, 2, 5], `${what}: after a second gc`);
+    for (const step of [1, 2, 5]) assertSameTensors((await fresh.restore(step)).tensors, withFrozen(step), `${what}: step ${step}`);
     return faulty.calls();
   } finally {
     await fx.cleanup();
