@@ -6,13 +6,12 @@
  *
  * "Equal bytes" is decided by digest: the candidate file is the planned shard
  * under the header its holder wrote (that checkpoint's step and nonce in
- * `__metadata__`), hashed once on this thread; equal to the recorded hash
- * means equal bytes, header included, so the child's verification of the
- * kept file is the parent's. Incremental saves plan small shards
+ * `__metadata__`), hashed on this thread chunk by chunk against the recorded
+ * chunk digests; all equal (and the size) means equal bytes, header included,
+ * so the child's verification of the kept file is the parent's. Incremental saves plan small shards
  * (INCREMENTAL_SHARD_BYTES) so a frozen tensor does not share a file with a
  * trained one; a tensor over that size gets a file of its own.
  */
-import { createHash } from 'node:crypto';
 import { isHoldfastError } from '../errors.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { parseManifest } from '../format/manifest.js';
@@ -20,7 +19,7 @@ import { MANIFEST_FILE } from '../format/names.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { FileSource, Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
-import { formatHash } from '../format/sha256.js';
+import { chunkHashes } from '../format/chunk-digests.js';
 import { encodeShardHeader } from '../format/safetensors.js';
 import { shardEntries, type PlannedShard } from './plan-shards.js';
 
@@ -41,9 +40,14 @@ export function keptShard(parent: Manifest, shard: PlannedShard): KeptShard | un
   const holder: FileSource = old.source ?? { step: parent.step, nonce: parent.nonce };
   const header = encodeShardHeader(shardEntries(shard), { [META_STEP]: String(holder.step), [META_RANK]: String(shard.rank), [META_NONCE]: holder.nonce });
   if (header.bytes.byteLength + shard.dataBytes !== old.size) return undefined;
-  const hash = createHash('sha256').update(header.bytes);
-  for (const t of shard.tensors) hash.update(t.bytes);
-  if (formatHash(hash.digest('hex')) !== old.hash) return undefined;
+  // Chunk by chunk against the recorded chunk digests: a changed file is usually given away by its
+  // first chunk, so looking for reuse costs one chunk per changed file, not a pass over its bytes.
+  const recorded = old.chunks.sha256;
+  let i = 0;
+  for (const digest of chunkHashes([header.bytes, ...shard.tensors.map((t) => t.bytes)], old.chunks.bytes)) {
+    if (digest !== recorded[i++]) return undefined;
+  }
+  if (i !== recorded.length) return undefined;
   return { file: { ...old, source: holder }, ranges: header.ranges };
 }
 
