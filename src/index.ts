@@ -31,6 +31,8 @@ export type {
 export { DURABILITY_MODES } from './store/types.js';
 export { adviseInterval, type IntervalInputs, type IntervalRow } from './store/interval-advisor.js';
 export { signingFromEnv, type SigningOptions } from './store/signing-keys.js';
+export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict, Tag } from './store/types.js';
+export { evaluateRetention, metricValue, type RetentionCandidate } from './store/retention.js';
 export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
 export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';

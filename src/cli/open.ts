@@ -72,6 +72,8 @@ function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {
   return (event) => {
     if (event.type === 'quarantined') {
       io.stderr(escapeControl(`holdfast ${command}: checkpoint ${event.step} failed verification (${event.reason}); quarantined to ${event.movedTo}`));
+    } else if (event.type === 'warning') {
+      io.stderr(escapeControl(`holdfast ${command}: warning: ${event.message}`));
     } else if (event.type === 'progress' && io.progress !== undefined && event.totalBytes > 0) {
       // Rate and time left per phase (`upload 1200`): each has its own start.
       let meter = meters.get(event.phase);

@@ -14,6 +14,7 @@ import { invalidArg } from '../errors.js';
 import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
 import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
+import { incrementalParent, keptShard, type KeptShard } from './incremental.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
@@ -48,6 +49,8 @@ export interface CheckpointContent {
   state: JsonValue;
   /** Tensors still in the caller's memory: their shard files go first, then `returned()` is called. */
   deferred?: Deferred | undefined;
+  /** Keep the parent's identical shard files instead of writing them (manifest 2.0 `source`); the parent is chosen under the lease. */
+  incremental?: { fullEvery?: number | undefined } | undefined;
 }
 
 export interface CommitContext {
@@ -89,12 +92,25 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
 async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined, startedAt: number): Promise<SaveResult> {
   const clock: SaveClock = { startedAt };
   const nonce = newNonce();
+  // Under the lease: retention cannot delete the parent before this checkpoint, which needs it, commits.
+  const parent = content.incremental === undefined ? undefined : await incrementalParent(ctx.storage, step, content.incremental.fullEvery);
+  const kept = new Map<PlannedShard, KeptShard>();
+  for (const shard of parent === undefined ? [] : content.shards) {
+    const k = keptShard(parent!, shard);
+    if (k !== undefined) kept.set(shard, k);
+  }
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
-    const written = await writeShards(ctx.io, writer, content, step, nonce, clock);
-    const files: ManifestFile[] = written.map((w) => w.file);
+    const toWrite = content.shards.filter((shard) => !kept.has(shard));
+    const written = await writeShards(ctx.io, writer, { ...content, shards: toWrite }, step, nonce, clock);
+    const files: ManifestFile[] = [];
     const tensors: Record<string, ManifestTensor> = {};
-    for (const w of written) for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
+    for (const shard of content.shards) {
+      const k = kept.get(shard);
+      const w = k === undefined ? written[toWrite.indexOf(shard)]! : { file: k.file, tensors: shardTensors(shard, k.ranges) };
+      files.push(w.file);
+      for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
+    }
     for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
     const sealed = sealManifest({
       format: MANIFEST_FORMAT,
@@ -107,13 +123,14 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
       state: content.state,
       world: { size: 1 },
       provenance,
-      parent: null,
+      parent: parent?.step ?? null,
       timing: saveTiming(ctx, clock),
     });
     const manifest = ctx.signWith === undefined ? sealed : { ...sealed, signature: signManifestHash(sealed.manifestHash, ctx.signWith) };
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
     const bytes = files.reduce((sum, f) => sum + f.size, 0);
     const result: SaveResult = { step, path: writer.location, bytes, files: files.length, durability: ctx.mode };
+    if (content.incremental !== undefined) result.keptBytes = [...kept.values()].reduce((sum, k) => sum + k.file.size, 0);
     const hashFallbackReason = written.find((w) => w.hashFallbackReason !== undefined)?.hashFallbackReason;
     return hashFallbackReason === undefined ? result : { ...result, hashFallbackReason };
   } catch (e) {
@@ -169,15 +186,20 @@ async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: Planne
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
   const written = await writer.writeFile(shard.fileName, parts, { runtime: io });
-  const tensors = shard.tensors.map((t, i): [string, ManifestTensor] => [
+  const file = manifestFile(shard.fileName, written, shard.rank, 'shard');
+  return { file, tensors: shardTensors(shard, header.ranges), hashFallbackReason: written.hashFallbackReason };
+}
+
+/** The manifest entries of a shard's tensors, each one slab covering the whole tensor. */
+function shardTensors(shard: PlannedShard, ranges: readonly [number, number][]): [string, ManifestTensor][] {
+  return shard.tensors.map((t, i): [string, ManifestTensor] => [
     t.name,
     {
       dtype: t.tensor.dtype,
       shape: [...t.tensor.shape],
-      slabs: [{ file: shard.fileName, byteRange: header.ranges[i]!, offset: t.tensor.shape.map(() => 0), shape: [...t.tensor.shape] }],
+      slabs: [{ file: shard.fileName, byteRange: ranges[i]!, offset: t.tensor.shape.map(() => 0), shape: [...t.tensor.shape] }],
     },
   ]);
-  return { file: manifestFile(shard.fileName, written, shard.rank, 'shard'), tensors, hashFallbackReason: written.hashFallbackReason };
 }
 
 /** Streams a caller's file into the checkpoint; the hash and chunk digests are of the bytes as written. */

@@ -8,6 +8,8 @@ export const AUDIT_LOG = 'audit.log';
 /** The writer lease: `.lease/record`, with its temporary and retired records beside it. */
 export const LEASE_DIR = '.lease';
 export const LEASE_RECORD = 'record';
+/** Small named records of the store (tags): `.records/<name>`. */
+export const RECORDS_DIR = '.records';
 export const MANIFEST_FILE = 'manifest.json';
 export const SHA256SUMS_FILE = 'SHA256SUMS';
 const CHECKPOINT_PREFIX = 'ckpt-';
@@ -52,4 +54,13 @@ export function quarantineName(step: number, nonce: string): string {
 /** `20261201T220323123Z`: an ISO time without separators, for names. */
 export function compactTimestamp(): string {
   return new Date().toISOString().replace(/[-:.]/g, '');
+}
+
+const RECORD_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+/** A store record's name (a tag's record): a plain, portable file or key name, never a path. */
+export function assertValidRecordName(name: unknown, what = 'record name'): asserts name is string {
+  if (typeof name !== 'string' || !RECORD_NAME_RE.test(name)) {
+    throw invalidArg(`${what} must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(name)}`);
+  }
 }

@@ -15,7 +15,9 @@ export type VerifyLevel = 'full' | 'sizes';
 export type StoreEvent =
   | { type: 'quarantined'; step: number; reason: string; movedTo: string }
   | { type: 'rolled-back'; fromStep: number; toStep: number | null; reason: string }
-  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number };
+  | { type: 'progress'; phase: string; doneBytes: number; totalBytes: number }
+  | { type: 'retention'; afterStep: number; removedSteps: number[] }
+  | { type: 'warning'; message: string };
 
 export interface SaveInput {
   tensors?: Record<string, Tensor>;
@@ -30,6 +32,8 @@ export interface SaveResult {
   bytes: number;
   files: number;
   durability: DurabilityMode;
+  /** Incremental saves: bytes of `bytes` kept from earlier checkpoints instead of written. */
+  keptBytes?: number;
   /** Set when some file was hashed on the main thread because no hashing worker could start, and why. */
   hashFallbackReason?: string;
 }

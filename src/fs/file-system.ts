@@ -36,6 +36,8 @@ export interface FileStat {
   type: EntryType;
   sizeBytes: number;
   mtimeMs: number;
+  /** Permission bits with setuid/setgid/sticky (`st_mode & 0o7777`), where the file system has them. */
+  mode?: number;
 }
 
 /**

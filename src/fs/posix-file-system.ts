@@ -203,7 +203,7 @@ export class PosixFileSystem implements FileSystem {
 
   async stat(path: string): Promise<FileStat> {
     const s = await wrap('lstat', path, () => fsp.lstat(path));
-    return { type: entryType(s), sizeBytes: s.size, mtimeMs: s.mtimeMs };
+    return { type: entryType(s), sizeBytes: s.size, mtimeMs: s.mtimeMs, mode: s.mode & 0o7777 };
   }
 
   rename(from: string, to: string): Promise<void> {

@@ -109,11 +109,12 @@ export async function requirePassing<T>(ctx: RollbackContext, step: number, exam
 }
 
 async function fullCheck(ctx: RollbackContext, reader: CheckpointReader, keepBytes: boolean): Promise<Examined<CheckpointCheck>> {
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into, sources: ctx.storage });
   return check.ok ? { ok: true, value: check, manifest: check.manifest! } : { ok: false, problem: check.problems[0]! };
 }
 
 function asValid(found: Passed<CheckpointCheck>): ValidCheckpoint {
   const { value, ...rest } = found;
-  return { ...rest, check: value };
+  // The check's reader also reaches the files an incremental checkpoint keeps in its sources.
+  return { ...rest, reader: value.reader, check: value };
 }

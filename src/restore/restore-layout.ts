@@ -15,6 +15,7 @@ import { findNewestPassing, requirePassing, type Examined, type Passed, type Rol
 import { readParts } from './read-parts.js';
 import { assertBuffers, assertLayoutServable, type PartBuffers, type RestoreLayout } from './tensor-part.js';
 import { loadManifest, manifestSignatureProblem } from './verify-checkpoint.js';
+import { resolveSources } from './source-reader.js';
 
 export interface RestoredParts {
   manifest: Manifest;
@@ -22,11 +23,14 @@ export interface RestoredParts {
 }
 
 export function restoreLayout(ctx: RollbackContext, step: number | undefined, layout: RestoreLayout, buffers?: PartBuffers): Promise<Passed<RestoredParts>> {
-  const examine = async (reader: CheckpointReader): Promise<Examined<RestoredParts>> => {
-    const manifest = await loadManifest(reader);
+  const examine = async (own: CheckpointReader): Promise<Examined<RestoredParts>> => {
+    const manifest = await loadManifest(own);
     if ('reason' in manifest) return { ok: false, problem: manifest };
-    const unsigned = manifestSignatureProblem(reader, manifest, ctx.verifyKeys);
+    const unsigned = manifestSignatureProblem(own, manifest, ctx.verifyKeys);
     if (unsigned !== undefined) return { ok: false, problem: unsigned };
+    // An incremental checkpoint's kept files are read where they live.
+    const { reader, problems } = await resolveSources(own, manifest, ctx.storage);
+    if (problems.length > 0) return { ok: false, problem: problems[0]! };
     const into = typeof buffers === 'function' ? buffers(manifest) : buffers;
     if (typeof buffers === 'function') assertBuffers(into, layout);
     assertLayoutServable(manifest, layout, into, reader.location);

@@ -22,7 +22,8 @@ import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHead
 import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
-import type { CheckpointReader, StoredFileInfo } from '../storage/checkpoint-storage.js';
+import type { CheckpointReader, CheckpointStorage, StoredFileInfo } from '../storage/checkpoint-storage.js';
+import { resolveSources } from './source-reader.js';
 import { describeEntryType } from '../fs/file-system.js';
 import { planRestoreInto, type RestoreDestinations, type RestoreIntoPlan } from './restore-into.js';
 
@@ -41,6 +42,8 @@ export interface VerifyOptions {
   verifyKeys?: readonly VerifyKey[] | undefined;
   /** Copy the tensors into these arrays of the caller's as they are read (checked against the manifest first). */
   into?: RestoreDestinations | undefined;
+  /** Where the checkpoints an incremental checkpoint keeps files from are opened (without it, such files are missing). */
+  sources?: CheckpointStorage | undefined;
 }
 
 export interface CheckpointCheck {
@@ -50,30 +53,34 @@ export interface CheckpointCheck {
   bytesByFile: Map<string, Uint8Array>;
   /** With `into`: the plan that filled the caller's arrays. */
   into?: RestoreIntoPlan;
+  /** Reads the checkpoint's files where they live (an incremental checkpoint's kept files in their source). */
+  reader: CheckpointReader;
 }
 
-export async function verifyCheckpoint(reader: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
+export async function verifyCheckpoint(own: CheckpointReader, options: VerifyOptions): Promise<CheckpointCheck> {
   const bytesByFile = new Map<string, Uint8Array>();
-  const manifestOrProblem = await loadManifest(reader);
-  if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile };
+  const manifestOrProblem = await loadManifest(own);
+  if ('reason' in manifestOrProblem) return { ok: false, problems: [manifestOrProblem], bytesByFile, reader: own };
   const manifest = manifestOrProblem;
   // Before any data is read: a manifest rewritten without the key is not worth hashing gigabytes for.
-  const unsigned = manifestSignatureProblem(reader, manifest, options.verifyKeys);
-  if (unsigned !== undefined) return { ok: false, problems: [unsigned], manifest, bytesByFile };
+  const unsigned = manifestSignatureProblem(own, manifest, options.verifyKeys);
+  if (unsigned !== undefined) return { ok: false, problems: [unsigned], manifest, bytesByFile, reader: own };
   // Refuses destinations that do not fit before any data byte is read.
-  const plan = options.into === undefined ? undefined : planRestoreInto(manifest, options.into, reader.location);
+  const plan = options.into === undefined ? undefined : planRestoreInto(manifest, options.into, own.location);
+  const { reader, problems: unreachable } = await resolveSources(own, manifest, options.sources);
+  if (unreachable.length > 0 && options.stopAtFirst) return { ok: false, problems: unreachable.slice(0, 1), manifest, bytesByFile, reader };
   const checked = await mapConcurrent(
-    manifest.files,
+    manifest.files.filter((f) => !unreachable.some((p) => p.file === f.path)),
     FILES_IN_FLIGHT,
     (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile, plan?.deliverFor(file.path))),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
-  const problems = checked.filter((p): p is FileProblem => p !== undefined);
+  const problems = [...unreachable, ...checked.filter((p): p is FileProblem => p !== undefined)];
   if (problems.length === 0 || !options.stopAtFirst) {
-    const sums = await vanishedAsMissing(reader, SHA256SUMS_FILE, () => checkSha256Sums(reader, manifest));
+    const sums = await vanishedAsMissing(own, SHA256SUMS_FILE, () => checkSha256Sums(own, manifest));
     if (sums !== undefined) problems.push(sums);
   }
-  const check: CheckpointCheck = { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile };
+  const check: CheckpointCheck = { ok: problems.length === 0, problems: options.stopAtFirst ? problems.slice(0, 1) : problems, manifest, bytesByFile, reader };
   if (plan !== undefined) check.into = plan;
   return check;
 }
@@ -202,7 +209,9 @@ async function checkShardHeader(
     if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
     return { file: file.path, reason: 'bad-header', message: e.message };
   }
-  const expectedMeta: [string, string][] = [[META_STEP, String(manifest.step)], [META_RANK, String(file.rank)], [META_NONCE, manifest.nonce]];
+  // A file kept from an earlier checkpoint carries the header that checkpoint wrote.
+  const writtenBy = file.source ?? manifest;
+  const expectedMeta: [string, string][] = [[META_STEP, String(writtenBy.step)], [META_RANK, String(file.rank)], [META_NONCE, writtenBy.nonce]];
   for (const [key, want] of expectedMeta) {
     const got = header.metadata.get(key);
     if (got !== want) {

@@ -112,7 +112,22 @@ export interface SweepResult {
   quarantined: string[];
 }
 
-export type AuditAction = 'save' | 'restore' | 'quarantine' | 'delete' | 'gc-staging' | 'lease-takeover';
+export type AuditAction = 'save' | 'restore' | 'quarantine' | 'delete' | 'gc-staging' | 'lease-takeover' | 'tag' | 'untag';
+
+/**
+ * Small named records kept beside the checkpoints (tags), never part of one. Names follow
+ * `assertValidRecordName`. Each record is replaced whole: a reader sees the old bytes or the new.
+ */
+export interface RecordStore {
+  /** Names of the records, sorted. */
+  list(): Promise<string[]>;
+  /** Undefined when absent. */
+  read(name: string): Promise<Uint8Array | undefined>;
+  /** Creates or replaces `name` atomically and durably. */
+  write(name: string, bytes: Uint8Array): Promise<void>;
+  /** Removes `name`, durably; absent already is fine. */
+  remove(name: string): Promise<void>;
+}
 
 export interface CheckpointStorage {
   /** The store's root directory or URL. */
@@ -133,6 +148,8 @@ export interface CheckpointStorage {
   audit(action: AuditAction, details: Record<string, unknown>): Promise<void>;
   /** The store's writer lease (one writer at a time), created on first use. */
   readonly lease: LeaseBackend;
+  /** The store's small named records (tags). */
+  readonly records: RecordStore;
   /** Releases connections or handles the backend holds (`store.close()` calls it). */
   close?(): Promise<void>;
 }

@@ -6,7 +6,7 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError } from '../errors.js';
-import { LEASE_DIR, QUARANTINE_DIR, STAGING_DIR } from '../format/names.js';
+import { LEASE_DIR, QUARANTINE_DIR, RECORDS_DIR, STAGING_DIR } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { describeEntryType, type EntryType } from '../fs/file-system.js';
 import { ensureDir, statOrUndefined } from '../fs/file-utils.js';
@@ -32,6 +32,11 @@ export function ensureQuarantineRoot(layout: LocalLayout): Promise<string> {
 /** `<root>/.lease`, created (and made durable with `syncDirs`) if missing. */
 export function ensureLeaseRoot(layout: LocalLayout): Promise<string> {
   return ensureStoreDir(layout, LEASE_DIR);
+}
+
+/** `<root>/.records`, created (and made durable with `syncDirs`) if missing. */
+export function ensureRecordsRoot(layout: LocalLayout): Promise<string> {
+  return ensureStoreDir(layout, RECORDS_DIR);
 }
 
 async function ensureStoreDir(layout: LocalLayout, name: string): Promise<string> {

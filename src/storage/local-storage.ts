@@ -10,7 +10,7 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { LEASE_DIR, MANIFEST_FILE, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName, quarantineName } from '../format/names.js';
+import { LEASE_DIR, MANIFEST_FILE, RECORDS_DIR, STAGING_DIR, STORE_DESCRIPTOR, checkpointDirName, parseCheckpointDirName, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
@@ -23,6 +23,7 @@ import type {
   CheckpointWriter,
   LeaseBackend,
   QuarantineResult,
+  RecordStore,
   StorageCapabilities,
   SweepOptions,
   SweepResult,
@@ -31,6 +32,7 @@ import { appendAudit } from './local-audit-log.js';
 import { readOrCreateDescriptor } from './local-descriptor.js';
 import { ensureQuarantineRoot, ensureStagingRoot, type LocalLayout } from './local-layout.js';
 import { localLeaseBackend } from './local-lease-backend.js';
+import { localRecordStore } from './local-records.js';
 import { localCheckpointReader } from './local-reader.js';
 import { beginLocalCheckpoint } from './local-writer.js';
 import type { WriterLease } from './writer-lease.js';
@@ -42,6 +44,26 @@ export interface OpenLocalOptions {
   durability: DurabilityMode;
   /** Create the directory and descriptor when missing (default true); false opens an existing store only. */
   create: boolean;
+  /** Told about a risky place for a new store (a world-writable parent directory). */
+  onWarning?: ((message: string) => void) | undefined;
+}
+
+/**
+ * A store created inside a directory anyone can write: others can create names beside it (and,
+ * without the sticky bit, rename or delete the store itself). The nearest existing ancestor is the
+ * one that counts; directories the store creates on the way are private (0700).
+ */
+async function worldWritableWarning(fs: FileSystem, root: string): Promise<string | undefined> {
+  let dir = path.dirname(root);
+  let st = await statOrUndefined(fs, dir);
+  while (st === undefined && path.dirname(dir) !== dir) {
+    dir = path.dirname(dir);
+    st = await statOrUndefined(fs, dir);
+  }
+  if (st?.mode === undefined || (st.mode & 0o002) === 0) return undefined;
+  const sticky = (st.mode & 0o1000) !== 0;
+  const risk = sticky ? 'other users can create names beside it' : 'without the sticky bit, other users can rename or delete it';
+  return `store ${root} is being created inside the world-writable directory ${dir} (mode 0${st.mode.toString(8)}): ${risk}; a private directory is safer`;
 }
 
 /** Opens (or creates) the store at `root`, an absolute path the caller has already resolved. */
@@ -52,6 +74,8 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
   }
   if (st === undefined) {
     if (!options.create) throw new HoldfastError('HF_NOT_FOUND', `no store at ${root}`, { path: root });
+    const warning = await worldWritableWarning(fs, root);
+    if (warning !== undefined) options.onWarning?.(warning);
     await ensureDirTree(fs, root);
     // The new store's own entry must survive a power cut before anything is committed in it.
     if (options.durability === 'atomic_dirsync') await fs.syncDir(path.dirname(root));
@@ -63,6 +87,7 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
 export class LocalStorage implements CheckpointStorage {
   readonly capabilities: StorageCapabilities = { atomicRename: true, exclusiveCreate: true, dirSync: true, rangedRead: true };
   readonly lease: LeaseBackend;
+  readonly records: RecordStore;
 
   constructor(
     readonly fs: FileSystem,
@@ -70,6 +95,7 @@ export class LocalStorage implements CheckpointStorage {
     private readonly durability: DurabilityMode,
   ) {
     this.lease = localLeaseBackend(this.layout(false));
+    this.records = localRecordStore(this.layout(durability === 'atomic_dirsync'), durability !== 'unsafe');
   }
 
   private layout(syncDirs: boolean): LocalLayout {
@@ -140,11 +166,15 @@ export class LocalStorage implements CheckpointStorage {
       removed.push(...(await this.removeOlderThan(staging, options.graceMs, () => true)));
       if (removed.length > 0) await this.fs.syncDir(staging);
     }
-    // Temporary files of an interrupted descriptor create, and lease records a crash left retired.
+    // Temporary files of an interrupted descriptor create or record write, and lease records a crash left retired.
     removed.push(...(await this.removeOlderThan(this.location, options.graceMs, (name) => name.startsWith(`.${STORE_DESCRIPTOR}.`))));
     const leaseDir = path.join(this.location, LEASE_DIR);
     if ((await statOrUndefined(this.fs, leaseDir))?.type === 'directory') {
       removed.push(...(await this.removeOlderThan(leaseDir, options.graceMs, (name) => name.endsWith('.retired'))));
+    }
+    const recordsDir = path.join(this.location, RECORDS_DIR);
+    if ((await statOrUndefined(this.fs, recordsDir))?.type === 'directory') {
+      removed.push(...(await this.removeOlderThan(recordsDir, options.graceMs, (name) => name.startsWith('.') && name.endsWith('.tmp'))));
     }
     const quarantined: string[] = [];
     for (const step of (await this.scan()).incomplete) {

@@ -16,6 +16,7 @@
  *   quarantine/ckpt-<step>-<time>-<id>/record.json     why, and which attempt prefixes it keeps
  *   audit/<time>-<nonce>.json          one object per audit line (S3 has no append)
  *   lease/record                       the writer lease
+ *   records/<name>                     a small named record (a tag); one PUT replaces it whole
  *
  * Rules that follow from having no rename:
  * - Commit = single-part PUT of the manifest with `If-None-Match: *`. 412 means another attempt
@@ -47,7 +48,7 @@
 import { HoldfastError } from '../errors.js';
 import { sameBytes } from '../format/bytes.js';
 import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
-import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, compactTimestamp, quarantineName } from '../format/names.js';
+import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidRecordName, checkpointDirName, compactTimestamp, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { ChunkedSha256 } from '../io/file-digest.js';
 import type { FileIoOptions } from '../io/io-options.js';
@@ -62,6 +63,7 @@ import type {
   CheckpointWriter,
   LeaseBackend,
   QuarantineResult,
+  RecordStore,
   StorageCapabilities,
   StoredFileInfo,
   SweepOptions,
@@ -88,6 +90,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   readonly capabilities: StorageCapabilities = { atomicRename: false, exclusiveCreate: true, dirSync: false, rangedRead: true };
   readonly location: string;
   readonly lease: LeaseBackend;
+  readonly records: RecordStore;
   private readonly prefix: string;
 
   constructor(
@@ -99,6 +102,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
     if (this.prefix !== '' && !this.prefix.endsWith('/')) throw new HoldfastError('HF_INVALID_ARG', `object storage prefix must end with "/", got ${JSON.stringify(this.prefix)}`);
     this.location = `${options.bucketUrl}${this.prefix}`;
     this.lease = objectLeaseBackend(this.client, this.key('lease/record'), this.location);
+    this.records = objectRecordStore(this.client, this.key('records/'));
   }
 
   /** The bucket key of a store-relative key. */
@@ -450,6 +454,20 @@ class ObjectCheckpointWriter implements CheckpointWriter {
       });
     }
   }
+}
+
+/** Records as objects under `records/`: a PUT replaces an object whole, so no temporary is needed. */
+function objectRecordStore(client: ObjectClient, prefix: string): RecordStore {
+  const key = (name: string): string => {
+    assertValidRecordName(name);
+    return prefix + name;
+  };
+  return {
+    list: async () => (await client.list(prefix)).map((o) => o.key.slice(prefix.length)).filter((name) => !name.includes('/')),
+    read: async (name) => (await client.get(key(name)))?.bytes,
+    write: async (name, bytes) => client.put(key(name), bytes),
+    remove: async (name) => client.delete(key(name)),
+  };
 }
 
 /**

@@ -9,6 +9,7 @@ import { posix as path } from 'node:path';
 import { HoldfastError, invalidArg } from '../errors.js';
 import { commitCheckpoint, type CommitContext } from '../commit/commit-checkpoint.js';
 import { DEFAULT_SHARD_BYTES, planShards } from '../commit/plan-shards.js';
+import { INCREMENTAL_SHARD_BYTES } from '../commit/incremental.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
 import { assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
@@ -32,7 +33,9 @@ import { copyOutVerified } from './copy-out.js';
 import { loadManifestTrust } from './signing-keys.js';
 import { adviseInterval, measuredCosts } from './interval-advisor.js';
 import type { ManifestTrust } from '../format/manifest-signature.js';
-import { stepsToDelete } from './retention.js';
+import { applyRetention, newestValidStepReadOnly } from './apply-retention.js';
+import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
+import { readTags, removeTag, setTag, tagsByStep, type Tag } from './tags.js';
 import { saveAsync } from './save-async.js';
 import {
   DURABILITY_MODES,
@@ -68,6 +71,7 @@ const SAMPLE_MANIFESTS = 40;
  */
 export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions = {}): Promise<Store> {
   if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
+  if (options.retention !== undefined) assertRetentionPolicy(options.retention);
   const durability = options.durability ?? 'atomic_dirsync';
   const fs = storeFileSystem(options);
   const trust = options.signing === undefined ? undefined : await loadManifestTrust(fs, options.signing);
@@ -95,7 +99,8 @@ export async function openStorage(where: string | CheckpointStorage | { storage:
   }
   // The user's own path may go through symlinks (/data -> /mnt/nvme): resolved once, here. Inside the store, links are refused.
   const root = options.fs === undefined ? resolveUserPath(path.resolve(where)) : path.resolve(where);
-  return openLocalStorage(storeFileSystem(options), root, { durability, create: options.create !== false });
+  const onWarning = (message: string): void => options.onEvent?.({ type: 'warning', message });
+  return openLocalStorage(storeFileSystem(options), root, { durability, create: options.create !== false, onWarning });
 }
 
 function storeFileSystem(options: StoreOptions): FileSystem {
@@ -110,6 +115,13 @@ function toldUnverified(e: unknown): unknown {
   if (!(e instanceof HoldfastError) || e.code === 'HF_INCOMPATIBLE' || e.code === 'HF_INVALID_ARG') return e;
   const options = { data: { ...e.data, intoUnverified: true }, cause: e, ...(e.path === undefined ? {} : { path: e.path }) };
   return new HoldfastError(e.code, `${e.message}; the arrays given in \`into\` may hold unverified bytes: do not use them`, options);
+}
+
+function incrementalOption(options: SaveOptions): { fullEvery?: number | undefined } | undefined {
+  if (options.incremental !== undefined && typeof options.incremental !== 'boolean') throw invalidArg(`incremental must be true or false, got ${JSON.stringify(options.incremental)}`);
+  const { fullEvery } = options;
+  if (fullEvery !== undefined && (!Number.isSafeInteger(fullEvery) || fullEvery < 1)) throw invalidArg(`fullEvery must be an integer >= 1, got ${JSON.stringify(fullEvery)}`);
+  return options.incremental === true ? { fullEvery } : undefined;
 }
 
 function assertDurability(mode: unknown): asserts mode is DurabilityMode {
@@ -147,11 +159,13 @@ class CheckpointStore implements Store {
   private async saveDeferring(step: number, input: SaveInput, options: SaveOptions, deferred: Deferred | undefined): Promise<SaveResult> {
     assertValidStep(step);
     if (input === null || typeof input !== 'object') throw invalidArg('save input must be an object { tensors, state }');
-    const shards = planShards(input.tensors ?? {}, this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES);
+    const incremental = incrementalOption(options);
+    const shards = planShards(input.tensors ?? {}, this.shardSize(options));
     // Checked with every other reader limit before anything is written (commitCheckpoint).
     const state = (input.state ?? null) as JsonValue;
-    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state, deferred });
+    const result = await commitCheckpoint(this.commitContext(options, `save ${step}`), step, { shards, files: [], state, deferred, incremental });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability });
+    await this.retainAfterCommit(step);
     return result;
   }
 
@@ -160,7 +174,7 @@ class CheckpointStore implements Store {
     return saveAsync((s, i, o, d) => this.saveDeferring(s, i, o, d), step, input, {
       ...options,
       ...(stagingBudgetBytes === undefined ? {} : { stagingBudgetBytes }),
-      shardSizeBytes: this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES,
+      shardSizeBytes: this.shardSize(options),
       runtime: this.io,
       limiter: this.saveSlot,
     });
@@ -181,6 +195,7 @@ class CheckpointStore implements Store {
     }
     const result = await commitCheckpoint(this.commitContext(options, `commit ${step}`), step, { shards: [], files, state: null });
     await this.storage.audit('save', { step, bytes: result.bytes, durability: result.durability, files: result.files });
+    await this.retainAfterCommit(step);
     return result;
   }
 
@@ -217,6 +232,7 @@ class CheckpointStore implements Store {
   }
 
   async list(): Promise<CheckpointInfo[]> {
+    const tags = tagsByStep(await readTags(this.storage));
     const infos: CheckpointInfo[] = [];
     for (const step of await this.storage.list()) {
       const reader = await this.storage.open(step);
@@ -229,6 +245,7 @@ class CheckpointStore implements Store {
         bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0,
         files: m ? m.files.length : 0,
         createdAt: m ? m.createdAt : '',
+        tags: tags.get(step) ?? [],
       });
     }
     return infos;
@@ -245,7 +262,7 @@ class CheckpointStore implements Store {
     for (const s of steps) {
       const reader = await this.storage.open(s);
       if (reader === undefined) continue;
-      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, verifyKeys: this.trust?.verify });
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, verifyKeys: this.trust?.verify, sources: this.storage });
       reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -269,20 +286,20 @@ class CheckpointStore implements Store {
   }
 
   async gc(options: GcOptions): Promise<GcResult> {
-    const keepLast = options?.keepLast;
-    if (!Number.isSafeInteger(keepLast) || keepLast < 1) throw invalidArg(`keepLast must be an integer >= 1, got ${JSON.stringify(keepLast)}`);
-    const graceMs = options.stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
+    if (options === null || typeof options !== 'object') throw invalidArg('gc needs options: a retention policy, e.g. { keepLast: 3 }');
+    const { stagingGraceMs, dryRun, ...policy } = options;
+    assertRetentionPolicy(policy);
+    const graceMs = stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw invalidArg(`stagingGraceMs must be an integer >= 0, got ${JSON.stringify(graceMs)}`);
+    if (dryRun === true) {
+      const newestValid = await newestValidStepReadOnly(this.storage, this.io, this.options.verify ?? 'full');
+      return { ...(await applyRetention(this.storage, policy, newestValid, undefined)), removedStaging: [], quarantined: [], dryRun: true };
+    }
     return this.withLease('gc', async (lease) => {
       const swept = await this.storage.sweep({ graceMs });
-      const committed = await this.storage.list();
       const newestValid = (await this.latest())?.step ?? null;
-      const removedSteps = stepsToDelete(committed, keepLast, newestValid);
-      for (const step of removedSteps) {
-        await this.storage.remove(step, lease);
-        await this.storage.audit('delete', { step, keepLast });
-      }
-      return { removedSteps, removedStaging: swept.removed, quarantined: swept.quarantined };
+      const outcome = await applyRetention(this.storage, policy, newestValid, lease);
+      return { ...outcome, removedStaging: swept.removed, quarantined: swept.quarantined, dryRun: false };
     });
   }
 
@@ -307,6 +324,21 @@ class CheckpointStore implements Store {
     await this.io.warm(stateBytes ?? Number.MAX_SAFE_INTEGER);
   }
 
+  async tag(step: number, name: string): Promise<void> {
+    await this.withLease('tag', (): Promise<void> => setTag(this.storage, step, name));
+    await this.storage.audit('tag', { step, tag: name });
+  }
+
+  async untag(name: string): Promise<number> {
+    const step = await this.withLease('untag', () => removeTag(this.storage, name));
+    await this.storage.audit('untag', { step, tag: name });
+    return step;
+  }
+
+  tags(): Promise<Tag[]> {
+    return readTags(this.storage);
+  }
+
   async close(): Promise<void> {
     // A background save still running keeps its workers until it settles.
     (await this.saveSlot.acquire('wait'))();
@@ -322,6 +354,30 @@ class CheckpointStore implements Store {
     } finally {
       await lease.release();
     }
+  }
+
+  /**
+   * Opt-in retention after a commit, under the lease. The save already succeeded, so a failure here
+   * is a warning, not a failed save. The checkpoint just committed was hashed as it was written: when
+   * it is the newest step it counts as the newest valid one without being read back.
+   */
+  private async retainAfterCommit(step: number): Promise<void> {
+    const policy: RetentionPolicy | undefined = this.options.retention;
+    if (policy === undefined) return;
+    try {
+      const { removedSteps } = await this.withLease('retention', async (lease) => {
+        const newestValid = (await this.storage.list()).at(-1) === step ? step : ((await this.latest())?.step ?? null);
+        return applyRetention(this.storage, policy, newestValid, lease);
+      });
+      if (removedSteps.length > 0) this.options.onEvent?.({ type: 'retention', afterStep: step, removedSteps });
+    } catch (e) {
+      this.options.onEvent?.({ type: 'warning', message: `retention after committing step ${step} failed (the checkpoint itself is committed): ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  private shardSize(options: SaveOptions): number {
+    const configured = this.options.shardSizeBytes ?? DEFAULT_SHARD_BYTES;
+    return options?.incremental === true ? Math.min(configured, INCREMENTAL_SHARD_BYTES) : configured;
   }
 
   private userPath(p: string): string {

@@ -26,7 +26,7 @@ export async function listTiers(local: CheckpointStorage, durable: CheckpointSto
     const m = 'reason' in loaded ? undefined : loaded;
     let tier: TierState = 'durable-only';
     if (localReader !== undefined) tier = m === undefined ? 'local' : await tierOf(m, durable, uploadingHere, partial);
-    infos.push({ step, path: reader.location, bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0, files: m ? m.files.length : 0, createdAt: m ? m.createdAt : '', tier });
+    infos.push({ step, path: reader.location, bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0, files: m ? m.files.length : 0, createdAt: m ? m.createdAt : '', tags: [], tier });
   }
   return infos;
 }

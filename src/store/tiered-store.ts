@@ -48,6 +48,7 @@ import type {
   SaveResult,
   Store,
   StoreOptions,
+  Tag,
   TieredStore,
   TieredWhere,
   UploadReport,
@@ -156,8 +157,22 @@ class Tiered implements TieredStore {
     }
   }
 
-  list(): Promise<CheckpointInfo[]> {
-    return listTiers(this.localStorage, this.durableStorage, this.uploadingHere);
+  async list(): Promise<CheckpointInfo[]> {
+    const [infos, tags] = await Promise.all([listTiers(this.localStorage, this.durableStorage, this.uploadingHere), this.local.tags()]);
+    return infos.map((info) => ({ ...info, tags: tags.filter((t) => t.step === info.step).map((t) => t.name) }));
+  }
+
+  /** Tags live in the local tier, beside the retention that honours them. */
+  tag(step: number, name: string): Promise<void> {
+    return this.local.tag(step, name);
+  }
+
+  untag(name: string): Promise<number> {
+    return this.local.untag(name);
+  }
+
+  tags(): Promise<Tag[]> {
+    return this.local.tags();
   }
 
   /** Both tiers' copies; a report's path says which tier it is. */

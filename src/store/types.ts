@@ -9,11 +9,15 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
 import type { RestoreLayout } from '../restore/tensor-part.js';
+import type { RetentionPolicy, RetentionVerdict } from './retention.js';
+import type { Tag } from './tags.js';
 
 export type { DurabilityMode, FileProblem, SaveInput, SaveResult, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 export { DURABILITY_MODES } from '../format/vocabulary.js';
 export type { LeaseOptions } from '../storage/writer-lease.js';
 export type { PartBuffers, RestoreLayout, TensorPart } from '../restore/tensor-part.js';
+export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict } from './retention.js';
+export type { Tag } from './tags.js';
 
 export interface StoreOptions {
   /** Default: the real disk (`PosixFileSystem`). */
@@ -54,6 +58,11 @@ export interface StoreOptions {
   warm?: boolean | number;
   /** Default `stagingBudgetBytes` of every `saveAsync` (default: no limit, the whole state is staged). */
   stagingBudgetBytes?: number;
+  /**
+   * Applied after each commit (`save`, `saveAsync`, `commitFiles`) under the writer lease, as `gc`
+   * applies it (without the staging sweep). Default: none, nothing is deleted automatically.
+   */
+  retention?: RetentionPolicy;
 }
 
 export interface IntervalOptions {
@@ -75,6 +84,14 @@ export interface IntervalAdvice {
 
 export interface SaveOptions {
   durability?: DurabilityMode;
+  /**
+   * Keep the previous checkpoint's shard files whose bytes are unchanged instead of writing them
+   * again (manifest 2.0 `source`). Saves of one series should all pass it: it also plans small
+   * shards (4 MiB, or `shardSizeBytes` when smaller) so a frozen tensor has files of its own.
+   */
+  incremental?: boolean;
+  /** With `incremental`: every K-th save of a series is written in full (default: never), bounding how far a damaged file reaches. */
+  fullEvery?: number;
   /** Recorded in provenance. */
   gitCommit?: string;
   configHash?: string;
@@ -119,6 +136,8 @@ export interface CheckpointInfo {
   bytes: number;
   files: number;
   createdAt: string;
+  /** Tags naming this step. */
+  tags: string[];
   /** In a tiered store: where the checkpoint is (see `TierState`). */
   tier?: TierState;
 }
@@ -203,14 +222,20 @@ export interface LatestResult {
   skipped: { step: number; reason: string }[];
 }
 
-export interface GcOptions {
-  keepLast: number;
+/** A retention policy (at least one rule; rules combine by union) and how gc runs. */
+export interface GcOptions extends RetentionPolicy {
+  /** Decide and report, change nothing (no lease, no sweep, no quarantine). */
+  dryRun?: boolean;
   /** Staging leftovers younger than this are kept: they may belong to a paused save (default 10 minutes). */
   stagingGraceMs?: number;
 }
 
 export interface GcResult {
+  /** Deleted (dry run: would be deleted), oldest first. */
   removedSteps: number[];
+  /** Every committed checkpoint with whether it is kept and why (or why not). */
+  verdicts: RetentionVerdict[];
+  dryRun: boolean;
   removedStaging: string[];
   /** `ckpt-*` entries without a manifest, moved to quarantine (never deleted: a damaged manifest may be all that is wrong). */
   quarantined: string[];
@@ -250,6 +275,12 @@ export interface Store {
   inspect(step: number): Promise<Manifest>;
   /** Applies retention under the writer lease; staging leftovers past the grace period go, uncommitted `ckpt-*` entries are quarantined. */
   gc(options: GcOptions): Promise<GcResult>;
+  /** Pins tag `name` to committed `step` (under the writer lease); a tagged checkpoint is never deleted by retention. */
+  tag(step: number, name: string): Promise<void>;
+  /** Removes tag `name`; returns the step it named (HF_NOT_FOUND when there is no such tag). */
+  untag(name: string): Promise<number>;
+  /** Every tag of the store. */
+  tags(): Promise<Tag[]>;
   /**
    * The Young/Daly checkpoint interval for this job, from the save costs its manifests recorded
    * (manifest 2.0 `timing`; HF_NOT_FOUND when no checkpoint has any) and the failure rate given.

@@ -39,6 +39,11 @@ export interface StorageFixture {
    */
   crashing?: (index: number, mode: string) => Promise<CrashingStorage>;
   crashModes?: readonly string[];
+  /**
+   * A slow backend (a real server) samples the gc campaign: these modes, every `stride`-th call from a
+   * random offset (printed with a failure). HOLDFAST_FULL_CAMPAIGNS=1 runs every mode at every call.
+   */
+  gcCampaignSample?: { modes: readonly string[]; stride: number };
   cleanup(): Promise<void>;
 }
 
@@ -46,7 +51,14 @@ export interface StorageFixture {
 const STORE_OPTIONS: StoreOptions = { lease: { ifHeld: 'wait', ttlMs: 2_000, waitMs: 20_000 } };
 
 async function storeOver(fx: StorageFixture, storage?: CheckpointStorage): Promise<Store> {
-  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs });
+  // Small shards: an incremental series gets a file per tensor, so frozen tensors are kept, not rewritten.
+  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs, shardSizeBytes: 1 });
+}
+
+/** Fresh sample tensors plus two that never change (frozen layers). */
+function withFrozen(seed: number): Record<string, Tensor> {
+  const frozen = sampleTensors(1000);
+  return { ...sampleTensors(seed), 'frozen.embed': frozen['f32.weight']!, 'frozen.norm': frozen['f64']! };
 }
 
 export function assertSameTensors(actual: Record<string, Tensor>, expected: Record<string, Tensor>, what: string): void {
@@ -136,6 +148,99 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assertSameTensors(restored.tensors, sampleTensors(3), 'kept by gc');
     });
 
+    withFixture('records: written, replaced whole, listed, read by another process, removed; names are checked', async (fx) => {
+      const a = await fx.open();
+      assert.deepEqual(await a.records.list(), []);
+      assert.equal(await a.records.read('note.x'), undefined);
+      await a.records.write('note.x', new TextEncoder().encode('one'));
+      await a.records.write('note.y', new TextEncoder().encode('two'));
+      await a.records.write('note.x', new TextEncoder().encode('three, longer'));
+      const b = await fx.open();
+      assert.deepEqual(await b.records.list(), ['note.x', 'note.y']);
+      assert.equal(new TextDecoder().decode(await b.records.read('note.x')), 'three, longer');
+      await b.records.remove('note.x');
+      await b.records.remove('note.x');
+      assert.deepEqual(await a.records.list(), ['note.y']);
+      assert.equal(await a.records.read('note.x'), undefined);
+      for (const bad of ['', '.hidden', 'a/b', '../x', 'x'.repeat(129)]) {
+        await assert.rejects(a.records.write(bad, new Uint8Array(1)), (e) => isHoldfastError(e, 'HF_INVALID_ARG'), JSON.stringify(bad));
+      }
+      // Records are not checkpoints, and gc leaves them alone.
+      await (await storeOver(fx)).save(1, { tensors: sampleTensors(1), state: 1 });
+      await (await storeOver(fx)).gc({ keepLast: 1, stagingGraceMs: 0 });
+      assert.deepEqual(await b.records.list(), ['note.y']);
+    });
+
+    withFixture('retention: tags survive gc and are listed; combined rules; opt-in retention after each commit', async (fx) => {
+      const store = await storeOver(fx);
+      for (const step of [1, 2, 3, 4, 5, 6]) await store.save(step, { tensors: sampleTensors(step), state: { eval: { loss: step === 2 ? 0.01 : 1 / step } } });
+      await store.tag(3, 'release');
+      const other = await storeOver(fx);
+      assert.deepEqual(await other.tags(), [{ name: 'release', step: 3 }]);
+      const dry = await other.gc({ keepLast: 1, keepBest: { count: 1, metric: 'eval.loss', mode: 'min' }, dryRun: true });
+      assert.deepEqual(dry.removedSteps, [1, 4, 5]);
+      assert.deepEqual((await other.list()).map((c) => c.step), [1, 2, 3, 4, 5, 6], 'a dry run deletes nothing');
+      assert.deepEqual((await other.gc({ keepLast: 1, keepBest: { count: 1, metric: 'eval.loss', mode: 'min' } })).removedSteps, [1, 4, 5]);
+      assert.deepEqual((await store.list()).map((c) => [c.step, c.tags]), [[2, []], [3, ['release']], [6, []]]);
+      assertSameTensors((await (await storeOver(fx)).restore(3)).tensors, sampleTensors(3), 'the tagged checkpoint');
+      await store.untag('release');
+      const events: unknown[] = [];
+      const auto = await openStore({ storage: await fx.open() }, { ...STORE_OPTIONS, fs: fx.sourceFs, retention: { keepLast: 2 }, onEvent: (e) => events.push(e) });
+      await auto.save(7, { tensors: sampleTensors(7), state: 7 });
+      assert.deepEqual((await auto.list()).map((c) => c.step), [6, 7]);
+      assert.deepEqual(events, [{ type: 'retention', afterStep: 7, removedSteps: [2, 3] }]);
+      assertSameTensors((await auto.restore()).tensors, sampleTensors(7), 'the newest after retention');
+    });
+
+    withFixture('incremental: unchanged tensors are kept from the parent, not written; restore and verify follow; a broken parent fails the child; gc keeps parents', async (fx) => {
+      const store = await storeOver(fx);
+      const first = await store.save(1, { tensors: withFrozen(1), state: 1 }, { incremental: true });
+      assert.equal(first.keptBytes, 0, 'the first save of a series is full');
+      const second = await store.save(2, { tensors: withFrozen(2), state: 2 }, { incremental: true });
+      const third = await store.save(3, { tensors: withFrozen(3), state: 3 }, { incremental: true });
+      assert.ok(second.keptBytes! > 0 && second.keptBytes! < second.bytes, `kept ${second.keptBytes} of ${second.bytes}`);
+      const m3 = await store.inspect(3);
+      const m1 = await store.inspect(1);
+      assert.equal(m3.version, '2.0');
+      assert.equal(m3.parent, 2);
+      const sources = m3.files.filter((f) => f.source !== undefined);
+      const fileOf = (tensor: string): string => m3.tensors[tensor]!.slabs[0]!.file;
+      const kept = new Set(sources.map((f) => f.path));
+      assert.ok(kept.has(fileOf('frozen.embed')) && kept.has(fileOf('frozen.norm')), 'the frozen tensors are kept');
+      assert.ok(!kept.has(fileOf('f32.weight')) && !kept.has(fileOf('u8')), 'trained tensors are written');
+      // References point at the checkpoint that holds the bytes: they never chain through 2.
+      assert.ok(sources.every((f) => f.source!.step === 1 && f.source!.nonce === m1.nonce));
+      assert.equal(third.keptBytes, second.keptBytes);
+      const other = await storeOver(fx);
+      assertSameTensors((await other.restore(3)).tensors, withFrozen(3), 'restore of an incremental checkpoint');
+      assert.deepEqual((await other.verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]]);
+      // gc: keeping only the newest keeps the parent it references, and says why.
+      const gc = await other.gc({ keepLast: 1 });
+      assert.deepEqual(gc.removedSteps, [2]);
+      assert.deepEqual(gc.verdicts.find((v) => v.step === 1)!.reasons, [{ rule: 'referenced', detail: 'files referenced by kept checkpoint 3' }]);
+      assertSameTensors((await (await storeOver(fx)).restore()).tensors, withFrozen(3), 'after gc');
+      // A damaged kept file fails the child too.
+      await fx.corrupt(1, sources[0]!.path);
+      const reports = await other.verify();
+      assert.deepEqual(reports.map((r) => [r.step, r.ok]), [[1, false], [3, false]]);
+      assert.equal(reports[1]!.problems[0]!.reason, 'hash');
+      await assert.rejects(other.restore(), (e) => isHoldfastError(e, 'HF_NO_VALID_CHECKPOINT'));
+    });
+
+    withFixture('incremental: fullEvery writes every K-th save in full; a parent that is gone makes the child fail, not read another', async (fx) => {
+      const store = await storeOver(fx);
+      for (const step of [1, 2, 3, 4, 5]) await store.save(step, { tensors: withFrozen(step), state: step }, { incremental: true, fullEvery: 3 });
+      const keeps = async (step: number): Promise<boolean> => (await store.inspect(step)).files.some((f) => f.source !== undefined);
+      assert.deepEqual([await keeps(1), await keeps(2), await keeps(3), await keeps(4), await keeps(5)], [false, true, true, false, true]);
+      assert.deepEqual([(await store.inspect(3)).parent, (await store.inspect(4)).parent], [2, null]);
+      // Step 4 is removed behind retention's back (as a reader's quarantine would): 5 must fail, naming why.
+      await (await fx.open()).quarantine(4, 'test: the parent goes');
+      const [report] = await store.verify(5);
+      assert.equal(report!.ok, false);
+      assert.match(report!.problems[0]!.message, /kept in checkpoint 4, which is no longer committed/);
+      assertSameTensors((await store.restore()).tensors, withFrozen(3), 'rolled back past the orphan');
+    });
+
     withFixture('two stores save one step at once (writer lease, wait): exactly one commits, the other gets HF_STEP_EXISTS', async (fx) => {
       const [a, b] = [await storeOver(fx), await storeOver(fx)];
       const results = await Promise.allSettled([a.save(7, { tensors: sampleTensors(70), state: 'a' }), b.save(7, { tensors: sampleTensors(71), state: 'b' })]);
@@ -171,7 +276,64 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       }
       for (const mode of modes) await crashCampaign(make, mode);
     });
+
+    it('a crash (or failure) at every call of a gc leaves every kept checkpoint valid and never a half-deleted one that looks committed', async (t) => {
+      const probe = await make();
+      const full = process.env['HOLDFAST_FULL_CAMPAIGNS'] === '1';
+      const sample = full ? undefined : probe.gcCampaignSample;
+      const modes = sample?.modes ?? probe.crashModes ?? [];
+      await probe.cleanup();
+      if (probe.crashing === undefined || modes.length === 0) {
+        t.skip('this backend has no fault hooks');
+        return;
+      }
+      const stride = sample?.stride ?? 1;
+      for (const mode of modes) await gcCrashCampaign(make, mode, stride, Math.floor(Math.random() * stride));
+    });
   });
+}
+
+/**
+ * An incremental series 1–5, a full save every 2nd (2→1, 4→3), 2 tagged; `gc --keep-last 1` keeps 5
+ * (full), 2 (tagged) and 1 (2 references it), and deletes 3 and 4, where 4 references 3: deleted
+ * in the wrong order, a crash would leave 4 committed without its files. A fault at every call.
+ */
+async function gcCrashCampaign(make: () => Promise<StorageFixture>, mode: string, stride: number, offset: number): Promise<void> {
+  const total = await gcWithFault(make, Infinity, mode);
+  assert.ok(total > 10, `${mode}: the dry run made ${total} calls`);
+  const label = stride > 1 ? `${mode} (every ${stride}th call from ${offset})` : mode;
+  for (let i = offset; i < total; i += stride) await gcWithFault(make, i, mode, label);
+}
+
+const GC_POLICY = { keepLast: 1, stagingGraceMs: 0 };
+
+async function gcWithFault(make: () => Promise<StorageFixture>, index: number, mode: string, label = mode): Promise<number> {
+  const fx = await make();
+  try {
+    const setup = await storeOver(fx);
+    for (const step of [1, 2, 3, 4, 5]) await setup.save(step, { tensors: withFrozen(step), state: step }, { incremental: true, fullEvery: 2 });
+    await setup.tag(2, 'keep');
+    const faulty = await fx.crashing!(index, mode);
+    try {
+      assert.deepEqual((await (await storeOver(fx, faulty.storage)).gc(GC_POLICY)).removedSteps, [3, 4]);
+    } catch (e) {
+      assert.ok(Number.isFinite(index), `the dry run must not fail: ${String(e)}`);
+    }
+    const what = `gc with ${label} at call ${index}`;
+    const fresh = await storeOver(fx);
+    // Every checkpoint still listed (committed) verifies: a deletion was all or nothing.
+    const listed = (await fresh.verify()).map((r) => [r.step, r.ok] as const);
+    assert.ok(listed.every(([, ok]) => ok), `${what}: a committed checkpoint is broken: ${JSON.stringify(listed)}`);
+    const steps = listed.map(([s]) => s);
+    assert.ok([1, 2, 5].every((k) => steps.includes(k)), `${what}: a kept checkpoint is gone: ${JSON.stringify(steps)}`);
+    // Running gc again finishes the job, and what was kept restores bit-exact.
+    await fresh.gc(GC_POLICY);
+    assert.deepEqual((await fresh.list()).map((c) => c.step), [1, 2, 5], `${what}: after a second gc`);
+    for (const step of [1, 2, 5]) assertSameTensors((await fresh.restore(step)).tensors, withFrozen(step), `${what}: step ${step}`);
+    return faulty.calls();
+  } finally {
+    await fx.cleanup();
+  }
 }
 
 function assertOneWinner(results: PromiseSettledResult<unknown>[]): void {

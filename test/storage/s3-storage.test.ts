@@ -102,6 +102,8 @@ function s3Suite(): void {
       scratch: '/scratch',
       // Real requests up to the fault: what a process dying (or losing a response) there leaves on the server.
       crashModes: Object.keys(OBJECT_FAULTS),
+      // Every call of every mode is ~5 minutes against the server: sampled here, whole with HOLDFAST_FULL_CAMPAIGNS=1.
+      gcCampaignSample: { modes: ['crash', 'lost-response'], stride: 10 },
       crashing: (index, mode) => {
         const client = new FaultyObjectClient(s3Storage(prefix).client, (i) => (i === index ? OBJECT_FAULTS[mode]!(i) : undefined));
         return Promise.resolve({ storage: new ObjectStorage(client, { prefix, bucketUrl: `s3://${bucket}/` }), calls: () => client.calls });

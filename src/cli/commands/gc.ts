@@ -1,34 +1,58 @@
 /**
- * `holdfast gc <store> --keep-last <n>`: deletes committed checkpoints older
- * than the newest <n> (never the newest valid one), sweeps staging leftovers
- * of interrupted saves older than a grace period, and quarantines `ckpt-*`
- * directories without a manifest (store.gc, under the writer lease). Prints
- * each removal.
+ * `holdfast gc <store> [--keep-last N] [--keep-every K] [--keep-best N --metric NAME --mode min|max]
+ * [--keep-within DURATION] [--dry-run]`: applies a retention policy (rules combine: a checkpoint stays
+ * when any rule keeps it), sweeps staging leftovers older than a grace period, and quarantines `ckpt-*`
+ * directories without a manifest (store.gc, under the writer lease). Prints each removal, or with
+ * `--dry-run` each verdict and why.
  */
+import { invalidArg } from '../../errors.js';
+import type { GcOptions, RetentionVerdict } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
+import { parseDuration } from '../duration.js';
 import { openExistingStore } from '../open.js';
-import { HELP_OPTION, JSON_OPTION, formatHelp, printJson } from '../output.js';
+import { HELP_OPTION, JSON_OPTION, escapeControl, formatHelp, printJson } from '../output.js';
 
-const OPTIONS = { 'keep-last': { type: 'string' }, 'staging-grace': { type: 'string' }, json: { type: 'boolean' } } as const;
+const OPTIONS = {
+  'keep-last': { type: 'string' },
+  'keep-every': { type: 'string' },
+  'keep-best': { type: 'string' },
+  metric: { type: 'string' },
+  mode: { type: 'string' },
+  'keep-within': { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  'staging-grace': { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
 
 export const gcCommand: Command = {
   name: 'gc',
-  summary: 'delete all but the newest <n> checkpoints and sweep staging leftovers',
+  summary: 'apply a retention policy (keep last/every/best/within, tags) and sweep staging leftovers',
   help: formatHelp({
-    usage: 'holdfast gc <store> --keep-last <n> [--staging-grace <seconds>] [--json]',
+    usage: 'holdfast gc <store> [--keep-last <n>] [--keep-every <k>] [--keep-best <n> --metric <path> --mode min|max] [--keep-within <duration>] [--dry-run] [--staging-grace <seconds>] [--json]',
     description: [
-      'Deletes committed checkpoints older than the newest <n>, but never the',
-      'newest one that passes verification (finding it verifies, and quarantines',
-      'failing newer ones as `holdfast latest` does). Also removes leftovers of',
-      'interrupted saves in .staging/ older than the grace period, and moves ckpt-*',
-      'directories without a manifest to .quarantine/ (never deleted: a lost manifest',
-      'may be all that is wrong). Prints one line per removal.',
+      'Deletes the committed checkpoints no rule keeps. Rules combine: a checkpoint',
+      'stays when any rule keeps it; at least one rule is required. Whatever the rules,',
+      'gc never deletes the newest checkpoint that passes verification (finding it',
+      'verifies, and quarantines failing newer ones as `holdfast latest` does), a',
+      'tagged one (`holdfast tag`), or one whose files a kept incremental checkpoint',
+      'references. A deletion un-commits the checkpoint first, then deletes its files,',
+      'so a crash never leaves a committed checkpoint with files missing.',
+      'Also removes leftovers of interrupted saves in .staging/ older than the grace',
+      'period, and moves ckpt-* directories without a manifest to .quarantine/.',
       'gc takes the store\'s writer lease: it waits for a save in progress to finish.',
-      'JSON: {"removedSteps": [...], "removedStaging": [...], "quarantined": [...]}.',
+      '--dry-run changes nothing (no lease, no sweep) and prints every checkpoint that',
+      'would go and why, and the rules that keep the others.',
+      'JSON: {"removedSteps", "removedStaging", "quarantined", "dryRun", "verdicts": [{step, keep, reasons: [{rule, detail}]}]}.',
     ].join('\n'),
     options: [
-      ['--keep-last <n>', 'how many of the newest checkpoints to keep (integer >= 1, required)'],
+      ['--keep-last <n>', 'keep the newest <n> checkpoints (integer >= 1)'],
+      ['--keep-every <k>', 'keep every step that is a multiple of <k>'],
+      ['--keep-best <n>', 'keep the best <n> by --metric (needs --metric and --mode)'],
+      ['--metric <path>', 'dotted path to a number in the checkpoint\'s state, e.g. eval.loss'],
+      ['--mode min|max', 'min: lower is better (a loss); max: higher is better (an accuracy)'],
+      ['--keep-within <duration>', 'keep checkpoints created less than this long ago (90s, 30m, 12h, 7d, 2w, 1d12h)'],
+      ['--dry-run', 'print what would be deleted and why; change nothing'],
       ['--staging-grace <seconds>', 'keep staging leftovers younger than this: they may belong to a paused save (default 600)'],
       JSON_OPTION,
       HELP_OPTION,
@@ -41,12 +65,16 @@ export const gcCommand: Command = {
   }),
   async run(argv, io) {
     const args = parseCommandArgs('gc', argv, OPTIONS, { required: ['store'] });
-    const keepLast = args.requiredInteger('keep-last', 1);
-    const graceSeconds = args.integer('staging-grace', 0);
+    const options = gcOptionsFrom(args);
     const store = await openExistingStore('gc', args.positionals[0]!, io);
-    const result = await store.gc({ keepLast, ...(graceSeconds === undefined ? {} : { stagingGraceMs: graceSeconds * 1000 }) });
+    const result = await store.gc(options);
     if (args.flag('json')) {
       printJson(io, result);
+      return 0;
+    }
+    if (result.dryRun) {
+      for (const v of result.verdicts) io.stdout(escapeControl(describeVerdict(v)));
+      if (result.removedSteps.length === 0) io.stderr('holdfast gc: dry run, nothing would be removed');
       return 0;
     }
     for (const step of result.removedSteps) io.stdout(`removed checkpoint ${step}`);
@@ -56,3 +84,35 @@ export const gcCommand: Command = {
     return 0;
   },
 };
+
+function gcOptionsFrom(args: ReturnType<typeof parseCommandArgs>): GcOptions {
+  const options: GcOptions = {};
+  const keepLast = args.integer('keep-last', 1);
+  const keepEvery = args.integer('keep-every', 1);
+  const keepBest = args.integer('keep-best', 1);
+  const within = args.string('keep-within');
+  const grace = args.integer('staging-grace', 0);
+  if (keepLast !== undefined) options.keepLast = keepLast;
+  if (keepEvery !== undefined) options.keepEvery = keepEvery;
+  if (keepBest !== undefined) {
+    const metric = args.requiredString('metric');
+    const mode = args.requiredString('mode');
+    if (mode !== 'min' && mode !== 'max') throw invalidArg(`--mode must be min or max, got ${JSON.stringify(mode)}`);
+    options.keepBest = { count: keepBest, metric, mode };
+  } else if (args.string('metric') !== undefined || args.string('mode') !== undefined) {
+    throw invalidArg('--metric and --mode go with --keep-best <n>');
+  }
+  if (within !== undefined) options.keepWithinMs = parseDuration('--keep-within', within);
+  if (options.keepLast === undefined && options.keepEvery === undefined && options.keepBest === undefined && options.keepWithinMs === undefined) {
+    throw invalidArg("gc needs at least one retention rule: --keep-last, --keep-every, --keep-best or --keep-within (see 'holdfast gc --help')");
+  }
+  if (grace !== undefined) options.stagingGraceMs = grace * 1000;
+  if (args.flag('dry-run')) options.dryRun = true;
+  return options;
+}
+
+/** `would delete 3: older than the newest 2; not a multiple of 100` / `keep 4: keep-last (among the newest 2)`. */
+function describeVerdict(v: RetentionVerdict): string {
+  if (!v.keep) return `would delete ${v.step}: ${v.reasons.map((r) => r.detail).join('; ')}`;
+  return `keep ${v.step}: ${v.reasons.map((r) => `${r.rule} (${r.detail})`).join('; ')}`;
+}

@@ -13,6 +13,7 @@ import { lsCommand } from './ls.js';
 import { replicateCommand } from './replicate.js';
 import { restoreCommand } from './restore.js';
 import { syncCommand } from './sync.js';
+import { tagCommand, untagCommand } from './tag.js';
 import { tortureCommand } from './torture.js';
 import { verifyCommand } from './verify.js';
 
@@ -27,6 +28,8 @@ export const COMMANDS: readonly Command[] = [
   intervalCommand,
   syncCommand,
   replicateCommand,
+  tagCommand,
+  untagCommand,
   benchCommand,
   tortureCommand,
 ];

@@ -6,7 +6,7 @@
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { openExistingStore } from '../open.js';
-import { HELP_OPTION, JSON_OPTION, formatBytes, formatHelp, formatTable, printJson } from '../output.js';
+import { HELP_OPTION, JSON_OPTION, escapeControl, formatBytes, formatHelp, formatTable, printJson } from '../output.js';
 
 const OPTIONS = { json: { type: 'boolean' } } as const;
 
@@ -26,7 +26,8 @@ export const lsCommand: Command = {
       'durable (committed in the durable tier with the same manifest), durable-only',
       '(gone from the local tier) or conflict (the durable tier holds another',
       'checkpoint at that step). The state is read from the two stores each time.',
-      'JSON: an array of {step, path, bytes, files, createdAt[, tier]}.',
+      'TAGS lists the names `holdfast tag` pinned to a checkpoint.',
+      'JSON: an array of {step, path, bytes, files, createdAt, tags[, tier]}.',
     ].join('\n'),
     options: [JSON_OPTION, HELP_OPTION],
     exitCodes: [
@@ -47,9 +48,9 @@ export const lsCommand: Command = {
       io.stderr(`holdfast ls: no committed checkpoints in ${store.root}`);
       return 0;
     }
-    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)', ...(c.tier === undefined ? [] : [c.tier])]);
+    const rows = list.map((c) => [String(c.step), formatBytes(c.bytes), String(c.files), c.createdAt || '(unreadable manifest)', c.tags.join(','), ...(c.tier === undefined ? [] : [c.tier])]);
     const tiered = list.some((c) => c.tier !== undefined);
-    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED', ...(tiered ? ['TIER'] : [])], rows, [true, true, true, false, false])) io.stdout(line);
+    for (const line of formatTable(['STEP', 'SIZE', 'FILES', 'CREATED', 'TAGS', ...(tiered ? ['TIER'] : [])], rows, [true, true, true, false, false, false])) io.stdout(escapeControl(line));
     return 0;
   },
 };

@@ -1,0 +1,92 @@
+/**
+ * Incremental saves: a shard file whose bytes equal the file at the same path
+ * in the parent checkpoint is not written again; the new manifest keeps the
+ * parent's entry (size, hash, chunk digests) with a `source` naming the
+ * checkpoint that physically holds the file, so references never chain.
+ *
+ * "Equal bytes" is decided by digest: the candidate file is the planned shard
+ * under the header its holder wrote (that checkpoint's step and nonce in
+ * `__metadata__`), hashed on this thread chunk by chunk against the recorded
+ * chunk digests; all equal (and the size) means equal bytes, header included,
+ * so the child's verification of the kept file is the parent's. Incremental saves plan small shards
+ * (INCREMENTAL_SHARD_BYTES) so a frozen tensor does not share a file with a
+ * trained one; a tensor over that size gets a file of its own.
+ */
+import { isHoldfastError } from '../errors.js';
+import { MANIFEST_MAX_BYTES } from '../format/limits.js';
+import { parseManifest } from '../format/manifest.js';
+import { MANIFEST_FILE } from '../format/names.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import type { FileSource, Manifest, ManifestFile } from '../format/manifest-types.js';
+import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import { chunkHashes } from '../format/chunk-digests.js';
+import { encodeShardHeader } from '../format/safetensors.js';
+import { shardEntries, type PlannedShard } from './plan-shards.js';
+
+/** Shard target of an incremental series: small enough that frozen and trained tensors rarely share a file. */
+export const INCREMENTAL_SHARD_BYTES = 4 * 1024 * 1024;
+
+export interface KeptShard {
+  file: ManifestFile;
+  /** Byte ranges of the shard's tensors in the kept file, in `shard.tensors` order. */
+  ranges: [number, number][];
+}
+
+/** The parent's file this shard would duplicate byte for byte, or undefined when it must be written. */
+export function keptShard(parent: Manifest, shard: PlannedShard): KeptShard | undefined {
+  const old = parent.files.find((f) => f.path === shard.fileName && f.kind === 'shard' && f.rank === shard.rank);
+  // A 1.0 parent records no chunk digests, which a 2.0 entry needs: its files are written again.
+  if (old === undefined || old.chunks === undefined) return undefined;
+  const holder: FileSource = old.source ?? { step: parent.step, nonce: parent.nonce };
+  const header = encodeShardHeader(shardEntries(shard), { [META_STEP]: String(holder.step), [META_RANK]: String(shard.rank), [META_NONCE]: holder.nonce });
+  if (header.bytes.byteLength + shard.dataBytes !== old.size) return undefined;
+  // Chunk by chunk against the recorded chunk digests: a changed file is usually given away by its
+  // first chunk, so looking for reuse costs one chunk per changed file, not a pass over its bytes.
+  const recorded = old.chunks.sha256;
+  let i = 0;
+  for (const digest of chunkHashes([header.bytes, ...shard.tensors.map((t) => t.bytes)], old.chunks.bytes)) {
+    if (digest !== recorded[i++]) return undefined;
+  }
+  if (i !== recorded.length) return undefined;
+  return { file: { ...old, source: holder }, ranges: header.ranges };
+}
+
+/**
+ * The checkpoint an incremental save of `step` keeps files from: the newest committed one before it,
+ * judged by its manifest alone (its data is not re-read: a damaged parent fails the child's
+ * verification, and `fullEvery` bounds how far that reaches). Undefined means a full save: no earlier
+ * checkpoint, an unreadable manifest, or `fullEvery` says this save is the full one.
+ */
+export async function incrementalParent(storage: CheckpointStorage, step: number, fullEvery: number | undefined): Promise<Manifest | undefined> {
+  const parentStep = (await storage.list()).filter((s) => s < step).at(-1);
+  const parent = parentStep === undefined ? undefined : await readManifest(storage, parentStep);
+  if (parent === undefined || fullEvery === undefined) return parent;
+  const run = await incrementalRunLength(parent, (s) => readManifest(storage, s), fullEvery);
+  return run >= fullEvery - 1 ? undefined : parent;
+}
+
+async function readManifest(storage: CheckpointStorage, step: number): Promise<Manifest | undefined> {
+  const reader = await storage.open(step);
+  if (reader === undefined) return undefined;
+  try {
+    const m = parseManifest(await reader.readSmallFile(MANIFEST_FILE, MANIFEST_MAX_BYTES), reader.locate(MANIFEST_FILE));
+    return m.step === step ? m : undefined;
+  } catch (e) {
+    if (isHoldfastError(e, 'HF_IO')) throw e;
+    return undefined;
+  }
+}
+
+/**
+ * How many saves in a row, ending with `parent`, were incremental (walking `parent` links while
+ * their manifests keep files from elsewhere), so `fullEvery` can cut the chain.
+ */
+export async function incrementalRunLength(parent: Manifest, load: (step: number) => Promise<Manifest | undefined>, limit: number): Promise<number> {
+  let run = 0;
+  for (let m: Manifest | undefined = parent; m !== undefined && run < limit; ) {
+    if (!m.files.some((f) => f.source !== undefined)) return run;
+    run++;
+    m = m.parent === null ? undefined : await load(m.parent);
+  }
+  return run;
+}
