@@ -1,7 +1,7 @@
 /**
  * Durations as people write them on a command line: `90s`, `15m`, `2h`,
- * `1d`, `1h30m`, `250ms`; a bare number is seconds. Parsed into
- * milliseconds; anything else is refused with the forms that are accepted.
+ * `1d`, `2w`, `1h30m`, `250ms`; a bare number is seconds. Parsed into
+ * whole milliseconds; anything else is refused with the forms that are accepted.
  */
 import { invalidArg } from '../errors.js';
 
@@ -9,7 +9,7 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_00
 const TERM = /([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d|w)/y;
 
 export function parseDuration(what: string, text: string): number {
-  if (/^[0-9]+(\.[0-9]+)?$/.test(text)) return Number(text) * 1000;
+  if (/^[0-9]+(\.[0-9]+)?$/.test(text)) return Math.round(Number(text) * 1000);
   let ms = 0;
   TERM.lastIndex = 0;
   let matched = 0;
@@ -20,7 +20,8 @@ export function parseDuration(what: string, text: string): number {
   if (text.length === 0 || matched !== text.length || !Number.isFinite(ms)) {
     throw invalidArg(`${what} must be a duration such as 90s, 15m, 2h, 1d or 1h30m (a bare number is seconds), got ${JSON.stringify(text)}`);
   }
-  return ms;
+  if (!Number.isSafeInteger(Math.round(ms))) throw invalidArg(`${what} is too long: ${JSON.stringify(text)}`);
+  return Math.round(ms);
 }
 
 /** A short human reading of `ms`: `850 ms`, `12.5 s`, `4.2 min`, `3.1 h`, `2.0 d`. */

@@ -9,7 +9,7 @@ import { invalidArg } from '../../errors.js';
 import type { GcOptions, RetentionVerdict } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
-import { parseDuration } from '../duration.js';
+import { parseDuration } from '../../format/duration.js';
 import { openExistingStore } from '../open.js';
 import { HELP_OPTION, JSON_OPTION, escapeControl, formatHelp, printJson } from '../output.js';
 
