@@ -18,6 +18,7 @@ export type {
   VerifyReport,
 } from './store/types.js';
 export { DURABILITY_MODES } from './store/types.js';
+export type { GlobalSlab, PhaseHook, RankOptions, RankPhase, RankRestoreResult, RankSaveHandle, RankSaveInput, RankSaveResult, RankStore } from './store/rank-store.js';
 export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
 export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';

@@ -53,3 +53,18 @@ export function quarantineName(step: number, nonce: string): string {
 export function compactTimestamp(): string {
   return new Date().toISOString().replace(/[-:.]/g, '');
 }
+
+/** Epoch records of multi-rank job incarnations (`epochs/<E>`), never deleted by gc. */
+export const EPOCHS_DIR = 'epochs';
+/** Rank records and the abort marker inside a multi-rank attempt. */
+export const RECORDS_DIR = 'records';
+
+export function epochRecordName(epoch: number): string {
+  return String(epoch).padStart(20, '0');
+}
+
+export function parseEpochRecordName(name: string): number | undefined {
+  if (!/^\d{20}$/.test(name)) return undefined;
+  const epoch = Number(name);
+  return Number.isSafeInteger(epoch) ? epoch : undefined;
+}

@@ -4,12 +4,16 @@
  * (or, on a store that cannot be written, reported and left in place) and
  * reported with its reason, so the next reader does not pay for it again.
  * Several readers rolling back at once is fine: a checkpoint another reader
- * quarantined first is simply gone.
+ * quarantined first is simply gone. A verified checkpoint that the lineage
+ * rule fences out (format/epoch-record.ts: a zombie leader's commit) is
+ * skipped, not quarantined: its bytes are fine, it is just not this run's.
  */
 import { HoldfastError } from '../errors.js';
+import { describeFencing, fencingEpoch, type EpochRecord } from '../format/epoch-record.js';
 import type { StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
+import { readEpochRecords } from './epochs.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
 export interface RollbackContext {
@@ -47,10 +51,17 @@ async function walkOnce(ctx: RollbackContext, keepBytes: boolean, skipped: { ste
   // Failed ones stay listed where the store cannot be written: never verify them twice.
   const unlisted = (steps: number[]): number[] => steps.filter((s) => !skipped.some((k) => k.step === s));
   const candidates = unlisted(await ctx.storage.list()).reverse();
+  // Read after the listing: an epoch recorded since only fences more, never less.
+  const epochs = await readEpochRecords(ctx.storage);
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
     const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true });
+    const fenced = check.ok ? fencedReason(check, epochs) : undefined;
+    if (fenced !== undefined) {
+      skipped.push({ step, reason: fenced });
+      continue;
+    }
     if (check.ok) return { step, location: reader.location, reader, check, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = check.problems[0]!.message;
@@ -75,5 +86,13 @@ export async function requireValid(ctx: RollbackContext, step: number, keepBytes
     const p = check.problems[0]!;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: check.problems } });
   }
+  const fenced = fencedReason(check, await readEpochRecords(ctx.storage));
+  if (fenced !== undefined) throw new HoldfastError('HF_INCOMPATIBLE', `checkpoint ${step} is not part of this run's lineage: ${fenced}`, { path: reader.location, data: { step } });
   return { step, location: reader.location, reader, check, skipped: [] };
+}
+
+function fencedReason(check: CheckpointCheck, epochs: readonly EpochRecord[]): string | undefined {
+  const m = check.manifest;
+  const f = m === undefined ? undefined : fencingEpoch(m, epochs);
+  return f === undefined ? undefined : describeFencing(m!, f);
 }

@@ -16,11 +16,13 @@ import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';
 import type {
+  AttemptArea,
   AuditAction,
   BeginOptions,
   CheckpointReader,
   CheckpointStorage,
   CheckpointWriter,
+  EpochBackend,
   LeaseBackend,
   QuarantineResult,
   StorageCapabilities,
@@ -29,6 +31,8 @@ import type {
 } from './checkpoint-storage.js';
 import { appendAudit } from './local-audit-log.js';
 import { readOrCreateDescriptor } from './local-descriptor.js';
+import { joinLocalAttempt } from './local-attempt.js';
+import { localEpochBackend } from './local-epochs.js';
 import { ensureQuarantineRoot, ensureStagingRoot, type LocalLayout } from './local-layout.js';
 import { localLeaseBackend } from './local-lease-backend.js';
 import { localCheckpointReader } from './local-reader.js';
@@ -63,6 +67,7 @@ export async function openLocalStorage(fs: FileSystem, root: string, options: Op
 export class LocalStorage implements CheckpointStorage {
   readonly capabilities: StorageCapabilities = { atomicRename: true, exclusiveCreate: true, dirSync: true, rangedRead: true };
   readonly lease: LeaseBackend;
+  readonly epochs: EpochBackend;
 
   constructor(
     readonly fs: FileSystem,
@@ -70,6 +75,7 @@ export class LocalStorage implements CheckpointStorage {
     private readonly durability: DurabilityMode,
   ) {
     this.lease = localLeaseBackend(this.layout(false));
+    this.epochs = localEpochBackend(this.layout(durability === 'atomic_dirsync'));
   }
 
   private layout(syncDirs: boolean): LocalLayout {
@@ -89,6 +95,14 @@ export class LocalStorage implements CheckpointStorage {
   begin(step: number, options: BeginOptions): Promise<CheckpointWriter> {
     const mode = options.durability ?? this.durability;
     return beginLocalCheckpoint(this.layout(mode === 'atomic_dirsync'), step, { ...options, durability: mode });
+  }
+
+  /** Multi-rank attempts need staging and fsyncs: `unsafe` (files written in place) cannot host them. */
+  joinAttempt(step: number, nonce: string): Promise<AttemptArea> {
+    if (this.durability === 'unsafe') {
+      return Promise.reject(new HoldfastError('HF_INVALID_ARG', `multi-rank saves need an atomic durability mode; ${this.location} is opened with unsafe`, { path: this.location }));
+    }
+    return joinLocalAttempt(this.layout(this.durability === 'atomic_dirsync'), step, nonce);
   }
 
   /**

@@ -16,6 +16,8 @@
  *   quarantine/ckpt-<step>-<time>-<id>/record.json     why, and which attempt prefixes it keeps
  *   audit/<time>-<nonce>.json          one object per audit line (S3 has no append)
  *   lease/record                       the writer lease
+ *   ckpt-<step>/<nonce>/records/<name> a multi-rank attempt's rank records and abort marker (object-attempt.ts)
+ *   epochs/<E:020>.json                a job incarnation's epoch record (never deleted)
  *
  * Rules that follow from having no rename:
  * - Commit = single-part PUT of the manifest with `If-None-Match: *`. 412 means another attempt
@@ -46,13 +48,16 @@ import { newNonce } from '../format/nonce.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { HashedRead } from '../io/read-file-hashed.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
+import { objectAttemptArea, objectEpochBackend } from './object-attempt.js';
 import type {
+  AttemptArea,
   AuditAction,
   BeginOptions,
   BlobSink,
   CheckpointReader,
   CheckpointStorage,
   CheckpointWriter,
+  EpochBackend,
   LeaseBackend,
   QuarantineResult,
   StorageCapabilities,
@@ -80,6 +85,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   readonly capabilities: StorageCapabilities = { atomicRename: false, exclusiveCreate: true, dirSync: false, rangedRead: true };
   readonly location: string;
   readonly lease: LeaseBackend;
+  readonly epochs: EpochBackend;
   private readonly prefix: string;
 
   constructor(
@@ -91,6 +97,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
     if (this.prefix !== '' && !this.prefix.endsWith('/')) throw new HoldfastError('HF_INVALID_ARG', `object storage prefix must end with "/", got ${JSON.stringify(this.prefix)}`);
     this.location = `${options.bucketUrl}${this.prefix}`;
     this.lease = objectLeaseBackend(this.client, this.key('lease/record'), this.location);
+    this.epochs = objectEpochBackend(this.client, this);
   }
 
   /** The bucket key of a store-relative key. */
@@ -120,6 +127,11 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   async begin(step: number, options: BeginOptions): Promise<CheckpointWriter> {
     if ((await this.client.head(this.key(manifestKey(step)))) !== undefined) throw stepExists(step, this.location + manifestKey(step));
     return new ObjectCheckpointWriter(this.client, step, options, (rel) => this.key(rel), this.location);
+  }
+
+  async joinAttempt(step: number, nonce: string): Promise<AttemptArea> {
+    if (!NONCE_RE.test(nonce)) throw new HoldfastError('HF_INVALID_ARG', `attempt nonce must be 32 lowercase hex characters, got ${JSON.stringify(nonce)}`);
+    return objectAttemptArea(this.client, this, step, nonce);
   }
 
   async quarantine(step: number, reason: string): Promise<QuarantineResult> {

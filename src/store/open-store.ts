@@ -25,6 +25,7 @@ import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
 import { copyOutVerified } from './copy-out.js';
+import { isRankOptions, rankStore, type RankOptions, type RankStore, type RankStoreBase } from './rank-store.js';
 import { stepsToDelete } from './retention.js';
 import { saveAsync } from './save-async.js';
 import {
@@ -51,8 +52,22 @@ const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 /**
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
  * `s3://bucket/prefix` URL (the bucket must exist), or over any `CheckpointStorage` passed as `{ storage }`.
+ * With `{ rank, worldSize, attempt }`: the store of one rank of a multi-rank job (rank-store.ts).
  */
-export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions & RankOptions): Promise<RankStore>;
+export async function openStore(where: string | { storage: CheckpointStorage }, options?: StoreOptions): Promise<Store>;
+export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions | (StoreOptions & RankOptions) = {}): Promise<Store | RankStore> {
+  const store = await openPlainStore(where, options);
+  if (!isRankOptions(options)) return store;
+  try {
+    return rankStore(store, options);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+async function openPlainStore(where: string | { storage: CheckpointStorage }, options: StoreOptions): Promise<CheckpointStore> {
   const durability = options.durability ?? 'atomic_dirsync';
   assertDurability(durability);
   const fs = options.fs ?? new PosixFileSystem(options.fileMode === undefined && options.dirMode === undefined ? {} : { fileMode: options.fileMode, dirMode: options.dirMode });
@@ -75,10 +90,10 @@ function assertDurability(mode: unknown): asserts mode is DurabilityMode {
   }
 }
 
-class CheckpointStore implements Store {
+class CheckpointStore implements RankStoreBase {
   readonly root: string;
   /** Hashing workers and I/O memory: the caller's, or this store's own (closed by `close()`). */
-  private readonly io: IoRuntime;
+  readonly io: IoRuntime;
   private readonly ownsIo: boolean;
   /** One `saveAsync` in flight at a time. */
   private readonly saveSlot = new InFlightLimiter(1);
@@ -86,7 +101,7 @@ class CheckpointStore implements Store {
   constructor(
     readonly fs: FileSystem,
     readonly storage: CheckpointStorage,
-    private readonly durability: DurabilityMode,
+    readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
   ) {
     this.root = storage.location;
@@ -128,7 +143,7 @@ class CheckpointStore implements Store {
   }
 
   async restore(step?: number): Promise<RestoreResult> {
-    const found = await this.find(step, true);
+    const found = await this.findVerified(step, true);
     const manifest = found.check.manifest!;
     const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
@@ -181,7 +196,7 @@ class CheckpointStore implements Store {
   }
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
-    const found = await this.find(step, false);
+    const found = await this.findVerified(step, false);
     const to = this.userPath(toDir);
     const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, to);
     await this.storage.audit('restore', { step: found.step, to });
@@ -236,7 +251,7 @@ class CheckpointStore implements Store {
     return this.options.fs === undefined ? resolveUserPath(path.resolve(p)) : path.resolve(p);
   }
 
-  private find(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
+  findVerified(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
     if (step === undefined) return findNewestValid(this.rollbackContext(), keepBytes);
     assertValidStep(step);
     return requireValid(this.rollbackContext(), step, keepBytes);
