@@ -16,7 +16,7 @@ import type { Attempt } from './attempt-id.js';
 import { collectRecords } from './collect-records.js';
 import { newerEpochs } from './epoch.js';
 import { checkAndMerge } from './leader-check.js';
-import { ABORT_RECORD, encodeRecord, type RankRecord } from './rank-record.js';
+import { ABORT_RECORD, encodeRecord, parseAbortRecord, type RankRecord } from './rank-record.js';
 import type { PhaseHook } from './rank-write.js';
 
 export interface LeaderContext {
@@ -67,6 +67,9 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
   const merged = checkAndMerge(present, { step: area.step, nonce: area.nonce, worldSize }, stats);
   if (Array.isArray(merged)) throw new HoldfastError('HF_ABORTED', merged.join('; '));
   const epoch = await ctx.epoch();
+  // An abort marker another process wrote (a second process claiming rank 0) ends the attempt here.
+  const marker = await area.readRecord(ABORT_RECORD);
+  if (marker !== undefined) throw new HoldfastError('HF_ABORTED', `another process aborted this attempt: ${parseAbortRecord(marker)?.reason ?? 'unreadable marker'}`);
   const newer = await newerEpochs(ctx.storage, epoch);
   if (newer.length > 0) throw new HoldfastError('HF_ABORTED', `epoch ${epoch} is fenced: a newer job incarnation recorded epoch ${newer.join(', ')}`);
   const manifest = sealManifest({

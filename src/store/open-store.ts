@@ -19,6 +19,7 @@ import { resolveUserPath } from '../fs/real-path.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
 import { IoRuntime } from '../io/io-runtime.js';
 import { decodeTensors } from '../restore/decode-tensors.js';
+import { assembleTensors } from '../ranks/assemble-tensors.js';
 import { findNewestValid, requireValid, type RollbackContext, type ValidCheckpoint } from '../restore/find-valid.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -145,7 +146,9 @@ class CheckpointStore implements RankStoreBase {
   async restore(step?: number): Promise<RestoreResult> {
     const found = await this.findVerified(step, true);
     const manifest = found.check.manifest!;
-    const tensors = decodeTensors(manifest, found.check.bytesByFile, found.location);
+    // Slabs of a multi-rank save are assembled into whole tensors (a copy); one slab per tensor is a view.
+    const sliced = Object.values(manifest.tensors).some((t) => t.slabs.length !== 1);
+    const tensors = (sliced ? assembleTensors : decodeTensors)(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }

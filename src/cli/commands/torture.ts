@@ -19,6 +19,7 @@ import { renderTortureReport } from '../../torture/report-html.js';
 import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
 import { CONCURRENT_FULL, CONCURRENT_QUICK, CONCURRENT_VARIANTS, runConcurrentCampaign, type ConcurrentVariant } from '../../torture/concurrent-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
+import { RANKS_HELP, runRanks } from './torture-ranks.js';
 import { parseCommandArgs, parseInteger } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { HELP_OPTION, formatBytes, formatHelp, formatTable } from '../output.js';
@@ -46,7 +47,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
@@ -68,6 +69,7 @@ export const tortureCommand: Command = {
       '             on the normal file system and a nearly full tmpfs (root only). Own options:',
       '             [--full] [--rounds <n>] [--duration <ms>] [--workers <n>] [--variant',
       '             normal|nearly-full] [--round <r>] [--seed <s>] [--dir <dir>] [--json] [--report <f>].',
+      ...RANKS_HELP,
       'Without --full the quick configuration runs (the CI one, about a minute in all);',
       '--full runs the counts docs/RELIABILITY.md reports (kill: 2,000 per mode, about an',
       'hour; corrupt: 500 per variant and 2,000 per key class, a few minutes).',
@@ -94,6 +96,7 @@ export const tortureCommand: Command = {
   }),
   async run(argv, io) {
     if (argv[0] === 'concurrent') return runConcurrent(argv, io);
+    if (argv[0] === 'ranks') return runRanks(argv, io);
     const args = parseCommandArgs('torture', argv, OPTIONS, { required: ['campaign'] });
     const names = parseCampaigns(args.positionals[0]!);
     const modes = parseModes(args.string('mode'));
