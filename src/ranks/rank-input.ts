@@ -6,7 +6,7 @@
  * written once, by the rank `replicaOwner` names: by default a pure function
  * of the name and the world size that every rank computes alike, so the
  * writes spread over the ranks with no exchange. The k-th slab of each tensor
- * goes to this rank's file `r<rank>-p<k>` (a shard header names each tensor
+ * goes to this rank's file `r<rank>-p<k>-<writer>` (a shard header names each tensor
  * once). The bytes are copied here: once planned, the caller may change its
  * tensors.
  */
@@ -56,7 +56,12 @@ export function defaultReplicaOwner(name: string, worldSize: number): number {
   return Number.parseInt(createHash('sha256').update(name).digest('hex').slice(0, 8), 16) % worldSize;
 }
 
-export function planRankFiles(input: RankSaveInput, rank: number, worldSize: number, replicaOwner: (name: string) => number): PlannedRankFile[] {
+/**
+ * `writer` (a few random hex digits per save) makes the names of two processes that both claim
+ * one rank differ: on an object store a second upload would otherwise replace the first's object
+ * under a record that describes the first's bytes. Only the record that wins names its files.
+ */
+export function planRankFiles(input: RankSaveInput, rank: number, worldSize: number, replicaOwner: (name: string) => number, writer: string): PlannedRankFile[] {
   if (input === null || typeof input !== 'object') throw invalidArg('rank save input must be an object { tensors, slabs, replicated, state, rankState }');
   const byName = new Map<string, PlannedSlab[]>();
   const add = (name: string, slab: PlannedSlab): void => {
@@ -84,7 +89,7 @@ export function planRankFiles(input: RankSaveInput, rank: number, worldSize: num
   const files: PlannedRankFile[] = [];
   for (const slabs of byName.values()) {
     slabs.forEach((slab, k) => {
-      files[k] ??= { fileName: shardFileName(rank, k), slabs: [] };
+      files[k] ??= { fileName: shardFileName(rank, k).replace('.safetensors', `-${writer}.safetensors`), slabs: [] };
       files[k]!.slabs.push(slab);
     });
   }

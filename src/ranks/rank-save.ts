@@ -9,6 +9,7 @@
  */
 import { HoldfastError, isHoldfastError } from '../errors.js';
 import { assertValidStep } from '../format/names.js';
+import { newNonce } from '../format/nonce.js';
 import type { SaveResult } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { AttemptArea, CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -53,7 +54,7 @@ export function startRankSave(ctx: RankSaveContext, step: number, input: RankSav
   let planned: ReturnType<typeof planRankFiles>;
   try {
     assertValidStep(step);
-    planned = planRankFiles(input, ctx.rank, ctx.worldSize, ctx.replicaOwner);
+    planned = planRankFiles(input, ctx.rank, ctx.worldSize, ctx.replicaOwner, newNonce().slice(0, 8));
   } catch (e) {
     return settledWith(e);
   }

@@ -8,10 +8,11 @@
  * so the rank leaves an error record.
  */
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import type { FileHandle, FileSystem, OpenMode, OpenOptions } from '../fs/file-system.js';
-import { FileSystemWrapper } from '../fs/file-system-wrapper.js';
+import type { FileSystem } from '../fs/file-system.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { openStore, type RankPhase } from '../index.js';
+import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
+import { openLocalStorage } from '../storage/local-storage.js';
 import { KillTriggerFileSystem, parseKillAfterOp } from './kill-trigger-file-system.js';
 import { globalContent, rankInput } from './ranks-content.js';
 
@@ -38,26 +39,32 @@ export interface RanksChildResult {
   message?: string;
 }
 
-class FailingDataWrites extends FileSystemWrapper {
-  constructor(inner: FileSystem) {
-    super(inner, 'failing-data-writes');
-  }
+/** The storage with every data file of an attempt failing (ENOSPC), on either backend. */
+function failingDataWrites(storage: CheckpointStorage): CheckpointStorage {
+  const wrapped = Object.create(storage) as CheckpointStorage & { joinAttempt: NonNullable<CheckpointStorage['joinAttempt']> };
+  wrapped.joinAttempt = async (step, nonce) => ({
+    ...(await storage.joinAttempt!(step, nonce)),
+    writeFile: (name) => Promise.reject(new HoldfastError('HF_IO', `injected: ${name}: no space left on device`, { data: { errno: 'ENOSPC' } })),
+  });
+  return wrapped;
+}
 
-  override open(path: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
-    if (mode === 'create' && path.endsWith('.safetensors')) return Promise.reject(new HoldfastError('HF_IO', `injected: ${path}: no space left on device`, { path, data: { errno: 'ENOSPC' } }));
-    return this.inner.open(path, mode, options);
-  }
+async function openStorage(where: string, fs: FileSystem): Promise<CheckpointStorage> {
+  if (!where.startsWith('s3://')) return openLocalStorage(fs, where, { durability: 'atomic_dirsync', create: false });
+  const { S3Storage, parseS3Url } = await import('../storage/s3-storage.js');
+  return new S3Storage(parseS3Url(where));
 }
 
 async function main(config: RanksChildConfig): Promise<void> {
   const posix = new PosixFileSystem();
   const trigger = config.killAfterOp === undefined ? undefined : new KillTriggerFileSystem(posix, parseKillAfterOp(config.killAfterOp.op));
-  const fs: FileSystem = config.failWrite ? new FailingDataWrites(trigger ?? posix) : (trigger ?? posix);
+  const fs: FileSystem = trigger ?? posix;
   const onPhase = (phase: RankPhase): void => {
     if (phase === config.killAfterOp?.armAt) trigger?.arm();
     if (phase === config.killAtPhase) process.kill(process.pid, 'SIGKILL');
   };
-  const store = await openStore(config.where, { fs, rank: config.rank, worldSize: config.worldSize, attempt: config.attempt, deadlineMs: config.deadlineMs, commitMarginMs: config.commitMarginMs, onPhase });
+  const storage = await openStorage(config.where, fs);
+  const store = await openStore({ storage: config.failWrite ? failingDataWrites(storage) : storage }, { fs, rank: config.rank, worldSize: config.worldSize, attempt: config.attempt, deadlineMs: config.deadlineMs, commitMarginMs: config.commitMarginMs, onPhase });
   let result: RanksChildResult;
   try {
     if (config.rank === 0 && config.resumedFrom !== undefined) await store.startEpoch(config.resumedFrom);
