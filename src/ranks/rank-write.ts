@@ -4,8 +4,9 @@
  * error record instead (best effort), so the leader aborts at once rather than
  * at its deadline.
  */
+import { hostname } from 'node:os';
 import { HoldfastError } from '../errors.js';
-import { DEFAULT_CHUNK_BYTES, META_NONCE, META_RANK, META_STEP, type ManifestTensor } from '../format/manifest-types.js';
+import { DEFAULT_CHUNK_BYTES, META_NONCE, META_RANK, META_STEP, type JsonValue, type ManifestTensor } from '../format/manifest-types.js';
 import { encodeShardHeader } from '../format/safetensors.js';
 import { formatHash } from '../format/sha256.js';
 import { defineEntry } from '../format/define-entry.js';
@@ -14,8 +15,6 @@ import type { AttemptArea } from '../storage/checkpoint-storage.js';
 import { chunkDigests } from './chunk-digests.js';
 import type { PlannedRankFile } from './rank-input.js';
 import { encodeRecord, rankRecordName, RANK_RECORD_FORMAT, type RankRecord, type RankRecordFile } from './rank-record.js';
-import { hostname } from 'node:os';
-import type { JsonValue } from '../format/manifest-types.js';
 
 export interface RankIdentity {
   rank: number;

@@ -10,7 +10,7 @@ import { ranksScenarios } from '../../src/torture/ranks-scenarios.js';
 test('torture ranks (quick, seed 1): every scenario with 4 real rank processes keeps every guarantee', async () => {
   const base = mkdtempSync(join(tmpdir(), 'holdfast-ranks-test-'));
   try {
-    const result = await runRanksCampaign({ backend: 'local', base, seed: 1, full: false, repeat: 1, deadlineMs: 3000, commitMarginMs: 3000, cleanup: (w) => Promise.resolve(rmSync(w, { recursive: true, force: true })) });
+    const result = await runRanksCampaign({ backend: 'local', base, seed: 1, full: false, repeat: 1, deadlineMs: 8000, commitMarginMs: 4000, cleanup: (w) => Promise.resolve(rmSync(w, { recursive: true, force: true })) });
     assert.deepEqual(result.violations, []);
     assert.equal(result.trials, ranksScenarios('local', 1, false).length);
     // The fault-free trial commits, the ones where a rank died before its record do not.
