@@ -75,11 +75,11 @@ for (const [label, path] of [
 test('an unknown manifest major version is refused with a clear message', async (t) => {
   const { store, dir } = await oneCheckpoint(tempDir(t));
   rewriteManifest(dir, (m) => {
-    m.version = '2.0';
+    m.version = '3.0';
   });
   const p = await firstProblem(store);
   assert.equal(p.reason, 'bad-manifest');
-  assert.match(p.message, /2\.0/);
+  assert.match(p.message, /3\.0/);
 });
 
 test('a safetensors header length larger than the file is caught', async (t) => {
