@@ -33,6 +33,7 @@ export { adviseInterval, type IntervalInputs, type IntervalRow } from './store/i
 export { signingFromEnv, type SigningOptions } from './store/signing-keys.js';
 export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict, Tag } from './store/types.js';
 export { evaluateRetention, metricValue, type RetentionCandidate } from './store/retention.js';
+export type { GlobalSlab, PhaseHook, RankOptions, RankPhase, RankRestoreResult, RankSaveHandle, RankSaveInput, RankSaveResult, RankStore } from './store/rank-store.js';
 export { HoldfastError, isHoldfastError, type HoldfastErrorCode } from './errors.js';
 export type { DType, Tensor, TensorData } from './format/dtype.js';
 export type { Manifest, JsonValue } from './format/manifest-types.js';

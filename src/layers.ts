@@ -8,7 +8,8 @@
  * holds for `train`/`torture`/`bench` and for `cli`/`demo`.
  *
  * Lowest first: errors/version, then the file system seam, the formats, the
- * byte paths, the checkpoint storage seam, commit and restore, the store,
+ * byte paths, the checkpoint storage seam, commit and restore, the
+ * multi-rank save protocol over them (`ranks`), the store,
  * the public entry files (`holdfast`, `holdfast/train`, `holdfast/tfjs`: the
  * surface users import, which the benchmark and the CLI use like any user),
  * the things built on them, and their front ends.
@@ -20,6 +21,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['io'],
   ['storage'],
   ['commit', 'restore'],
+  ['ranks'],
   ['store'],
   ['index.ts'],
   ['train', 'torture', 'bench'],

@@ -82,10 +82,10 @@ test('the checker catches an upward import, a sibling import, node:fs outside sr
     ['restore/d.ts', "import { readFileSync } from 'node:fs';\nconst m = await import('../store/b.js');\n"],
   ]);
   assert.deepEqual(layeringViolations(files), [
-    'fs/a.ts (fs, layer 1) imports ../store/b.js (store, layer 6): a higher layer',
+    'fs/a.ts (fs, layer 1) imports ../store/b.js (store, layer 7): a higher layer',
     'commit/c.ts (commit) imports ../restore/d.js (restore): sibling areas of one layer never import each other',
     'restore/d.ts imports node:fs: only fs may',
-    'restore/d.ts (restore, layer 5) imports ../store/b.js (store, layer 6): a higher layer',
+    'restore/d.ts (restore, layer 5) imports ../store/b.js (store, layer 7): a higher layer',
   ]);
   assert.throws(() => layeringViolations(new Map([['newarea/x.ts', "import '../errors.js';\n"], ['errors.ts', '']])), /newarea is in no layer/);
 });

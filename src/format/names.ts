@@ -64,3 +64,18 @@ export function assertValidRecordName(name: unknown, what = 'record name'): asse
     throw invalidArg(`${what} must be 1-128 characters of letters, digits, ".", "_" or "-", starting with a letter or digit, got ${JSON.stringify(name)}`);
   }
 }
+
+/** Epoch records of multi-rank job incarnations (`epochs/<E>`), never deleted by gc. */
+export const EPOCHS_DIR = 'epochs';
+/** Rank records and the abort marker inside a multi-rank attempt. */
+export const ATTEMPT_RECORDS_DIR = 'records';
+
+export function epochRecordName(epoch: number): string {
+  return String(epoch).padStart(20, '0');
+}
+
+export function parseEpochRecordName(name: string): number | undefined {
+  if (!/^\d{20}$/.test(name)) return undefined;
+  const epoch = Number(name);
+  return Number.isSafeInteger(epoch) ? epoch : undefined;
+}

@@ -4,15 +4,19 @@
  * (or, on a store that cannot be written, reported and left in place) and
  * reported with its reason, so the next reader does not pay for it again.
  * Several readers rolling back at once is fine: a checkpoint another reader
- * quarantined first is simply gone.
+ * quarantined first is simply gone. A verified checkpoint that the lineage
+ * rule fences out (format/epoch-record.ts: a zombie leader's commit) is
+ * skipped, not quarantined: its bytes are fine, it is just not this run's.
  */
 import { HoldfastError } from '../errors.js';
+import { describeFencing, fencingEpoch, type EpochRecord } from '../format/epoch-record.js';
 import type { Manifest } from '../format/manifest-types.js';
 import type { FileProblem, StoreEvent, VerifyLevel } from '../format/vocabulary.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { VerifyKey } from '../format/manifest-signature.js';
 import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { RestoreDestinations } from './restore-into.js';
+import { readEpochRecords } from './epochs.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
 
 export interface RollbackContext {
@@ -72,10 +76,17 @@ async function walkOnce<T>(ctx: RollbackContext, examine: (reader: CheckpointRea
   // Failed ones stay listed where the store cannot be written: never verify them twice.
   const unlisted = (steps: number[]): number[] => steps.filter((s) => !skipped.some((k) => k.step === s));
   const candidates = unlisted(await ctx.storage.list()).reverse();
+  // Read after the listing: an epoch recorded since only fences more, never less.
+  const epochs = await readEpochRecords(ctx.storage);
   for (const [i, step] of candidates.entries()) {
     const reader = await ctx.storage.open(step);
     if (reader === undefined) return 'relist'; // quarantined or removed by another process since the listing
     const examined = await examine(reader);
+    const fenced = examined.ok ? fencedReason(examined.manifest, epochs) : undefined;
+    if (fenced !== undefined) {
+      skipped.push({ step, reason: fenced });
+      continue;
+    }
     if (examined.ok) return { step, location: reader.location, reader, value: examined.value, skipped };
     if ((await ctx.storage.open(step)) === undefined) return 'relist'; // removed while we read it
     const reason = examined.problem.message;
@@ -105,6 +116,8 @@ export async function requirePassing<T>(ctx: RollbackContext, step: number, exam
     const p = examined.problem;
     throw new HoldfastError('HF_CORRUPT', `checkpoint ${step} failed verification: ${p.message}`, { path: reader.location, data: { step, problems: [p] } });
   }
+  const fenced = fencedReason(examined.manifest, await readEpochRecords(ctx.storage));
+  if (fenced !== undefined) throw new HoldfastError('HF_INCOMPATIBLE', `checkpoint ${step} is not part of this run's lineage: ${fenced}`, { path: reader.location, data: { step } });
   return { step, location: reader.location, reader, value: examined.value, skipped: [] };
 }
 
@@ -117,4 +130,9 @@ function asValid(found: Passed<CheckpointCheck>): ValidCheckpoint {
   const { value, ...rest } = found;
   // The check's reader also reaches the files an incremental checkpoint keeps in its sources.
   return { ...rest, reader: value.reader, check: value };
+}
+
+function fencedReason(m: Manifest, epochs: readonly EpochRecord[]): string | undefined {
+  const f = fencingEpoch(m, epochs);
+  return f === undefined ? undefined : describeFencing(m, f);
 }

@@ -152,6 +152,57 @@ export interface CheckpointStorage {
   readonly records: RecordStore;
   /** Releases connections or handles the backend holds (`store.close()` calls it). */
   close?(): Promise<void>;
+  /**
+   * The shared staging area of multi-rank attempt `nonce` at `step` (src/ranks/), created by the
+   * first rank to join. Absent on a backend that cannot host many writers.
+   */
+  joinAttempt?(step: number, nonce: string): Promise<AttemptArea>;
+  /** The job incarnations' epoch records (multi-rank fencing); absent where `joinAttempt` is. */
+  readonly epochs?: EpochBackend;
+}
+
+/**
+ * One multi-rank attempt at `step`, shared by every rank through the storage alone: each rank
+ * writes its files, then its record; the leader commits. Records are small documents that appear
+ * whole and exactly once (local: a record directory renamed into place, which fails onto an
+ * existing one; object store: `If-None-Match: *`), durable when `putRecord` returns.
+ * Nothing here is visible to readers until `commit`. A committed step is never moved aside.
+ */
+export interface AttemptArea {
+  readonly step: number;
+  readonly nonce: string;
+  /** The staging directory or attempt prefix, for messages. */
+  readonly location: string;
+  /** A new data file, complete and durable when this returns (fsynced; or a finished upload). */
+  writeFile(name: string, parts: readonly Uint8Array[], options: FileIoOptions): Promise<WrittenFile>;
+  /** A data file as the leader checks it: undefined when absent. */
+  statFile(name: string): Promise<StoredFileInfo | undefined>;
+  /** Creates record `name` whole, exclusively and durably; false when one of that name exists (another writer's or ours). */
+  putRecord(name: string, bytes: Uint8Array): Promise<boolean>;
+  /** Undefined when absent. */
+  readRecord(name: string): Promise<Uint8Array | undefined>;
+  /** Names of the records present. */
+  listRecords(): Promise<string[]>;
+  /**
+   * Writes SHA256SUMS and the manifest, then makes the attempt the committed `step` (local: rename
+   * of the staging directory + directory fsyncs; object store: exclusive single-part manifest PUT).
+   * An ambiguous failure is settled by reading the manifest back: our bytes mean committed.
+   * Throws HF_STEP_EXISTS when another attempt holds the step.
+   */
+  commit(manifest: Uint8Array, sha256Sums: Uint8Array): Promise<void>;
+}
+
+/**
+ * Epoch records, one per job incarnation (`epochs/<E>`): created exclusively and never deleted
+ * (gc leaves them), so readers can apply the lineage rule to every manifest.
+ */
+export interface EpochBackend {
+  readonly location: string;
+  /** Epoch numbers present, ascending. */
+  list(): Promise<number[]>;
+  read(epoch: number): Promise<Uint8Array | undefined>;
+  /** Creates the record whole and durably only if absent; false when it exists. */
+  createExclusive(epoch: number, record: Uint8Array): Promise<boolean>;
 }
 
 /**

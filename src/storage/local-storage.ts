@@ -16,11 +16,13 @@ import type { DurabilityMode } from '../format/vocabulary.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, removeTree, statOrUndefined } from '../fs/file-utils.js';
 import type {
+  AttemptArea,
   AuditAction,
   BeginOptions,
   CheckpointReader,
   CheckpointStorage,
   CheckpointWriter,
+  EpochBackend,
   LeaseBackend,
   QuarantineResult,
   RecordStore,
@@ -30,6 +32,8 @@ import type {
 } from './checkpoint-storage.js';
 import { appendAudit } from './local-audit-log.js';
 import { readOrCreateDescriptor } from './local-descriptor.js';
+import { joinLocalAttempt } from './local-attempt.js';
+import { localEpochBackend } from './local-epochs.js';
 import { ensureQuarantineRoot, ensureStagingRoot, type LocalLayout } from './local-layout.js';
 import { localLeaseBackend } from './local-lease-backend.js';
 import { localRecordStore } from './local-records.js';
@@ -88,6 +92,7 @@ export class LocalStorage implements CheckpointStorage {
   readonly capabilities: StorageCapabilities = { atomicRename: true, exclusiveCreate: true, dirSync: true, rangedRead: true };
   readonly lease: LeaseBackend;
   readonly records: RecordStore;
+  readonly epochs: EpochBackend;
 
   constructor(
     readonly fs: FileSystem,
@@ -96,6 +101,7 @@ export class LocalStorage implements CheckpointStorage {
   ) {
     this.lease = localLeaseBackend(this.layout(false));
     this.records = localRecordStore(this.layout(durability === 'atomic_dirsync'), durability !== 'unsafe');
+    this.epochs = localEpochBackend(this.layout(durability === 'atomic_dirsync'));
   }
 
   private layout(syncDirs: boolean): LocalLayout {
@@ -115,6 +121,14 @@ export class LocalStorage implements CheckpointStorage {
   begin(step: number, options: BeginOptions): Promise<CheckpointWriter> {
     const mode = options.durability ?? this.durability;
     return beginLocalCheckpoint(this.layout(mode === 'atomic_dirsync'), step, { ...options, durability: mode });
+  }
+
+  /** Multi-rank attempts need staging and fsyncs: `unsafe` (files written in place) cannot host them. */
+  joinAttempt(step: number, nonce: string): Promise<AttemptArea> {
+    if (this.durability === 'unsafe') {
+      return Promise.reject(new HoldfastError('HF_INVALID_ARG', `multi-rank saves need an atomic durability mode; ${this.location} is opened with unsafe`, { path: this.location }));
+    }
+    return joinLocalAttempt(this.layout(this.durability === 'atomic_dirsync'), step, nonce);
   }
 
   /**

@@ -17,6 +17,8 @@
  *   audit/<time>-<nonce>.json          one object per audit line (S3 has no append)
  *   lease/record                       the writer lease
  *   records/<name>                     a small named record (a tag); one PUT replaces it whole
+ *   ckpt-<step>/<nonce>/records/<name> a multi-rank attempt's rank records and abort marker (object-attempt.ts)
+ *   epochs/<E:020>.json                a job incarnation's epoch record (never deleted)
  *
  * Rules that follow from having no rename:
  * - Commit = single-part PUT of the manifest with `If-None-Match: *`. 412 means another attempt
@@ -54,13 +56,16 @@ import { ChunkedSha256 } from '../io/file-digest.js';
 import type { FileIoOptions } from '../io/io-options.js';
 import type { HashedRead } from '../io/read-file-hashed.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
+import { objectAttemptArea, objectEpochBackend } from './object-attempt.js';
 import type {
+  AttemptArea,
   AuditAction,
   BeginOptions,
   BlobSink,
   CheckpointReader,
   CheckpointStorage,
   CheckpointWriter,
+  EpochBackend,
   LeaseBackend,
   QuarantineResult,
   RecordStore,
@@ -91,6 +96,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   readonly location: string;
   readonly lease: LeaseBackend;
   readonly records: RecordStore;
+  readonly epochs: EpochBackend;
   private readonly prefix: string;
 
   constructor(
@@ -103,6 +109,7 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
     this.location = `${options.bucketUrl}${this.prefix}`;
     this.lease = objectLeaseBackend(this.client, this.key('lease/record'), this.location);
     this.records = objectRecordStore(this.client, this.key('records/'));
+    this.epochs = objectEpochBackend(this.client, this);
   }
 
   /** The bucket key of a store-relative key. */
@@ -132,6 +139,11 @@ export class ObjectStorage<C extends ObjectClient = ObjectClient> implements Che
   async begin(step: number, options: BeginOptions): Promise<CheckpointWriter> {
     if ((await this.client.head(this.key(manifestKey(step)))) !== undefined) throw stepExists(step, this.location + manifestKey(step));
     return new ObjectCheckpointWriter(this.client, step, options, (rel) => this.key(rel), this.location);
+  }
+
+  async joinAttempt(step: number, nonce: string): Promise<AttemptArea> {
+    if (!NONCE_RE.test(nonce)) throw new HoldfastError('HF_INVALID_ARG', `attempt nonce must be 32 lowercase hex characters, got ${JSON.stringify(nonce)}`);
+    return objectAttemptArea(this.client, this, step, nonce);
   }
 
   async quarantine(step: number, reason: string): Promise<QuarantineResult> {

@@ -36,6 +36,7 @@ import type { ManifestTrust } from '../format/manifest-signature.js';
 import { applyRetention, newestValidStepReadOnly } from './apply-retention.js';
 import { assertRetentionPolicy, type RetentionPolicy } from './retention.js';
 import { readTags, removeTag, setTag, tagsByStep, type Tag } from './tags.js';
+import { isRankOptions, rankStore, type RankOptions, type RankStore, type RankStoreBase } from './rank-store.js';
 import { saveAsync } from './save-async.js';
 import {
   DURABILITY_MODES,
@@ -68,9 +69,23 @@ const SAMPLE_MANIFESTS = 40;
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
  * `s3://bucket/prefix` URL (the bucket must exist), or over any `CheckpointStorage` passed as `{ storage }`.
  * `{ local, durable }` opens a tiered store (tiered-store.ts): saves commit to `local`, then upload to `durable`.
+ * With `{ rank, worldSize, attempt }`: the store of one rank of a multi-rank job (rank-store.ts).
  */
-export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions = {}): Promise<Store> {
+export async function openStore(where: string | { storage: CheckpointStorage }, options: StoreOptions & RankOptions): Promise<RankStore>;
+export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options?: StoreOptions): Promise<Store>;
+export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions | (StoreOptions & RankOptions) = {}): Promise<Store | RankStore> {
   if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
+  const store = await openPlainStore(where, options);
+  if (!isRankOptions(options)) return store;
+  try {
+    return rankStore(store, options);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
+async function openPlainStore(where: string | { storage: CheckpointStorage }, options: StoreOptions): Promise<CheckpointStore> {
   if (options.retention !== undefined) assertRetentionPolicy(options.retention);
   const durability = options.durability ?? 'atomic_dirsync';
   const fs = storeFileSystem(options);
@@ -130,10 +145,10 @@ function assertDurability(mode: unknown): asserts mode is DurabilityMode {
   }
 }
 
-class CheckpointStore implements Store {
+class CheckpointStore implements RankStoreBase {
   readonly root: string;
   /** Hashing workers and I/O memory: the caller's, or this store's own (closed by `close()`). */
-  private readonly io: IoRuntime;
+  readonly io: IoRuntime;
   private readonly ownsIo: boolean;
   /** One `saveAsync` in flight at a time. */
   private readonly saveSlot = new InFlightLimiter(1);
@@ -141,7 +156,7 @@ class CheckpointStore implements Store {
   constructor(
     readonly fs: FileSystem,
     readonly storage: CheckpointStorage,
-    private readonly durability: DurabilityMode,
+    readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
     /** Signing and the keys a checkpoint must be signed by; none: signatures are neither made nor checked. */
     private readonly trust?: ManifestTrust,
@@ -269,7 +284,7 @@ class CheckpointStore implements Store {
   }
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
-    const found = await this.find(step, false);
+    const found = await this.findVerified(step, false);
     const to = this.userPath(toDir);
     const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, to);
     await this.storage.audit('restore', { step: found.step, to });
@@ -382,6 +397,11 @@ class CheckpointStore implements Store {
 
   private userPath(p: string): string {
     return this.options.fs === undefined ? resolveUserPath(path.resolve(p)) : path.resolve(p);
+  }
+
+  /** A verified checkpoint for the rank store (rank-store.ts), which restores whole tensors its own way. */
+  findVerified(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
+    return this.find(step, keepBytes);
   }
 
   private find(step: number | undefined, keepBytes: boolean, into?: RestoreDestinations): Promise<ValidCheckpoint> {

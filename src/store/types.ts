@@ -212,7 +212,7 @@ export interface RestoreResult {
   manifest: Manifest;
   tensors: Record<string, Tensor>;
   state: JsonValue;
-  /** Newer checkpoints that failed verification and were quarantined on the way. */
+  /** Newer checkpoints that failed verification and were quarantined on the way (or, fenced out by a newer epoch, skipped). */
   skipped: { step: number; reason: string }[];
 }
 

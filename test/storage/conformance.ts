@@ -18,6 +18,7 @@ import { openStore } from '../../src/store/open-store.js';
 import type { Store, StoreOptions } from '../../src/store/types.js';
 import { bytesOf, sampleTensors } from '../helpers/tensors.js';
 import { IoRuntime } from '../../src/io/io-runtime.js';
+import { rankConformance } from './rank-conformance.js';
 
 export interface CrashingStorage {
   storage: CheckpointStorage;
@@ -265,6 +266,8 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assertSameTensors(restored.tensors, sampleTensors(winner), 'the winner of the lease-less race');
       assert.equal(restored.state, winner);
     });
+
+    rankConformance(withFixture);
 
     it('a crash (or failure) at every call of a save leaves the previous checkpoint or the new one, bit-exact, never anything else', async (t) => {
       const probe = await make();

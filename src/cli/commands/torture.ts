@@ -20,6 +20,7 @@ import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
 import { CONCURRENT_FULL, CONCURRENT_QUICK, CONCURRENT_VARIANTS, runConcurrentCampaign, type ConcurrentVariant } from '../../torture/concurrent-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
 import { runS3Torture } from './torture-s3.js';
+import { RANKS_HELP, runRanks } from './torture-ranks.js';
 import { parseCommandArgs, parseInteger } from '../args.js';
 import type { CliIo, Command } from '../command.js';
 import { HELP_OPTION, formatBytes, formatHelp, formatTable } from '../output.js';
@@ -47,7 +48,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
@@ -75,6 +76,7 @@ export const tortureCommand: Command = {
       '             two writers racing for a step. Own options: [--full] [--trials <n>] [--class',
       '             c[,c…]] [--trial <t>] [--store s3://bucket/prefix] [--seed <s>] [--json]',
       '             [--report <f>]; without --store it uses a bucket of its own, deleted after.',
+      ...RANKS_HELP,
       'Without --full the quick configuration runs (the CI one, about a minute in all);',
       '--full runs the counts docs/RELIABILITY.md reports (kill: 2,000 per mode, about an',
       'hour; corrupt: 500 per variant and 2,000 per key class, a few minutes).',
@@ -102,6 +104,7 @@ export const tortureCommand: Command = {
   async run(argv, io) {
     if (argv[0] === 'concurrent') return runConcurrent(argv, io);
     if (argv[0] === 's3') return runS3Torture(argv, io, printCampaign);
+    if (argv[0] === 'ranks') return runRanks(argv, io);
     const args = parseCommandArgs('torture', argv, OPTIONS, { required: ['campaign'] });
     const names = parseCampaigns(args.positionals[0]!);
     const modes = parseModes(args.string('mode'));

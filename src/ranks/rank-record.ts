@@ -1,0 +1,75 @@
+/**
+ * The documents ranks leave in an attempt's `records/`: each rank's record
+ * (`rank-<r:04>`), written last, after its files are durable, listing them
+ * with sizes, hashes and chunk digests, its slabs and its rank state; or an
+ * error record saying why it failed. And the leader's abort marker (`ABORT`).
+ * The leader checks every field against the others (leader-check.ts), so
+ * parsing here only refuses what is not such a record at all.
+ */
+import type { ChunkDigests, JsonValue, ManifestTensor } from '../format/manifest-types.js';
+
+export const RANK_RECORD_FORMAT = 'holdfast-rank-record';
+export const ABORT_RECORD = 'ABORT';
+
+export interface RankRecordFile {
+  path: string;
+  size: number;
+  /** `sha256:<hex>` */
+  hash: string;
+  chunks: ChunkDigests;
+}
+
+export interface RankRecord {
+  format: typeof RANK_RECORD_FORMAT;
+  step: number;
+  nonce: string;
+  attemptId: string;
+  rank: number;
+  worldSize: number;
+  files: RankRecordFile[];
+  /** This rank's slabs, keyed by global tensor (dtype and global shape as this rank sees them). */
+  tensors: Record<string, ManifestTensor>;
+  rankState: JsonValue;
+  host: string;
+  pid: number;
+  /** Present on an error record: why this rank could not write its part. */
+  error?: string;
+}
+
+export interface AbortRecord {
+  format: 'holdfast-abort';
+  step: number;
+  nonce: string;
+  reason: string;
+}
+
+export function rankRecordName(rank: number): string {
+  return `rank-${String(rank).padStart(4, '0')}`;
+}
+
+export function encodeRecord(r: RankRecord | AbortRecord): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(r)}\n`);
+}
+
+/** The record, or a reason it is not one. */
+export function parseRankRecord(bytes: Uint8Array): RankRecord | string {
+  let doc: Partial<RankRecord>;
+  try {
+    doc = JSON.parse(new TextDecoder().decode(bytes)) as Partial<RankRecord>;
+  } catch (e) {
+    return `not JSON (${(e as Error).message})`;
+  }
+  if (doc === null || typeof doc !== 'object' || doc.format !== RANK_RECORD_FORMAT) return `not a rank record (format ${JSON.stringify((doc as { format?: unknown } | null)?.format)})`;
+  for (const key of ['step', 'rank', 'worldSize'] as const) if (!Number.isSafeInteger(doc[key])) return `${key} is not an integer`;
+  if (!Array.isArray(doc.files) || doc.tensors === null || typeof doc.tensors !== 'object') return 'files or tensors missing';
+  return doc as RankRecord;
+}
+
+export function parseAbortRecord(bytes: Uint8Array): AbortRecord | undefined {
+  try {
+    const doc = JSON.parse(new TextDecoder().decode(bytes)) as AbortRecord;
+    return doc?.format === 'holdfast-abort' ? doc : undefined;
+  } catch {
+    return undefined;
+  }
+}
