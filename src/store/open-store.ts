@@ -31,6 +31,7 @@ import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
 import { copyOutVerified } from './copy-out.js';
 import { loadManifestTrust } from './signing-keys.js';
+import { assertRequireSame, assertSameProvenance } from '../format/provenance-match.js';
 import { adviseInterval, measuredCosts } from './interval-advisor.js';
 import type { ManifestTrust } from '../format/manifest-signature.js';
 import { applyRetention, newestValidStepReadOnly } from './apply-retention.js';
@@ -216,22 +217,26 @@ class CheckpointStore implements RankStoreBase {
 
   async restore(which?: number | RestoreOptions): Promise<RestoreResult> {
     const options: RestoreOptions = typeof which === 'object' && which !== null ? which : { step: which };
+    const current = { configHash: options.configHash, gitCommit: options.gitCommit };
+    if (options.requireSame !== undefined) assertRequireSame(options.requireSame, current);
     if (options.layout !== undefined) return this.restoreParts(options);
     const { step, into } = options;
     const found = await this.find(step, into === undefined, into).catch((e: unknown) => {
       throw into === undefined ? e : toldUnverified(e);
     });
     const manifest = found.check.manifest!;
+    assertSameProvenance(found.location, found.step, manifest.provenance, options.requireSame ?? [], current);
     const tensors = found.check.into?.finish() ?? decodeTensors(manifest, found.check.bytesByFile, found.location);
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }
 
-  private async restoreParts({ step, layout, into }: RestoreOptions): Promise<RestoreResult> {
+  private async restoreParts({ step, layout, into, requireSame, configHash, gitCommit }: RestoreOptions): Promise<RestoreResult> {
     assertLayoutArgument(layout, into);
     if (step !== undefined) assertValidStep(step);
     const found = await restoreLayout(this.rollbackContext(), step, layout, into);
     const { manifest, tensors } = found.value;
+    assertSameProvenance(found.location, found.step, manifest.provenance, requireSame ?? [], { configHash, gitCommit });
     await this.storage.audit('restore', { step: found.step, skipped: found.skipped, parts: Object.keys(layout).length });
     return { step: found.step, path: found.location, manifest, tensors, state: manifest.state, skipped: found.skipped };
   }

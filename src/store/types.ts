@@ -9,6 +9,7 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { LeaseOptions } from '../storage/writer-lease.js';
 import type { RestoreLayout } from '../restore/tensor-part.js';
+import type { RequireSame } from '../format/provenance-match.js';
 import type { RetentionPolicy, RetentionVerdict } from './retention.js';
 import type { Tag } from './tags.js';
 
@@ -204,6 +205,16 @@ export interface RestoreOptions {
    * every chunk verified. Other tensors are not read. `dtype`/`globalShape` in a part are checked.
    */
   layout?: RestoreLayout;
+  /**
+   * Refuse (HF_INCOMPATIBLE, every difference listed) a checkpoint whose recorded provenance differs
+   * from this process in these respects: 'config' (the caller's `configHash`), 'git' (the caller's
+   * `gitCommit`), 'library', 'library-major', 'node-major', 'platform'. Checked on the checkpoint the
+   * restore chose, after it verified (no rollback to an older one: another run's checkpoint is not damage).
+   */
+  requireSame?: RequireSame[];
+  /** The current config hash and git commit, compared when `requireSame` names them. */
+  configHash?: string;
+  gitCommit?: string;
 }
 
 export interface RestoreResult {

@@ -69,7 +69,7 @@ withS3Bucket('tiering commands against a real S3 server', (bucket) => {
     const listed = JSON.parse(expectSpawnExit(['ls', spec, '--json'], 0).stdout) as { step: number; tier: string }[];
     assert.deepEqual(listed.map((c) => [c.step, c.tier]), [[1, 'durable']]);
     const table = expectSpawnExit(['ls', spec], 0).stdout.split('\n');
-    assert.match(table[0]!, /STEP\s+SIZE\s+FILES\s+CREATED\s+TIER/);
+    assert.match(table[0]!, /STEP\s+SIZE\s+FILES\s+CREATED\s+TAGS\s+TIER/);
     assert.match(table[1]!, /durable$/);
     rmSync(local, { recursive: true });
     const out = join(dir, 'out');

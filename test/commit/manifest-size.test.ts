@@ -13,7 +13,7 @@ import { draftManifest } from '../../src/format/save-limits.js';
 import { openStore } from '../../src/store/open-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
 
-test('the draft manifest of a save is exactly as long as the manifest it commits, one chunk digest per 8 MiB included', async (t) => {
+test('the draft manifest of a save is as long as the manifest it commits (but for the timing digits), one chunk digest per 8 MiB included', async (t) => {
   const src = tempDir(t);
   const sizes = [0, 1, DEFAULT_CHUNK_BYTES, 2 * DEFAULT_CHUNK_BYTES + 1];
   const paths = sizes.map((n, i) => {
@@ -32,5 +32,7 @@ test('the draft manifest of a save is exactly as long as the manifest it commits
     provenance: currentProvenance(),
   });
   assert.deepEqual(draft.files.map((f) => f.chunks!.sha256.length), [0, 1, 1, 3]);
-  assert.equal(encodeManifest(draft).byteLength, written.byteLength);
+  // Exact but for the save's timing, which the draft writes at its longest.
+  const slack = encodeManifest(draft).byteLength - written.byteLength;
+  assert.ok(slack >= 0 && slack <= 2 * 'TIMING_MAX_MS 999999999.999'.length, `draft − written = ${slack} bytes`);
 });

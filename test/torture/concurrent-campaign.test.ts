@@ -9,19 +9,33 @@ import { tempDir } from '../helpers/temp-dir.js';
 const row = (r: { rows: { group: string; guarantee: { k: number; n: number } }[] }, group: string) => r.rows.find((x) => x.group === group)!;
 
 test('quick concurrency campaign: real processes, SIGKILL and SIGSTOP, every invariant holds', async (t) => {
-  const r = await runConcurrentCampaign({ ...CONCURRENT_QUICK, seed: 1, workDir: tempDir(t) });
-  assert.deepEqual(r.violations, [], r.violations.map((v) => `${v.group}: ${v.description}\n  ${v.replay}`).join('\n'));
-  const variants = r.counters['nearly-full.skipped'] === 1 ? ['normal'] : ['normal', 'nearly-full'];
-  for (const v of variants) {
-    for (const g of ['committed verifies', 'newest kept', 'restore newest', 'typed failures', 'no hang']) {
-      const x = row(r, `${v} · ${g}`);
-      assert.ok(x.guarantee.n > 0 || g === 'typed failures', `${v} · ${g} checked nothing`);
-      assert.equal(x.guarantee.k, x.guarantee.n, x.group);
+  // The campaign runs for a fixed time: on a loaded machine one run may end before a save of every
+  // mode committed. Every run must hold every invariant; further seeded runs (at most 3 in all) add
+  // samples until each check has checked something, so the test's teeth never depend on timing.
+  const counts = new Map<string, number>();
+  const add = (key: string, n: number): void => void counts.set(key, (counts.get(key) ?? 0) + n);
+  const missing = (variants: string[]): string[] =>
+    variants.flatMap((v) => [
+      ...['committed verifies', 'newest kept', 'restore newest', 'no hang'].filter((g) => (counts.get(`${v} · ${g}`) ?? 0) === 0).map((g) => `${v} · ${g} checked nothing`),
+      ...['sigstop', 'sigkill', 'commits.unsafe', 'commits.atomic_nodirsync', 'commits.atomic_dirsync'].filter((c) => (counts.get(`${v}.${c}`) ?? 0) === 0).map((c) => `${v}: no ${c}`),
+    ]);
+  let variants: string[] = [];
+  for (let run = 0; run < 3; run++) {
+    const r = await runConcurrentCampaign({ ...CONCURRENT_QUICK, seed: 1 + run, workDir: tempDir(t) });
+    assert.deepEqual(r.violations, [], r.violations.map((v) => `${v.group}: ${v.description}\n  ${v.replay}`).join('\n'));
+    variants = r.counters['nearly-full.skipped'] === 1 ? ['normal'] : ['normal', 'nearly-full'];
+    for (const v of variants) {
+      for (const g of ['committed verifies', 'newest kept', 'restore newest', 'typed failures', 'no hang']) {
+        const x = row(r, `${v} · ${g}`);
+        assert.equal(x.guarantee.k, x.guarantee.n, x.group);
+        add(x.group, x.guarantee.n);
+      }
+      for (const c of ['sigstop', 'sigkill', 'commits.unsafe', 'commits.atomic_nodirsync', 'commits.atomic_dirsync']) add(`${v}.${c}`, r.counters[`${v}.${c}`] ?? 0);
     }
-    // The campaign has teeth: processes were paused and killed, and saves committed in every mode.
-    assert.ok((r.counters[`${v}.sigstop`] ?? 0) > 0 && (r.counters[`${v}.sigkill`] ?? 0) > 0, JSON.stringify(r.counters));
-    for (const mode of ['unsafe', 'atomic_nodirsync', 'atomic_dirsync']) assert.ok((r.counters[`${v}.commits.${mode}`] ?? 0) > 0, `${v}: no ${mode} commit`);
+    if (missing(variants).length === 0) break;
   }
+  // The campaign has teeth: processes were paused and killed, and saves committed in every mode.
+  assert.deepEqual(missing(variants), []);
 });
 
 test('the replay of one round runs that round only', async (t) => {

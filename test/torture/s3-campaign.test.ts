@@ -39,7 +39,15 @@ s3Suite('the S3 fault campaign', (b) => {
     }
     const row = (g: string) => result.rows.find((r) => r.group === g)!;
     assert.ok((row('flip-byte').outcomes['damaged-body-refused'] ?? 0) > 0, 'damaged bodies reached the server and were refused');
-    assert.ok((row('sigkill').outcomes['save-killed'] ?? 0) > 0, 'the saver was killed mid-save');
+    // Where the kill lands depends on how fast the saves run: further seeded runs of that class (at most 2),
+    // each holding every invariant, until one kill has landed mid-save.
+    let killedMidSave = row('sigkill').outcomes['save-killed'] ?? 0;
+    for (let seed = 2; killedMidSave === 0 && seed <= 3; seed++) {
+      const again = await runS3Campaign({ ...S3_QUICK, seed, classes: ['sigkill'], upstream: process.env.AWS_ENDPOINT_URL!, bucket: b.bucket, prefix: `campaign/${newNonce()}/` });
+      assert.deepEqual(again.violations, []);
+      killedMidSave += again.rows[0]!.outcomes['save-killed'] ?? 0;
+    }
+    assert.ok(killedMidSave > 0, 'the saver was killed mid-save');
     assert.equal(row('race').outcomes['one-commit-per-step'], 1, 'the race had exactly one winner');
     assert.ok((row('delay').outcomes['reported-commit-readable'] ?? 0) > 0);
   });
