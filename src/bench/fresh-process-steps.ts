@@ -7,12 +7,10 @@
  * row beside it is the ordinary save row, measured in the bench's own warm
  * process.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './run-json-child.js';
 import { posix as path } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { HoldfastError } from '../errors.js';
 import { removeTree } from '../fs/file-utils.js';
-import { childNodeLaunch } from '../io/worker-flags.js';
 import type { FirstSaveArgs, FirstSaveResult } from './first-save-child.js';
 import { measurement } from './sampling.js';
 import { median } from './stats.js';
@@ -49,26 +47,7 @@ export async function firstSaveSamples(run: WorkloadRun, maxBytes: number | unde
 }
 
 function runChild(args: FirstSaveArgs): Promise<FirstSaveResult> {
-  const launch = childNodeLaunch(CHILD_PATH, [JSON.stringify(args)]);
-  const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: launch.env });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) {
-        try {
-          resolve(JSON.parse(stdout.trim().split('\n').at(-1)!) as FirstSaveResult);
-          return;
-        } catch {
-          // reported below with what the child printed
-        }
-      }
-      reject(new HoldfastError('HF_IO', `first-save child for step ${args.step} exited with code ${String(code)}: ${(stderr || stdout).trim().slice(0, 500)}`));
-    });
-  });
+  return runJsonChild<FirstSaveResult>(`first-save child for step ${args.step}`, CHILD_PATH, [JSON.stringify(args)]);
 }
 
 /** The two rows beside the steady-state save row. */

@@ -10,13 +10,12 @@
  * the last one, and prints one JSON line (`IoPathResult`), including whether
  * libuv really opened an io_uring (its rings show in /proc/self/maps).
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './run-json-child.js';
 import { posix as path } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStore } from '../index.js';
 import { removeTree } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { childNodeLaunch } from '../io/worker-flags.js';
 import { BufferedOnlyFileSystem } from './buffered-only-file-system.js';
 import { makeWorkload, materialize, parseWorkloadName } from './workloads.js';
 
@@ -39,19 +38,7 @@ export interface IoPathRun {
 /** Runs the child with `env` added to the parent's environment; rejects with its stderr when it fails. */
 export function runIoPathChild(run: IoPathRun, env: NodeJS.ProcessEnv): Promise<IoPathResult> {
   const args = ['--dir', run.dir, '--workload', run.workload, '--repeat', String(run.repeat), ...(run.maxBytes === undefined ? [] : ['--max-bytes', String(run.maxBytes)])];
-  const launch = childNodeLaunch(IO_PATH_CHILD_PATH, args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...launch.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!) as IoPathResult);
-      else reject(new Error(`io-path-child exited ${code}: ${err.trim()}`));
-    });
-  });
+  return runJsonChild<IoPathResult>('io-path-child', IO_PATH_CHILD_PATH, args, env);
 }
 
 async function ioUringMapped(fs: PosixFileSystem): Promise<boolean> {

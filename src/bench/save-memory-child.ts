@@ -14,11 +14,10 @@
  * Why a child: resident memory is a property of a whole process; in the
  * benchmark's own process earlier workloads and pools would hide it.
  */
-import { spawn } from 'node:child_process';
+import { runJsonChild } from './run-json-child.js';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { openStore, type Tensor } from '../index.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
-import { childNodeLaunch } from '../io/worker-flags.js';
 
 export const SAVE_MEMORY_CHILD_PATH = fileURLToPath(new URL('./save-memory-child.js', import.meta.url));
 const MiB = 1024 * 1024;
@@ -59,19 +58,7 @@ export function runSaveMemoryChild(dir: string, run: SaveMemoryRun, env: NodeJS.
   if (run.budgetMib !== undefined) args.push('--budget-mib', String(run.budgetMib));
   if (run.shardMib !== undefined) args.push('--shard-mib', String(run.shardMib));
   if (run.warmUp === true) args.push('--warm-up');
-  const launch = childNodeLaunch(SAVE_MEMORY_CHILD_PATH, args);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...launch.env, ...env } });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += String(d)));
-    child.stderr.on('data', (d) => (err += String(d)));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      if (code === 0) resolve(JSON.parse(out.trim().split('\n').pop()!) as SaveMemoryResult);
-      else reject(new Error(`save-memory-child exited ${code}: ${err.trim()}`));
-    });
-  });
+  return runJsonChild<SaveMemoryResult>('save-memory-child', SAVE_MEMORY_CHILD_PATH, args, env);
 }
 
 /** A field of /proc/self/status in bytes (the kernel reports kB). */
