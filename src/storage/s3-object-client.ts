@@ -84,7 +84,10 @@ export class S3ObjectClient implements ObjectClient {
         if (await this.conditionalPut(key, bytes, { IfMatch: there.info.version })) return true;
       }
       if (attempt === TOMBSTONE_WAITS) {
-        throw new HoldfastError('HF_IO', `exclusive create of ${this.url(key)}: a conditional delete of it has been in progress for ${attempt} tries (a tombstone younger than ${TOMBSTONE_GRACE_MS / 1000} s is there)`, { path: this.url(key) });
+        // Busy, not broken: the deleter is still working, or died between its two steps and its
+        // tombstone is replaced once older than the grace period. Callers that wait (the writer
+        // lease) try again; the others report it.
+        throw new HoldfastError('HF_BUSY', `exclusive create of ${this.url(key)}: a conditional delete of it has been in progress for ${attempt} tries (a tombstone younger than ${TOMBSTONE_GRACE_MS / 1000} s is there; one older is replaced)`, { path: this.url(key), data: { tombstone: true } });
       }
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
     }

@@ -66,7 +66,8 @@ export async function acquireWriterLease(backend: LeaseBackend, purpose: string,
     const holder = current === undefined ? undefined : parseLease(current);
     if (holder === undefined || isFree(holder)) {
       const mine = newRecord(purpose, ttlMs, (holder?.epoch ?? 0) + 1);
-      if (await install(backend, current, encodeLease(mine))) return startLease(backend, mine, holder !== undefined && !holder.released);
+      if (await installUnlessBusy(backend, current, encodeLease(mine))) return startLease(backend, mine, holder !== undefined && !holder.released);
+      if (Date.now() >= deadline) throw busy(backend, holder, 'the writer lease record is being replaced by another writer');
     } else if (options.ifHeld === 'refuse' || Date.now() >= deadline) {
       throw busy(backend, holder);
     }
@@ -96,6 +97,19 @@ async function install(backend: LeaseBackend, seen: Uint8Array | undefined, next
     }
   }
   return backend.createExclusive(next);
+}
+
+/**
+ * `install`, where a key still being deleted (on S3: a tombstone whose DELETE has not come, or whose
+ * deleter was killed between its two requests) counts as a race lost for now: the caller polls.
+ */
+async function installUnlessBusy(backend: LeaseBackend, seen: Uint8Array | undefined, next: Uint8Array): Promise<boolean> {
+  try {
+    return await install(backend, seen, next);
+  } catch (e) {
+    if (e instanceof HoldfastError && e.code === 'HF_BUSY') return false;
+    throw e;
+  }
 }
 
 function startLease(backend: LeaseBackend, record: LeaseRecord, tookOver: boolean): WriterLease {

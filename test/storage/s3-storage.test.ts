@@ -178,6 +178,27 @@ function s3Suite(): void {
       assert.equal(await client.getRange(key, 0, 10), undefined);
     });
 
+    test('a releaser SIGKILLed between its tombstone PUT and its DELETE: exclusive create is HF_BUSY, and the next writer gets the lease once the tombstone is past its grace', async () => {
+      const prefix = `tomb-lease/${newNonce()}/`;
+      const storage = s3Storage(prefix);
+      const leaseKey = storage.key('lease/record');
+      await admin.send(new PutObjectCommand({ Bucket: bucket, Key: leaseKey, Body: new Uint8Array(0), Metadata: { 'holdfast-tombstone': 'dead-releaser' } }));
+      await assert.rejects(storage.client.putIfAbsent(leaseKey, new TextEncoder().encode('x')), (e: unknown) => isHoldfastError(e) && e.code === 'HF_BUSY' && e.message.includes(leaseKey));
+      const store = await openStore({ storage }, { fs: new MemoryFileSystem() });
+      try {
+        const gc = store.gc({ keepLast: 1 });
+        // The grace period passes (the client's clock, moved on): the tombstone is replaced.
+        await new Promise((r) => setTimeout(r, 200));
+        const realNow = storage.client.now.bind(storage.client);
+        storage.client.now = () => realNow() + 61_000;
+        assert.deepEqual((await gc).removedSteps, []);
+        const record = (await storage.client.get(leaseKey))!;
+        assert.equal(JSON.parse(new TextDecoder().decode(record.bytes)).released, true, 'the gc took the lease and released it');
+      } finally {
+        await store.close();
+      }
+    });
+
     test('ranged reads: inside, across the end, past the end, empty; a missing object is undefined', async () => {
       const client = s3Storage('').client;
       const key = `range/${newNonce()}`;
