@@ -6,6 +6,9 @@
  */
 import { parseArgs } from 'node:util';
 import { invalidArg } from '../errors.js';
+import { parseInteger } from '../format/parse-integer.js';
+
+export { parseInteger };
 
 type OptionSpecs = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 
@@ -51,15 +54,6 @@ class CommandArgs {
     if (v === undefined) throw invalidArg(`missing required option --${name} (see 'holdfast ${this.command} --help')`);
     return parseInteger(`--${name}`, v, min);
   }
-}
-
-export function parseInteger(what: string, text: string, min = 0): number {
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) {
-    const kind = min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
-    throw invalidArg(`${what} must be ${kind}, got ${JSON.stringify(text)}`);
-  }
-  return n;
 }
 
 export function parseCommandArgs(command: string, argv: string[], options: OptionSpecs, positional: PositionalSpec): CommandArgs {

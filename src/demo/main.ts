@@ -13,6 +13,7 @@ import { posix as path } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exitCodeFor, invalidArg } from '../errors.js';
+import { parseInteger } from '../format/parse-integer.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { compareRuns } from './compare-runs.js';
 import { prepareDemoDir } from './demo-dir.js';
@@ -56,10 +57,7 @@ interface DemoOptions {
 }
 
 function int(name: string, text: string | undefined, fallback: number, min: number): number {
-  if (text === undefined) return fallback;
-  const n = /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw invalidArg(`--${name} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  return n;
+  return text === undefined ? fallback : parseInteger(`--${name}`, text, min);
 }
 
 function parseDemoArgs(argv: string[]): DemoOptions {

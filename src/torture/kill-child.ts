@@ -19,6 +19,7 @@
  * idles until killed, so a kill that comes late still finds a process.
  * Exit codes: 1 failure; 2 usage.
  */
+import { parseInteger } from '../format/parse-integer.js';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
@@ -37,9 +38,7 @@ interface KillChildOptions {
 }
 
 function integer(name: string, text: string | undefined, min: number): number {
-  const n = text !== undefined && /^[0-9]+$/.test(text) ? Number(text) : NaN;
-  if (!Number.isSafeInteger(n) || n < min) throw new RangeError(`--${name} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-  return n;
+  return parseInteger(`--${name}`, text ?? '', min);
 }
 
 function parseKillChildArgs(argv: string[]): KillChildOptions {

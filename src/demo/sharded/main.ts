@@ -13,6 +13,7 @@ import { posix as path } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { exitCodeFor, invalidArg } from '../../errors.js';
+import { parseInteger } from '../../format/parse-integer.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
 import { openStore } from '../../store/open-store.js';
 import { tensorMapSha256, trainStateSha256 } from '../../train/train-state.js';
@@ -74,10 +75,7 @@ function parseOptions(argv: string[]): ShardedDemoOptions | 'help' {
   if (values['help'] === true) return 'help';
   const int = (k: string, fallback: number, min: number): number => {
     const text = values[k];
-    if (text === undefined) return fallback;
-    const n = typeof text === 'string' && /^[0-9]+$/.test(text) ? Number(text) : NaN;
-    if (!Number.isSafeInteger(n) || n < min) throw invalidArg(`--${k} must be an integer >= ${min}, got ${JSON.stringify(text)}`);
-    return n;
+    return typeof text === 'string' ? parseInteger(`--${k}`, text, min) : fallback;
   };
   const o: ShardedDemoOptions = {
     steps: int('steps', 200, 4),
