@@ -34,7 +34,9 @@
  *
  * Timing is real, so a round is not replayed bit for bit: its seed fixes the
  * chaos plan (which process, when, how long) and every child's sequence of
- * calls, and `--round` reruns exactly that round.
+ * calls, and `--round` reruns exactly that round. So a violated round keeps
+ * its directory as evidence (concurrent-evidence.ts) and names it, and a
+ * committed step found in quarantine is reported with the reasons recorded.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { posix as path } from 'node:path';
