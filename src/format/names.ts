@@ -12,6 +12,11 @@ export const LEASE_RECORD = 'record';
 export const RECORDS_DIR = '.records';
 export const MANIFEST_FILE = 'manifest.json';
 export const SHA256SUMS_FILE = 'SHA256SUMS';
+
+/** An `unsafe` save's manifest before its rename to `manifest.json`: hidden, and named by the attempt. */
+export function pendingManifestName(nonce: string): string {
+  return `.${MANIFEST_FILE}.${nonce}.pending`;
+}
 const CHECKPOINT_PREFIX = 'ckpt-';
 /** Steps are zero-padded to 12 digits so lexical order is numeric order. */
 const STEP_DIGITS = 12;

@@ -3,7 +3,10 @@
  * store (DESIGN §5). Two strategies, named after what they do:
  *
  * - `writeInPlace` (`unsafe`): files go straight into `ckpt-<step>`, nothing
- *   is synced. A crash leaves partial files under the final name.
+ *   is synced. A crash leaves partial files under the final name. Only the
+ *   manifest is written beside its final name and renamed into place: its
+ *   presence is the commit readers see, so it must never be seen half
+ *   written.
  * - `renameFromStaging` (`atomic_nodirsync`, `atomic_dirsync`): files go into
  *   `.staging/<step>-<nonce>`, each fsynced; the directory is renamed into
  *   place only when complete. With `atomic_dirsync` every directory whose
@@ -14,8 +17,8 @@
  */
 import { posix as path } from 'node:path';
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { isPrefixOf, sameBytes } from '../format/bytes.js';
-import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, stagingDirName } from '../format/names.js';
+import { sameBytes } from '../format/bytes.js';
+import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, pendingManifestName, stagingDirName } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readFileIfRegular, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
 import type { FileIoOptions } from '../io/io-options.js';
@@ -84,7 +87,8 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
   }
   const files = fileWriters(fs, finalDir, false);
   const manifestPath = path.join(finalDir, MANIFEST_FILE);
-  /** Our manifest bytes once we may have created `manifest.json` (not when its O_EXCL create found another's). */
+  const pendingPath = path.join(finalDir, pendingManifestName(options.nonce));
+  /** Our manifest bytes once the rename that publishes them may have happened. */
   let ours: Uint8Array | undefined;
   return {
     step,
@@ -93,28 +97,29 @@ async function writeInPlace(layout: LocalLayout, finalDir: string, step: number,
     ...files,
     commit: async (manifest, sums) => {
       await options.lease?.assertCurrent();
+      await writeNewFile(fs, path.join(finalDir, SHA256SUMS_FILE), sums, { sync: false });
+      // Readers take a present manifest for a commit and quarantine one that does not verify. Written
+      // in place, a reader could read it empty, and quarantine the directory after this save had
+      // already read its manifest back and reported committed. So it appears whole, in one rename.
+      await writeNewFile(fs, pendingPath, manifest, { sync: false });
+      if ((await statOrUndefined(fs, manifestPath)) !== undefined) throw stepExists(step, finalDir);
       ours = manifest;
       try {
-        await files.writeManifest(manifest, sums);
+        await fs.rename(pendingPath, manifestPath);
       } catch (e) {
-        if (isHoldfastError(e) && e.data['errno'] === 'EEXIST' && e.path === manifestPath) ours = undefined;
-        throw e;
-      }
-      // A reader that caught the manifest half-written (created, not yet filled) quarantined the
-      // directory: our bytes went with it. Never report committed for a checkpoint readers don't see.
-      const found = await readFileIfRegular(fs, manifestPath, manifest.byteLength + 1);
-      if (found === undefined || !sameBytes(found, manifest)) {
-        throw new HoldfastError('HF_ABORTED', `unsafe save of step ${step}: ${finalDir} was moved away (quarantined by a reader that found its manifest half-written) before the save finished`, { path: finalDir, data: { step } });
+        if (!isHoldfastError(e, 'HF_NOT_FOUND')) throw e;
+        // gc, or the next writer of this step, moved the directory (no manifest yet) to quarantine.
+        throw new HoldfastError('HF_ABORTED', `unsafe save of step ${step}: ${finalDir} was moved away (to quarantine, as a directory without a manifest) before the save finished`, { path: finalDir, data: { step }, cause: e });
       }
     },
     // `unsafe` leaves its partial files (the cleanup a crash would skip), but a failed save must not
-    // look committed: drop the manifest this attempt created, whole or torn (a prefix of ours), or
-    // one we cannot even read back; never another writer's.
+    // look committed: drop its unpublished manifest, and the published one if it is ours (an
+    // ambiguous rename failure); never another writer's.
     abandon: async () => {
+      await fs.unlink(pendingPath).catch(() => undefined);
       if (ours === undefined) return;
-      const mine = ours;
-      const found = await readFileIfRegular(fs, manifestPath, mine.byteLength + 1).catch(() => mine);
-      if (found === undefined || !isPrefixOf(found, mine)) return;
+      const found = await readFileIfRegular(fs, manifestPath, ours.byteLength + 1).catch(() => undefined);
+      if (found === undefined || !sameBytes(found, ours)) return;
       try {
         await fs.unlink(manifestPath);
       } catch {

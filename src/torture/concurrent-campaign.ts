@@ -34,7 +34,9 @@
  *
  * Timing is real, so a round is not replayed bit for bit: its seed fixes the
  * chaos plan (which process, when, how long) and every child's sequence of
- * calls, and `--round` reruns exactly that round.
+ * calls, and `--round` reruns exactly that round. So a violated round keeps
+ * its directory as evidence (concurrent-evidence.ts) and names it, and a
+ * committed step found in quarantine is reported with the reasons recorded.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { posix as path } from 'node:path';
@@ -51,6 +53,7 @@ import type { Store } from '../store/types.js';
 import type { CampaignResult, CampaignRow, Violation } from './campaign.js';
 import { concurrentDigest } from './concurrent-content.js';
 import { mountNearlyFull, type NearlyFullMount } from './concurrent-nearly-full.js';
+import { auditedQuarantines, copyTree, describeQuarantines, type QuarantineRecord } from './concurrent-evidence.js';
 import { contentDigest } from './kill-content.js';
 import { wilson } from './wilson.js';
 import { childNodeLaunch } from '../io/worker-flags.js';
@@ -130,6 +133,7 @@ interface ChildEvent {
   mode?: string;
   modes?: string[];
   steps?: number[];
+  quarantines?: { step: number; reason: string; movedTo: string }[];
 }
 
 /** One child process of a round, and what the parent knows about it. */
@@ -180,6 +184,10 @@ interface RoundState {
   /** gc calls that were killed or failed mid-call: their removals may be unreported. */
   gcInterrupted: number;
   removedReported: Set<number>;
+  /** Moves to quarantine the children reported, with their reasons. */
+  quarantines: QuarantineRecord[];
+  /** Every child's event lines, labelled: written out only when the round is kept as evidence. */
+  events: string[];
 }
 
 export async function runConcurrentCampaign(o: ConcurrentCampaignOptions): Promise<ConcurrentResult> {
@@ -195,6 +203,7 @@ export async function runConcurrentCampaign(o: ConcurrentCampaignOptions): Promi
   const notes: string[] = [];
   const counters: Record<string, number> = { rounds: total, workers: o.workers, roundMs: o.roundMs, ttlMs, graceMs };
   let done = 0;
+  const kept: string[] = [];
   const workRoot = path.join(path.resolve(o.workDir), `concurrent-${process.pid}-${Date.now().toString(36)}`);
   await ensureDir(fs, workRoot);
   try {
@@ -215,7 +224,8 @@ export async function runConcurrentCampaign(o: ConcurrentCampaignOptions): Promi
       try {
         for (const round of rounds) {
           const ctx = { o, fs, variant, vi, round, ttlMs, graceMs, deadlineMs, tally, violations };
-          await runRound(ctx, path.join(workRoot, `${variant}-${round}`), mount !== undefined ? path.join(mount.dir, `store-${round}`) : undefined);
+          const evidence = await runRound(ctx, path.join(workRoot, `${variant}-${round}`), mount !== undefined ? path.join(mount.dir, `store-${round}`) : undefined);
+          if (evidence !== undefined) kept.push(evidence);
           done += 1;
           o.onProgress?.(done, total, `concurrent ${variant} round ${round + 1}/${o.rounds}`);
         }
@@ -226,8 +236,10 @@ export async function runConcurrentCampaign(o: ConcurrentCampaignOptions): Promi
       for (const [k, v] of Object.entries(tally.counters)) counters[`${variant}.${k}`] = v;
     }
   } finally {
-    await removeTree(fs, workRoot).catch(() => undefined);
+    // A round with a violation keeps its directory: the interleaving may never come again.
+    if (kept.length === 0) await removeTree(fs, workRoot).catch(() => undefined);
   }
+  for (const dir of kept) notes.push(`evidence of a violated round kept in ${dir} (store/, commits.jsonl, events.jsonl)`);
   notes.push(
     `Lease time to live ${ttlMs} ms, staging grace ${graceMs} ms, per-call deadline ${deadlineMs} ms of running time. ` +
       'HF_BUSY (lease refused, waited too long, or fenced after a takeover), HF_STEP_EXISTS (two processes raced for one step: both write the same bytes) ' +
@@ -254,12 +266,14 @@ function replayOf(ctx: RoundContext): string {
   return `holdfast torture concurrent --seed ${ctx.o.seed} --variant ${ctx.variant} --round ${ctx.round} --workers ${ctx.o.workers} --duration ${ctx.o.roundMs}`;
 }
 
-async function runRound(ctx: RoundContext, roundDir: string, storeOnMount: string | undefined): Promise<void> {
+/** One round; returns the round's directory when a violation made it keep it as evidence. */
+async function runRound(ctx: RoundContext, roundDir: string, storeOnMount: string | undefined): Promise<string | undefined> {
   const { fs, tally } = ctx;
   await ensureDir(fs, roundDir);
   const root = storeOnMount ?? path.join(roundDir, 'store');
   const log = path.join(roundDir, 'commits.jsonl');
-  const state: RoundState = { variant: ctx.variant, round: ctx.round, gcInterrupted: 0, removedReported: new Set() };
+  const violationsBefore = ctx.violations.length;
+  const state: RoundState = { variant: ctx.variant, round: ctx.round, gcInterrupted: 0, removedReported: new Set(), quarantines: [], events: [] };
   const violate = (group: Group, description: string): void => {
     ctx.violations.push({ group: `${ctx.variant} · ${group}`, trial: ctx.round, seed: ctx.o.seed, description, replay: replayOf(ctx) });
   };
@@ -275,7 +289,10 @@ async function runRound(ctx: RoundContext, roundDir: string, storeOnMount: strin
   const spawnChild = (): void => {
     const stream = ctx.vi * 1_000_000 + ctx.round * 1000 + incarnation;
     const args = ['--store', root, '--log', log, '--seed', String(ctx.o.seed), '--stream', String(stream), '--ttl', String(ctx.ttlMs), '--grace', String(ctx.graceMs), '--deadline', String(ctx.deadlineMs)];
-    children.push(new Child(`${ctx.variant}/${ctx.round}/${incarnation++}`, args, (c, e) => judgeEvent(ctx, state, check, c, e)));
+    children.push(new Child(`${ctx.variant}/${ctx.round}/${incarnation++}`, args, (c, e) => {
+      state.events.push(JSON.stringify({ p: c.label, ...e }));
+      judgeEvent(ctx, state, check, c, e);
+    }));
     bump(tally.counters, 'processes');
   };
   for (let i = 0; i < ctx.o.workers; i++) spawnChild();
@@ -323,8 +340,23 @@ async function runRound(ctx: RoundContext, roundDir: string, storeOnMount: strin
   watching = false;
   await watcher;
   await finalChecks(ctx, state, store, root, log, check);
-  await removeTree(fs, roundDir);
+  const violated = ctx.violations.slice(violationsBefore);
+  if (violated.length > 0) await keepEvidence(fs, roundDir, storeOnMount, state, violated);
+  else await removeTree(fs, roundDir);
   if (storeOnMount !== undefined) await removeTree(fs, storeOnMount);
+  return violated.length > 0 ? roundDir : undefined;
+}
+
+/** The round's directory stays (a store on the tmpfs is copied into it first), with every child's events; each violation names it. */
+async function keepEvidence(fs: FileSystem, roundDir: string, storeOnMount: string | undefined, state: RoundState, violated: Violation[]): Promise<void> {
+  if (storeOnMount !== undefined) await copyTree(fs, storeOnMount, path.join(roundDir, 'store')).catch(() => undefined);
+  const fh = await fs.open(path.join(roundDir, 'events.jsonl'), 'create');
+  try {
+    await fh.pwrite(new TextEncoder().encode(state.events.join('\n') + '\n'), 0);
+  } finally {
+    await fh.close();
+  }
+  for (const v of violated) v.description += ` [evidence kept in ${roundDir}]`;
 }
 
 async function waitForExit(ctx: RoundContext, c: Child, violate: (g: Group, d: string) => void): Promise<void> {
@@ -354,6 +386,7 @@ function judgeEvent(ctx: RoundContext, state: RoundState, check: Check, c: Child
   bump(tally.outcomes, `${op}:${e.ok === true ? 'ok' : `${e.code}${e.errno !== undefined ? `/${e.errno}` : ''}`}`);
   bump(tally.counters, 'calls');
   if (e.quarantinedNow !== undefined && e.quarantinedNow > 0) bump(tally.counters, 'quarantinedByCall', e.quarantinedNow);
+  for (const q of e.quarantines ?? []) state.quarantines.push({ step: q.step, reason: q.reason, by: `${where} (moved to ${q.movedTo})` });
   if (e.ok !== true) {
     check('typed failures', e.code !== 'untyped', () => `${where} failed with an untyped error: ${e.msg}`);
     if (e.code === 'HF_BUSY' && /taken over/.test(e.msg ?? '')) bump(tally.counters, 'fencedAfterTakeover');
@@ -427,7 +460,8 @@ async function finalChecks(ctx: RoundContext, state: RoundState, store: Store, r
     }
     const quarantined = await quarantinedCopies(fs, root, step);
     if (quarantined.length > 0) {
-      check('committed verifies', false, () => `committed step ${step} was moved to quarantine: ${quarantined.join(', ')}`);
+      const why = describeQuarantines(step, [...state.quarantines, ...(await auditedQuarantines(fs, root))]);
+      check('committed verifies', false, () => `committed step ${step} was moved to quarantine: ${quarantined.join(', ')}; ${why}`);
     } else if (deleted.has(step) || state.removedReported.has(step)) {
       bump(tally.counters, 'removedByRetention');
       check('committed verifies', true, () => '');

@@ -34,6 +34,7 @@ import { readWholeFile, statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { SeededRandom } from '../fs/seeded-random.js';
 import { openStore } from '../store/open-store.js';
+import type { StoreEvent } from '../format/vocabulary.js';
 import { DURABILITY_MODES, type DurabilityMode, type Store } from '../store/types.js';
 import { concurrentContent, concurrentDigest } from './concurrent-content.js';
 import { contentDigest } from './kill-content.js';
@@ -117,7 +118,8 @@ function describeError(e: unknown): Record<string, unknown> {
 class Worker {
   private n = 0;
   private lastStep = 0;
-  private quarantined = 0;
+  /** Checkpoints this process moved to quarantine during the call in hand, with the reason (evidence for the parent). */
+  private quarantines: { step: number; reason: string; movedTo: string }[] = [];
   private readonly fs = new PosixFileSystem();
   private readonly clock = activeClock();
   private wait!: Store;
@@ -132,7 +134,10 @@ class Worker {
 
   async open(): Promise<void> {
     this.random = new SeededRandom(this.o.seed, 0x63686c64 /* 'chld' */, this.o.stream);
-    const common = { shardSizeBytes: SHARD_BYTES, create: false, onEvent: (e: { type: string }) => void (e.type === 'quarantined' && (this.quarantined += 1)) };
+    const onEvent = (e: StoreEvent): void => {
+      if (e.type === 'quarantined') this.quarantines.push({ step: e.step, reason: e.reason.slice(0, 400), movedTo: e.movedTo });
+    };
+    const common = { shardSizeBytes: SHARD_BYTES, create: false, onEvent };
     this.wait = await openStore(this.o.store, { ...common, lease: { ifHeld: 'wait', waitMs: LEASE_WAIT_MS, ttlMs: this.o.ttlMs } });
     this.refuse = await openStore(this.o.store, { ...common, lease: { ifHeld: 'refuse', ttlMs: this.o.ttlMs } });
   }
@@ -152,7 +157,7 @@ class Worker {
       this.write({ t: 'hang', op, n, ms: Math.round(this.clock.now() - started) });
       process.exit(3);
     }, 100);
-    const before = this.quarantined;
+    this.quarantines = [];
     let outcome: Record<string, unknown>;
     try {
       outcome = { ok: true, ...(await this.run(op)) };
@@ -161,7 +166,8 @@ class Worker {
     } finally {
       clearInterval(watchdog);
     }
-    this.write({ t: 'end', op, n, ms: Math.round(this.clock.now() - started), quarantinedNow: this.quarantined - before, ...outcome });
+    const quarantines = this.quarantines.length > 0 ? { quarantines: this.quarantines } : {};
+    this.write({ t: 'end', op, n, ms: Math.round(this.clock.now() - started), quarantinedNow: this.quarantines.length, ...quarantines, ...outcome });
   }
 
   private store(): Store {

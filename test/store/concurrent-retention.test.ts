@@ -9,6 +9,9 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import type { CheckpointReader, CheckpointStorage } from '../../src/storage/checkpoint-storage.js';
+import type { FileHandle, OpenMode, OpenOptions } from '../../src/fs/file-system.js';
+import { FileSystemWrapper } from '../../src/fs/file-system-wrapper.js';
+import { PosixFileSystem } from '../../src/fs/posix-file-system.js';
 import { openLocalStorage } from '../../src/storage/local-storage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { tempDir } from '../helpers/temp-dir.js';
@@ -75,25 +78,60 @@ test('restore() is not failed by a shard that retention removed between its mani
   assert.deepEqual(r.skipped, [], 'a checkpoint removed by retention is not a failed one');
 });
 
-test('an unsafe save whose half-written manifest a reader quarantined is not reported committed', async (t) => {
-  const root = tempDir(t);
-  const { FileSystemWrapper } = await import('../../src/fs/file-system-wrapper.js');
-  const { PosixFileSystem } = await import('../../src/fs/posix-file-system.js');
-  const reader = await openStore(root);
-  await reader.save(1, { tensors: sampleTensors(1), state: { step: 1 } });
-  let readerSaw: number | null | undefined;
-  class ReaderRunsAtManifestCreate extends FileSystemWrapper {
-    override async open(p: string, mode: 'read' | 'create' | 'append' | 'write', options?: never) {
-      const fh = await super.open(p, mode as never, options);
-      // The manifest exists (empty) and its bytes are not written yet: another process reads now.
-      if (mode === 'create' && p.endsWith('/ckpt-000000000002/manifest.json')) readerSaw = (await reader.latest())?.step ?? null;
-      return fh;
+/**
+ * An `unsafe` save wrote `manifest.json` in place (create, then write): a reader could read it empty,
+ * take it for a torn checkpoint and quarantine the directory. When the reader's move came after the
+ * save had read its manifest back, the save reported committed a checkpoint that was in quarantine
+ * (the concurrency campaign's "committed step 25 was moved to quarantine"). The reader runs while
+ * the manifest is being written, and its quarantine (if it gets that far) runs before, or only after,
+ * the save returns.
+ */
+for (const readerMoves of ['before the save returns', 'after the save returns'] as const) {
+  test(`a reader that runs while an unsafe save writes its manifest neither sees nor quarantines it (its move ${readerMoves})`, async (t) => {
+    const root = tempDir(t);
+    const first = await openStore(root);
+    await first.save(1, { tensors: sampleTensors(1), state: { step: 1 } });
+    let saveReturned!: () => void;
+    const returned = new Promise<void>((resolve) => (saveReturned = resolve));
+    let atQuarantine!: () => void;
+    const reachedQuarantine = new Promise<void>((resolve) => (atQuarantine = resolve));
+    const moved: number[] = [];
+    const storage = await openLocalStorage(new PosixFileSystem(), root, { durability: 'atomic_dirsync', create: false });
+    const reader = await openStore({
+      storage: new Proxy(storage, {
+        get(target, prop, receiver) {
+          if (prop !== 'quarantine') return Reflect.get(target, prop, receiver) as unknown;
+          return async (step: number, reason: string) => {
+            moved.push(step);
+            atQuarantine();
+            if (readerMoves === 'after the save returns') await returned;
+            return target.quarantine(step, reason);
+          };
+        },
+      }),
+    });
+    let readerCall: Promise<number | null> | undefined;
+    class ReaderRunsWhileTheManifestIsWritten extends FileSystemWrapper {
+      override async open(p: string, mode: OpenMode, options?: OpenOptions): Promise<FileHandle> {
+        const fh = await super.open(p, mode, options);
+        if (mode === 'create' && readerCall === undefined && /\/ckpt-000000000002\/[^/]*manifest\.json/.test(p)) {
+          // The manifest's file exists and its bytes are not written yet: another process reads now.
+          readerCall = reader.latest().then((l) => l?.step ?? null);
+          await (readerMoves === 'before the save returns' ? readerCall : Promise.race([reachedQuarantine, readerCall]));
+        }
+        return fh;
+      }
     }
-  }
-  const writer = await openStore(root, { fs: new ReaderRunsAtManifestCreate(new PosixFileSystem(), 'reader-at-manifest'), durability: 'unsafe' });
-  // `unsafe` gives readers no atomicity: the reader saw an empty manifest, took it for a torn
-  // checkpoint and quarantined it. What must hold is that the save is not told "committed".
-  await assert.rejects(writer.save(2, { tensors: sampleTensors(2), state: { step: 2 } }), { code: 'HF_ABORTED' });
-  assert.equal(readerSaw, 1);
-  assert.equal((await reader.latest())?.step, 1);
-});
+    const writer = await openStore(root, { fs: new ReaderRunsWhileTheManifestIsWritten(new PosixFileSystem(), 'reader-at-manifest'), durability: 'unsafe' });
+    const saved = await writer.save(2, { tensors: sampleTensors(2), state: { step: 2 } }).then(
+      () => 'committed',
+      (e: unknown) => String(e),
+    );
+    saveReturned();
+    assert.equal(await readerCall, 1, 'the reader ran mid-save and saw step 1');
+    assert.equal(saved, 'committed');
+    assert.deepEqual(moved, [], 'the reader quarantined nothing');
+    const after = await openStore(root, { create: false });
+    assert.equal((await after.restore()).step, 2, 'the step reported committed is the newest and restores');
+  });
+}

@@ -60,12 +60,17 @@ test('atomic_nodirsync: the same files, fsynced, renamed, but no directory fsync
   assert.equal(ops.filter((o) => o.kind === 'rename').length, 1);
 });
 
-test('unsafe: writes straight into ckpt-<step>, no fsync, no rename', async () => {
+test('unsafe: writes straight into ckpt-<step>, no fsync; the manifest last, whole, by one rename beside it', async () => {
   const ops = await recordSave('unsafe');
   assert.deepEqual(ops.filter((o) => o.kind === 'mkdir').map(describe), ['mkdir /ckpt-000000000002']);
-  assert.equal(ops.filter((o) => o.kind === 'fsync' || o.kind === 'fdatasync' || o.kind === 'syncDir' || o.kind === 'rename').length, 0);
-  const creates = ops.filter((o) => o.kind === 'create').map(describe);
-  assert.equal(creates.at(-1), 'create /ckpt-000000000002/manifest.json', 'the manifest is written last');
+  assert.equal(ops.filter((o) => o.kind === 'fsync' || o.kind === 'fdatasync' || o.kind === 'syncDir').length, 0);
+  const pending = (p: string) => p.replace(/\.manifest\.json\.[0-9a-f]{32}\.pending/, '.manifest.json.<nonce>.pending');
+  const creates = ops.filter((o) => o.kind === 'create').map((o) => pending(describe(o)));
+  assert.deepEqual(creates.slice(-2), ['create /ckpt-000000000002/SHA256SUMS', 'create /ckpt-000000000002/.manifest.json.<nonce>.pending']);
+  // A reader never sees manifest.json half written: it appears in one rename, the save's last call.
+  const renames = ops.filter((o) => o.kind === 'rename').map((o) => pending(describe(o)));
+  assert.deepEqual(renames, ['rename /ckpt-000000000002/.manifest.json.<nonce>.pending /ckpt-000000000002/manifest.json']);
+  assert.equal(ops.at(-1)?.kind, 'rename');
 });
 
 test('the writer lease around a save: retire the released record, create ours, then the same to mark it released (never fsynced: a power cut kills its holders too)', async () => {
