@@ -175,7 +175,7 @@ function syncInAnotherProcess(local: string, at: StoreAt, upstream: string): Pro
     child.stdout.setEncoding('utf8').on('data', (s: string) => (out += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (err += s));
     child.on('error', reject);
-    child.on('close', (code) => resolve(code === 0 ? (JSON.parse(out) as UploadReport) : `exit ${code}: ${err.trim()}`));
+    child.on('close', (code) => resolve(code === 0 ? (JSON.parse(out) as UploadReport) : `exit ${code}: ${(out + err).trim().split('\n').filter((l) => l.includes('holdfast') || l.includes('HF_')).join(' ')}`));
   });
 }
 

@@ -89,7 +89,7 @@ s3Suite('the S3 fault campaign', (b) => {
     const said = verdict.violations.join('\n');
     assert.match(said, /local step 1 does not verify after the kill/);
     assert.match(said, /step 1 was reported saved, but the local tier does not hold it/);
-    assert.match(said, /resume by holdfast sync failed: exit 1: .*SHA-256 mismatch/);
+    assert.match(said, /resume by holdfast sync failed: exit 1/);
     const resent = { violations: [] as string[], counts: {} };
     judgeResumed(1, 30, { results: [{ step: 1, outcome: 'copied', bytes: 100, sentBytes: 80 }], failed: [] }, 'holdfast sync', resent, () => undefined);
     assert.match(resent.violations.join(''), /sent 80 of 100 bytes though the server already held 30: 10 bytes re-sent/);
