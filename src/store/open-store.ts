@@ -62,7 +62,7 @@ import {
 } from './types.js';
 
 /** Staging leftovers younger than this may belong to a live (paused) save; gc leaves them. */
-const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
+export const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 /** The interval advisor reads the manifests of this many newest checkpoints (older ones may be of another setup). */
 const SAMPLE_MANIFESTS = 40;
 
