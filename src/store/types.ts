@@ -62,6 +62,7 @@ export interface StoreOptions {
   /**
    * Applied after each commit (`save`, `saveAsync`, `commitFiles`) under the writer lease, as `gc`
    * applies it (without the staging sweep). Default: none, nothing is deleted automatically.
+   * A tiered store applies it to both tiers after each upload (src/store/tiered-gc.ts).
    */
   retention?: RetentionPolicy;
 }
