@@ -74,9 +74,9 @@ export interface S3CampaignOptions {
 export type S3CampaignResult = Omit<CampaignResult, 'campaign'> & { campaign: 's3' };
 
 type Preset = Pick<S3CampaignOptions, 'trials' | 'saves' | 'deadlineMs' | 'killWindowMs'>;
-/** `npm test`: one trial of each class (about 40 s on 2 cores shared with the server). */
+/** `npm test`: one trial of each class (one to two minutes on 2 cores shared with the server). */
 export const S3_QUICK: Preset = { trials: 1, saves: 2, deadlineMs: 60_000, killWindowMs: 4_000 };
-/** docs/RELIABILITY.md's run (about half an hour on 2 shared cores). */
+/** docs/RELIABILITY.md's run (about 45 minutes on 2 shared cores; tier-kill alone about 10). */
 export const S3_FULL: Preset = { trials: 20, saves: 3, deadlineMs: 120_000, killWindowMs: 6_000 };
 
 export async function runS3Campaign(o: S3CampaignOptions): Promise<S3CampaignResult> {

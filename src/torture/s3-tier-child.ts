@@ -13,11 +13,11 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isHoldfastError } from '../errors.js';
+import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import { openStore } from '../store/open-store.js';
 import type { TieredStore } from '../store/types.js';
 import { S3_CAMPAIGN_LEASE } from './s3-saver-child.js';
 import { tierContent } from './s3-tier-content.js';
-import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 
 async function run(argv: string[], write: (line: string) => void): Promise<void> {
   const { values: v } = parseArgs({ args: argv, strict: true, options: { local: { type: 'string' }, bucket: { type: 'string' }, prefix: { type: 'string' }, seed: { type: 'string' }, steps: { type: 'string' } } });
