@@ -16,8 +16,8 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import { loadManifest, verifyCheckpoint } from '../restore/verify-checkpoint.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 import type { WriterLease } from '../storage/writer-lease.js';
-import { evaluateRetention, type RetentionCandidate, type RetentionPolicy, type RetentionVerdict } from './retention.js';
-import { readTags, tagsByStep } from './tags.js';
+import { evaluateRetention, type RetentionCandidate, type RetentionContext, type RetentionPolicy, type RetentionVerdict } from './retention.js';
+import { readTags, tagsByStep, type Tag } from './tags.js';
 
 export interface RetentionOutcome {
   /** Deleted (or, in a dry run, to be deleted), oldest first. */
@@ -25,9 +25,16 @@ export interface RetentionOutcome {
   verdicts: RetentionVerdict[];
 }
 
+/** What a tiered store adds: steps kept whatever the policy, and the tags of the other tier. */
+export interface RetentionExtras {
+  pinned?: RetentionContext['pinned'];
+  tags?: readonly Tag[];
+}
+
 /** What the policy needs to know about every committed checkpoint; reads manifests and tags only. */
-export async function retentionCandidates(storage: CheckpointStorage): Promise<RetentionCandidate[]> {
-  const tags = tagsByStep(await readTags(storage));
+export async function retentionCandidates(storage: CheckpointStorage, extraTags: readonly Tag[] = []): Promise<RetentionCandidate[]> {
+  const own = await readTags(storage);
+  const tags = tagsByStep([...own, ...extraTags.filter((t) => !own.some((o) => o.name === t.name && o.step === t.step))]);
   const candidates: RetentionCandidate[] = [];
   for (const step of await storage.list()) {
     const reader = await storage.open(step);
@@ -52,8 +59,9 @@ export function referencedSteps(files: readonly ManifestFile[]): number[] {
 }
 
 /** Evaluates `policy` and, unless `dryRun`, deletes what it lets go; the caller holds `lease` to delete. */
-export async function applyRetention(storage: CheckpointStorage, policy: RetentionPolicy, newestValidStep: number | null, lease: WriterLease | undefined): Promise<RetentionOutcome> {
-  const verdicts = evaluateRetention(await retentionCandidates(storage), policy, { nowMs: Date.now(), newestValidStep });
+export async function applyRetention(storage: CheckpointStorage, policy: RetentionPolicy, newestValidStep: number | null, lease: WriterLease | undefined, extras: RetentionExtras = {}): Promise<RetentionOutcome> {
+  const context = { nowMs: Date.now(), newestValidStep, ...(extras.pinned === undefined ? {} : { pinned: extras.pinned }) };
+  const verdicts = evaluateRetention(await retentionCandidates(storage, extras.tags), policy, context);
   const doomed = verdicts.filter((v) => !v.keep).map((v) => v.step);
   if (lease === undefined) return { removedSteps: doomed, verdicts };
   const removed: number[] = [];

@@ -62,7 +62,7 @@ import {
 } from './types.js';
 
 /** Staging leftovers younger than this may belong to a live (paused) save; gc leaves them. */
-const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
+export const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 /** The interval advisor reads the manifests of this many newest checkpoints (older ones may be of another setup). */
 const SAMPLE_MANIFESTS = 40;
 
@@ -308,6 +308,7 @@ class CheckpointStore implements RankStoreBase {
   async gc(options: GcOptions): Promise<GcResult> {
     if (options === null || typeof options !== 'object') throw invalidArg('gc needs options: a retention policy, e.g. { keepLast: 3 }');
     const { stagingGraceMs, dryRun, ...policy } = options;
+    if (options.durable !== undefined || options.evenIfNotUploaded !== undefined) throw invalidArg(`durable and evenIfNotUploaded are a tiered store's gc options; ${this.root} is not tiered`);
     assertRetentionPolicy(policy);
     const graceMs = stagingGraceMs ?? DEFAULT_STAGING_GRACE_MS;
     if (!Number.isSafeInteger(graceMs) || graceMs < 0) throw invalidArg(`stagingGraceMs must be an integer >= 0, got ${JSON.stringify(graceMs)}`);

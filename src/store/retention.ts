@@ -43,7 +43,7 @@ export interface RetentionCandidate {
   references: readonly number[];
 }
 
-export type RetentionRule = 'keep-last' | 'keep-every' | 'keep-best' | 'keep-within' | 'tagged' | 'newest-valid' | 'referenced';
+export type RetentionRule = 'keep-last' | 'keep-every' | 'keep-best' | 'keep-within' | 'tagged' | 'newest-valid' | 'referenced' | 'not-uploaded' | 'held-locally';
 
 export interface RetentionVerdict {
   step: number;
@@ -55,6 +55,8 @@ export interface RetentionVerdict {
 export interface RetentionContext {
   nowMs: number;
   newestValidStep: number | null;
+  /** Kept whatever the policy, with the rule and why (a tiered store's: not uploaded yet, still held locally). */
+  pinned?: ReadonlyMap<number, { rule: RetentionRule; detail: string }>;
 }
 
 export const RETENTION_RULE_OPTIONS = ['keepLast', 'keepEvery', 'keepBest', 'keepWithinMs'] as const;
@@ -97,6 +99,10 @@ export function evaluateRetention(candidates: readonly RetentionCandidate[], pol
   }
   for (const c of sorted) if (c.tags.length > 0) keep(c.step, 'tagged', c.tags.join(', '));
   if (context.newestValidStep !== null && sorted.some((c) => c.step === context.newestValidStep)) keep(context.newestValidStep, 'newest-valid', 'the newest checkpoint that passes verification');
+  for (const c of sorted) {
+    const pin = context.pinned?.get(c.step);
+    if (pin !== undefined) keep(c.step, pin.rule, pin.detail);
+  }
   keepReferenced(sorted, kept, keep);
   return sorted.map((c) => {
     const reasons = kept.get(c.step);

@@ -31,6 +31,7 @@ import { copyCheckpoint } from './copy-checkpoint.js';
 import { copyOutVerified } from './copy-out.js';
 import { openStorage, openStore } from './open-store.js';
 import { listTiers } from './tier-state.js';
+import { gcTiers, type TieredGcContext } from './tiered-gc.js';
 import { findValidTiered } from './tiered-restore.js';
 import type {
   AsyncSaveHandle,
@@ -68,9 +69,11 @@ export async function openTieredStore(where: TieredWhere, options: StoreOptions)
     opened.push(localStorage);
     const durableStorage = await openStorage(where.durable, { ...options, create: options.create });
     if (durableStorage !== where.durable) opened.push(durableStorage);
+    // Retention runs across both tiers (tiered-gc.ts), never in one tier alone.
+    const { retention: _retention, ...perTier } = options;
     const tiered = new Tiered(
-      await openStore({ storage: localStorage }, { ...options, runtime: io }),
-      await openStore({ storage: durableStorage }, { ...options, runtime: io }),
+      await openStore({ storage: localStorage }, { ...perTier, runtime: io }),
+      await openStore({ storage: durableStorage }, { ...perTier, runtime: io }),
       localStorage,
       durableStorage,
       { io, ownsIo: options.runtime === undefined, ownsDurable: durableStorage !== where.durable, upload, options, verifyKeys },
@@ -100,6 +103,8 @@ class Tiered implements TieredStore {
   /** Steps queued or being uploaded by this process, in order. */
   private readonly queued: number[] = [];
   private readonly uploadingHere = new Set<number>();
+  /** Steps this process uploaded (every byte re-read, verified and checked on arrival). */
+  private readonly uploadedHere = new Set<number>();
   /** The upload chain: one checkpoint at a time. */
   private chain: Promise<void> = Promise.resolve();
   /** The open-time search for checkpoints the durable tier lacks (it queues them). */
@@ -198,10 +203,10 @@ class Tiered implements TieredStore {
     return (await this.localStorage.open(step)) !== undefined ? this.local.inspect(step) : this.durable.inspect(step);
   }
 
-  /** Retention on the local tier, once the uploads queued so far have settled (so none loses its source). */
+  /** Retention on both tiers (tiered-gc.ts), once the uploads queued so far have settled. */
   async gc(options: GcOptions): Promise<GcResult> {
     await this.settled();
-    return this.local.gc(options);
+    return gcTiers(this.gcContext(), options);
   }
 
   async flush(): Promise<UploadReport> {
@@ -247,6 +252,35 @@ class Tiered implements TieredStore {
 
   private afterCommit(step: number): void {
     if (this.settings.upload === 'background') this.enqueue(step);
+    else this.chain = this.chain.then(() => this.retainAfter(step, true));
+  }
+
+  /**
+   * `StoreOptions.retention` after a checkpoint was committed locally (manual uploads) or uploaded
+   * (background): both tiers, without sweeping. The save already succeeded: a failure is a warning.
+   */
+  private async retainAfter(step: number, localOnly = false): Promise<void> {
+    const { retention, onEvent } = this.settings.options;
+    if (retention === undefined) return;
+    try {
+      const result = await gcTiers(this.gcContext(), { ...retention }, { sweep: false, knownValid: new Set([...this.uploadedHere, step]), localOnly });
+      const removedSteps = [...new Set([...result.removedSteps, ...(result.durable?.removedSteps ?? [])])].sort((a, b) => a - b);
+      if (removedSteps.length > 0) onEvent?.({ type: 'retention', afterStep: step, removedSteps });
+    } catch (e) {
+      onEvent?.({ type: 'warning', message: `retention after step ${step} failed (the checkpoint itself is committed): ${e instanceof Error ? e.message : String(e)}` });
+    }
+  }
+
+  private gcContext(): TieredGcContext {
+    const { io, options } = this.settings;
+    return {
+      local: { store: this.local, storage: this.localStorage },
+      durable: { store: this.durable, storage: this.durableStorage },
+      uploadingHere: this.uploadingHere,
+      io,
+      level: options.verify ?? 'full',
+      lease: options.lease,
+    };
   }
 
   /** Every local step the durable tier lacks, newest first (the one a restore wants most). */
@@ -272,12 +306,14 @@ class Tiered implements TieredStore {
         onProgress: onEvent === undefined ? undefined : (p) => onEvent({ type: 'progress', phase: `upload ${step}`, doneBytes: p.doneBytes, totalBytes: p.totalBytes }),
       });
       this.report.results.push(result);
+      if (result.outcome === 'copied') this.uploadedHere.add(step);
     } catch (e) {
       this.recordFailure(step, e);
     } finally {
       this.uploadingHere.delete(step);
       this.queued.splice(this.queued.indexOf(step), 1);
     }
+    await this.retainAfter(step);
   }
 
   private recordFailure(step: number, e: unknown): void {

@@ -62,6 +62,7 @@ export interface StoreOptions {
   /**
    * Applied after each commit (`save`, `saveAsync`, `commitFiles`) under the writer lease, as `gc`
    * applies it (without the staging sweep). Default: none, nothing is deleted automatically.
+   * A tiered store applies it to both tiers after each upload (src/store/tiered-gc.ts).
    */
   retention?: RetentionPolicy;
 }
@@ -239,6 +240,10 @@ export interface GcOptions extends RetentionPolicy {
   dryRun?: boolean;
   /** Staging leftovers younger than this are kept: they may belong to a paused save (default 10 minutes). */
   stagingGraceMs?: number;
+  /** Tiered stores: the durable tier's policy (default: the same rules as the local tier's). */
+  durable?: RetentionPolicy;
+  /** Tiered stores: the local tier may delete checkpoints the durable tier does not hold yet (default: kept until uploaded). */
+  evenIfNotUploaded?: boolean;
 }
 
 export interface GcResult {
@@ -250,6 +255,8 @@ export interface GcResult {
   removedStaging: string[];
   /** `ckpt-*` entries without a manifest, moved to quarantine (never deleted: a damaged manifest may be all that is wrong). */
   quarantined: string[];
+  /** Tiered stores: the same for the durable tier (the fields above are the local tier's). */
+  durable?: GcResult;
 }
 
 /** A checkpoint store. Create with `openStore(root, options)` from `src/store/open-store.ts`. */

@@ -80,6 +80,10 @@ export interface ChildPlan {
   writer: number;
   /** The child waits on stdin for `go` after `ready`, sent once this resolves (both racers ready). */
   startLine?: () => Promise<void>;
+  /** Another child speaking the same protocol (default s3-saver-child.js). */
+  childPath?: string;
+  /** SIGKILL as soon as this returns true for a line the child wrote. */
+  killOnLine?: (line: string) => boolean;
 }
 
 /** Resolves every caller's promise once `parties` callers have arrived. */
@@ -95,7 +99,7 @@ export function startLine(parties: number): () => Promise<void> {
 
 /** Runs one saver child; resolves once it is gone and every line it wrote was read. */
 export function runSaverChild(plan: ChildPlan): Promise<{ reports: SaveReport[]; killedByPlan: boolean; stderr: string }> {
-  const launch = childNodeLaunch(S3_SAVER_CHILD_PATH, plan.args);
+  const launch = childNodeLaunch(plan.childPath ?? S3_SAVER_CHILD_PATH, plan.args);
   const child = spawn(process.execPath, launch.argv, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...launch.env, AWS_ENDPOINT_URL: plan.endpoint } });
   child.stdin.on('error', () => undefined);
   const begun = new Map<number, SaveReport>();
@@ -110,6 +114,10 @@ export function runSaverChild(plan: ChildPlan): Promise<{ reports: SaveReport[];
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => (stderr = (stderr + s).slice(-4000)));
   createInterface({ input: child.stdout }).on('line', (line) => {
+    if (!killedByPlan && plan.killOnLine?.(line) === true) {
+      killedByPlan = true;
+      child.kill('SIGKILL');
+    }
     const [event, a, b] = line.split(' ');
     const step = Number(a);
     if (event === 'ready' && plan.startLine !== undefined) {
@@ -121,7 +129,7 @@ export function runSaverChild(plan: ChildPlan): Promise<{ reports: SaveReport[];
       }, plan.killAfterMs);
     } else if (event === 'begin') {
       begun.set(step, { step, digest: '', outcome: 'killed', writer: plan.writer });
-    } else if (event === 'committed' || event === 'failed') {
+    } else if ((event === 'committed' || event === 'failed') && begun.has(step)) {
       const r = begun.get(step)!;
       r.outcome = event;
       if (event === 'committed') r.digest = b!;

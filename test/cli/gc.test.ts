@@ -43,6 +43,7 @@ describe('holdfast gc', () => {
     assert.match((await expectExit(['gc', store], 2)).stderr, /gc needs at least one retention rule: --keep-last, --keep-every, --keep-best or --keep-within/);
     assert.match((await expectExit(['gc', store, '--keep-best', '2'], 2)).stderr, /missing required option --metric/);
     assert.match((await expectExit(['gc', store, '--keep-best', '2', '--metric', 'loss', '--mode', 'low'], 2)).stderr, /--mode must be min or max, got "low"/);
+    assert.match((await expectExit(['gc', store, '--keep-last', '1', '--durable-keep-last', '2'], 2)).stderr, /a tiered store's gc options; .* is not tiered/);
     assert.match((await expectExit(['gc', store, '--keep-last', '1', '--metric', 'loss'], 2)).stderr, /--metric and --mode go with --keep-best/);
     assert.match((await expectExit(['gc', store, '--keep-within', '7 days'], 2)).stderr, /--keep-within must be a duration such as 90s/);
     assert.match((await expectExit(['gc', store, '--keep-every', '0'], 2)).stderr, /--keep-every must be an integer >= 1/);

@@ -24,6 +24,15 @@ function kept(policy: RetentionPolicy, cands = candidates(), newestValidStep: nu
 }
 
 describe('evaluateRetention', () => {
+  it('a pinned step (a tiered store: not uploaded yet, held locally) stays with its rule, and so do the steps it references', () => {
+    const cands = candidates({ 30: { references: [20] } });
+    const pinned = new Map([[30, { rule: 'not-uploaded' as const, detail: 'the durable tier does not hold it yet (local)' }]]);
+    const verdicts = evaluateRetention(cands, { keepLast: 1 }, { nowMs: NOW, newestValidStep: 100, pinned });
+    assert.deepEqual(verdicts.filter((v) => v.keep).map((v) => v.step), [20, 30, 100]);
+    assert.deepEqual(verdicts.find((v) => v.step === 30)!.reasons.map((r) => r.rule), ['not-uploaded']);
+    assert.deepEqual(verdicts.find((v) => v.step === 20)!.reasons.map((r) => r.rule), ['referenced']);
+  });
+
   it('keep-last N keeps the newest N steps (by step, whatever order they come in)', () => {
     assert.deepEqual(kept({ keepLast: 3 }, candidates().reverse()), [80, 90, 100]);
     assert.deepEqual(kept({ keepLast: 50 }), [10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);

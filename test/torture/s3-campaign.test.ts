@@ -3,6 +3,7 @@
 // naming a missing object, a reported commit that is not there, two writers both committing.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import test from 'node:test';
 import { checkpointDirName } from '../../src/format/names.js';
 import { newNonce } from '../../src/format/nonce.js';
@@ -10,6 +11,10 @@ import { S3Storage } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { S3_FAULT_CLASSES, S3_QUICK, runS3Campaign } from '../../src/torture/s3-campaign.js';
 import { s3Content } from '../../src/torture/s3-content.js';
+import { tierContent } from '../../src/torture/s3-tier-content.js';
+import { judgeResumed, resumeAndJudgeTier } from '../../src/torture/s3-tier-trial.js';
+import { flipBit } from '../helpers/tamper.js';
+import { tempDir } from '../helpers/temp-dir.js';
 import { judgeS3Trial } from '../../src/torture/s3-oracle.js';
 import type { SaveReport } from '../../src/torture/s3-savers.js';
 import { s3Suite } from '../helpers/s3-server.js';
@@ -48,6 +53,17 @@ s3Suite('the S3 fault campaign', (b) => {
       killedMidSave += again.rows[0]!.outcomes['save-killed'] ?? 0;
     }
     assert.ok(killedMidSave > 0, 'the saver was killed mid-save');
+    // tier-kill: the kill lands at a seeded share of the upload bytes; further seeded runs (at most 2)
+    // until an interrupted upload had bytes on the server that its resume did not send again.
+    const tier = row('tier-kill').outcomes;
+    assert.ok((tier['local-copy-valid'] ?? 0) > 0 && tier['interrupted-upload-resumed']! > 0, 'the local copy verified and an interrupted upload resumed');
+    let resumedWithBytes = tier['resumed-with-bytes-on-server'] ?? 0;
+    for (let seed = 2; resumedWithBytes === 0 && seed <= 3; seed++) {
+      const again = await runS3Campaign({ ...S3_QUICK, seed, classes: ['tier-kill'], upstream: process.env.AWS_ENDPOINT_URL!, bucket: b.bucket, prefix: `campaign/${newNonce()}/` });
+      assert.deepEqual(again.violations, []);
+      resumedWithBytes += again.rows[0]!.outcomes['resumed-with-bytes-on-server'] ?? 0;
+    }
+    assert.ok(resumedWithBytes > 0, 'a resume found parts already on the server and did not send them again');
     assert.equal(row('race').outcomes['one-commit-per-step'], 1, 'the race had exactly one winner');
     assert.ok((row('delay').outcomes['reported-commit-readable'] ?? 0) > 0);
   });
@@ -58,6 +74,25 @@ s3Suite('the S3 fault campaign', (b) => {
     const doc = JSON.parse(r.stdout) as { ok: boolean; campaigns: { campaign: string; rows: { group: string; trials: number }[] }[] };
     assert.equal(doc.ok, true);
     assert.deepEqual(doc.campaigns[0]!.rows.map((row) => [row.group, row.trials]), [['race', 1]]);
+  });
+
+  test('the tier-kill oracle reports a local copy that no longer verifies, a failed resume and re-sent bytes', async (t) => {
+    const local = join(tempDir(t), 'local');
+    const c = tierContent(7, 1);
+    const store = await openStore(local, { shardSizeBytes: c.shardSizeBytes * 2 });
+    await store.save(1, { tensors: c.tensors, state: c.state });
+    const file = (await store.inspect(1)).files[0]!.path;
+    await store.close();
+    flipBit(join(local, checkpointDirName(1), file), 100);
+    const at = { bucket: b.bucket, prefix: `tier-oracle/${newNonce()}/` };
+    const verdict = await resumeAndJudgeTier(at, local, 7, 0, process.env.AWS_ENDPOINT_URL!, [{ step: 1, digest: c.digest, outcome: 'committed', writer: 0 }]);
+    const said = verdict.violations.join('\n');
+    assert.match(said, /local step 1 does not verify after the kill/);
+    assert.match(said, /step 1 was reported saved, but the local tier does not hold it/);
+    assert.match(said, /resume by holdfast sync failed: exit 1/);
+    const resent = { violations: [] as string[], counts: {} };
+    judgeResumed(1, 30, { results: [{ step: 1, outcome: 'copied', bytes: 100, sentBytes: 80 }], failed: [] }, 'holdfast sync', resent, () => undefined);
+    assert.match(resent.violations.join(''), /sent 80 of 100 bytes though the server already held 30: 10 bytes re-sent/);
   });
 
   test('the oracle reports a committed manifest naming a missing object, a phantom commit, and two winners of one step', async () => {

@@ -6,7 +6,7 @@
  * `--dry-run` each verdict and why.
  */
 import { invalidArg } from '../../errors.js';
-import type { GcOptions, RetentionVerdict } from '../../index.js';
+import type { GcOptions, GcResult, RetentionVerdict } from '../../index.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
 import { parseDuration } from '../../format/duration.js';
@@ -22,6 +22,8 @@ const OPTIONS = {
   'keep-within': { type: 'string' },
   'dry-run': { type: 'boolean' },
   'staging-grace': { type: 'string' },
+  'durable-keep-last': { type: 'string' },
+  'even-if-not-uploaded': { type: 'boolean' },
   json: { type: 'boolean' },
 } as const;
 
@@ -29,7 +31,7 @@ export const gcCommand: Command = {
   name: 'gc',
   summary: 'apply a retention policy (keep last/every/best/within, tags) and sweep staging leftovers',
   help: formatHelp({
-    usage: 'holdfast gc <store> [--keep-last <n>] [--keep-every <k>] [--keep-best <n> --metric <path> --mode min|max] [--keep-within <duration>] [--dry-run] [--staging-grace <seconds>] [--json]',
+    usage: 'holdfast gc <store> [--keep-last <n>] [--keep-every <k>] [--keep-best <n> --metric <path> --mode min|max] [--keep-within <duration>] [--dry-run] [--staging-grace <seconds>] [--durable-keep-last <n>] [--even-if-not-uploaded] [--json]',
     description: [
       'Deletes the committed checkpoints no rule keeps. Rules combine: a checkpoint',
       'stays when any rule keeps it; at least one rule is required. Whatever the rules,',
@@ -43,7 +45,15 @@ export const gcCommand: Command = {
       'gc takes the store\'s writer lease: it waits for a save in progress to finish.',
       '--dry-run changes nothing (no lease, no sweep) and prints every checkpoint that',
       'would go and why, and the rules that keep the others.',
-      'JSON: {"removedSteps", "removedStaging", "quarantined", "dryRun", "verdicts": [{step, keep, reasons: [{rule, detail}]}]}.',
+      'A tiered store (LOCAL::DURABLE) is collected in both tiers, each under its own',
+      'writer lease and with the guarantees above (the durable tier: old attempt objects',
+      'and incomplete multipart uploads past the grace period go too). The local tier',
+      'keeps every checkpoint the durable tier does not hold yet (local, uploading,',
+      'conflict) unless --even-if-not-uploaded; the durable tier keeps every checkpoint',
+      'the local tier keeps, and the local tier\'s tags. --durable-keep-last gives the',
+      'durable tier its own keep-last (the other rules apply to both tiers).',
+      'JSON: {"removedSteps", "removedStaging", "quarantined", "dryRun", "verdicts": [{step, keep, reasons: [{rule, detail}]}]};',
+      'a tiered store adds "durable": the same for its durable tier.',
     ].join('\n'),
     options: [
       ['--keep-last <n>', 'keep the newest <n> checkpoints (integer >= 1)'],
@@ -54,6 +64,8 @@ export const gcCommand: Command = {
       ['--keep-within <duration>', 'keep checkpoints created less than this long ago (90s, 30m, 12h, 7d, 2w, 1d12h)'],
       ['--dry-run', 'print what would be deleted and why; change nothing'],
       ['--staging-grace <seconds>', 'keep staging leftovers younger than this: they may belong to a paused save (default 600)'],
+      ['--durable-keep-last <n>', 'tiered store: the durable tier keeps the newest <n> instead of --keep-last'],
+      ['--even-if-not-uploaded', 'tiered store: the local tier may delete checkpoints the durable tier lacks'],
       JSON_OPTION,
       HELP_OPTION,
     ],
@@ -72,15 +84,20 @@ export const gcCommand: Command = {
       printJson(io, result);
       return 0;
     }
+    const tiers: [string, GcResult][] = result.durable === undefined ? [['', result]] : [['local: ', result], ['durable: ', result.durable]];
     if (result.dryRun) {
-      for (const v of result.verdicts) io.stdout(escapeControl(describeVerdict(v)));
-      if (result.removedSteps.length === 0) io.stderr('holdfast gc: dry run, nothing would be removed');
+      for (const [tier, r] of tiers) for (const v of r.verdicts) io.stdout(escapeControl(tier + describeVerdict(v)));
+      if (tiers.every(([, r]) => r.removedSteps.length === 0)) io.stderr('holdfast gc: dry run, nothing would be removed');
       return 0;
     }
-    for (const step of result.removedSteps) io.stdout(`removed checkpoint ${step}`);
-    for (const p of result.removedStaging) io.stdout(`removed leftover ${p}`);
-    for (const p of result.quarantined) io.stdout(`quarantined ${p}`);
-    if (result.removedSteps.length + result.removedStaging.length + result.quarantined.length === 0) io.stderr('holdfast gc: nothing to remove');
+    let any = false;
+    for (const [tier, r] of tiers) {
+      for (const step of r.removedSteps) io.stdout(`${tier}removed checkpoint ${step}`);
+      for (const p of r.removedStaging) io.stdout(`${tier}removed leftover ${p}`);
+      for (const p of r.quarantined) io.stdout(`${tier}quarantined ${p}`);
+      any ||= r.removedSteps.length + r.removedStaging.length + r.quarantined.length > 0;
+    }
+    if (!any) io.stderr('holdfast gc: nothing to remove');
     return 0;
   },
 };
@@ -108,6 +125,12 @@ function gcOptionsFrom(args: ReturnType<typeof parseCommandArgs>): GcOptions {
   }
   if (grace !== undefined) options.stagingGraceMs = grace * 1000;
   if (args.flag('dry-run')) options.dryRun = true;
+  const durableKeepLast = args.integer('durable-keep-last', 1);
+  if (durableKeepLast !== undefined) {
+    const { stagingGraceMs: _g, dryRun: _d, ...rules } = options;
+    options.durable = { ...rules, keepLast: durableKeepLast };
+  }
+  if (args.flag('even-if-not-uploaded')) options.evenIfNotUploaded = true;
   return options;
 }
 

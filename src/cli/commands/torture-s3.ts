@@ -4,6 +4,7 @@
  * against the server at AWS_ENDPOINT_URL. Exit 1 when any invariant broke, each violation
  * printed with the command that replays its trial.
  */
+import { tmpdir } from 'node:os';
 import { posix as path } from 'node:path';
 import { invalidArg } from '../../errors.js';
 import { statOrUndefined, writeNewFile } from '../../fs/file-utils.js';
@@ -18,7 +19,7 @@ import type { CliIo } from '../command.js';
 
 const OPTIONS = {
   full: { type: 'boolean' }, trials: { type: 'string' }, class: { type: 'string' }, trial: { type: 'string' }, store: { type: 'string' },
-  seed: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' },
+  seed: { type: 'string' }, json: { type: 'boolean' }, report: { type: 'string' }, dir: { type: 'string' },
 } as const;
 
 export async function runS3Torture(argv: string[], io: CliIo, print: (io: CliIo, r: S3CampaignResult) => void): Promise<number> {
@@ -37,6 +38,7 @@ export async function runS3Torture(argv: string[], io: CliIo, print: (io: CliIo,
       seed,
       classes,
       upstream,
+      scratchDir: path.resolve(args.string('dir') ?? tmpdir()),
       bucket,
       prefix,
       trials: args.integer('trials', 1) ?? preset.trials,
