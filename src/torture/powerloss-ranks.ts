@@ -9,6 +9,8 @@
  * ends them all at once. Every crash state of that log is then judged by
  * powerloss-ranks-oracle.ts.
  */
+import { isHoldfastError } from '../errors.js';
+import type { CrashState } from '../fs/crash-model.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import type { MemoryTree } from '../fs/memory-tree.js';
@@ -18,11 +20,8 @@ import { IoRuntime } from '../io/io-runtime.js';
 import { openStore } from '../store/open-store.js';
 import type { RankPhase } from '../store/rank-store.js';
 import type { DurabilityMode } from '../store/types.js';
-import type { PowerlossRecording } from './powerloss-oracle.js';
+import type { PowerlossRecording, PowerlossVerdict } from './powerloss-oracle.js';
 import { epochsOf, judgeRanksState, RANKS_CONTENT_SEED, RANKS_POWERLOSS_WORLD, recordBytesOf, type RanksSave } from './powerloss-ranks-oracle.js';
-import type { CrashState } from '../fs/crash-model.js';
-import type { PowerlossVerdict } from './powerloss-oracle.js';
-import { isHoldfastError } from '../errors.js';
 import { STORE_ROOT } from './powerloss-shapes.js';
 import { globalContent, rankInput } from './ranks-content.js';
 import { trialRuntime } from './trial-runtime.js';
@@ -40,9 +39,10 @@ export interface RanksSaveMarks {
 }
 
 /**
- * `attempt`'s 4 ranks save `step` on `fs` (the global content of that step); the leader first
- * records its epoch, resumed from `resumedFrom`, or from what it restores when `restoreFirst`.
- * Returns the leader's epoch and the step it restored.
+ * `job.attempt`'s 4 ranks save `job.step` (or, with `'next'`, the step after the one restored) on
+ * `fs`, with that step's global content. The leader first records its epoch, resumed from
+ * `job.resumedFrom`, or from the step it restores with `'restore'`. Returns the leader's epoch and
+ * the step saved.
  */
 export async function ranksSave(
   fs: FileSystem,
