@@ -28,8 +28,11 @@ import { trialRuntime } from './trial-runtime.js';
 
 /** The shape name `--shape` and the presets use. */
 export const RANKS_SHAPE = '4-ranks';
-/** In memory nothing waits on a disk: a rank that waits this long waits for a record that will never come. */
-const DEADLINE_MS = 2000;
+/**
+ * A backstop only: every rank of these saves is alive, and a failure settles at once through an
+ * error record or the abort marker. Long, so a loaded machine never turns into a failed save.
+ */
+const DEADLINE_MS = 60_000;
 
 export interface RanksSaveMarks {
   /** The leader was told its epoch. */
