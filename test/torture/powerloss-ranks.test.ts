@@ -111,6 +111,8 @@ describe('power-loss campaign, 4-rank save (quick, seeded)', () => {
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /4-ranks\/atomic_dirsync/);
     assert.doesNotMatch(ok.stdout, /1-shard\//);
+    const help = await holdfast(['torture', 'powerloss', '--help']);
+    assert.match(help.stdout, /--shape <s>\[,<s>…\]\s+powerloss only: save shapes \(.*4-ranks\)/);
     const bad = await holdfast(['torture', 'powerloss', '--shape', 'nope']);
     assert.equal(bad.code, 2);
     assert.match(bad.stderr, /unknown save shape "nope"/);
