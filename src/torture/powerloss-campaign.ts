@@ -72,7 +72,7 @@ type Preset = Omit<PowerlossOptions, 'seed' | 'workDir' | 'onProgress'>;
 
 /**
  * CI: the four default shapes and the 4-rank save, exhaustive up to 8 pending units, 48 random
- * subsets per crash point; ≈3,500 states in under a minute.
+ * subsets per crash point; ≈3,800 states.
  */
 export const POWERLOSS_QUICK: Preset = {
   modes: [...DURABILITY_MODES],
