@@ -26,14 +26,15 @@ import { isHoldfastError } from '../errors.js';
 import { CrashModel, type CrashModelReport, type CrashState } from '../fs/crash-model.js';
 import type { FileSystem } from '../fs/file-system.js';
 import type { LostBlockContent } from '../fs/crash-state.js';
-import { formatTree, type MemoryTree } from '../fs/memory-tree.js';
+import { formatTree } from '../fs/memory-tree.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import type { Op } from '../fs/op-log.js';
 import { RecordingFileSystem } from '../fs/recording-file-system.js';
 import { openStore } from '../store/open-store.js';
 import { DURABILITY_MODES, type DurabilityMode } from '../store/types.js';
 import type { CampaignOptions, CampaignResult, CampaignRow, Violation } from './campaign.js';
-import { describeRecordedSave, judgeCrashState, POWERLOSS_OUTCOMES, type PowerlossVerdict, type RecordedSave } from './powerloss-oracle.js';
+import { describeRecordedSave, judgeCrashState, POWERLOSS_OUTCOMES, type PowerlossRecording, type PowerlossVerdict, type RecordedSave } from './powerloss-oracle.js';
+import { RANKS_SHAPE, recordRanksSave } from './powerloss-ranks.js';
 import { atStep, buildInitialTree, DEFAULT_SHAPES, expectedContents, runSave, shapeByName, STORE_ROOT, type SaveShape } from './powerloss-shapes.js';
 import { wilson } from './wilson.js';
 import { trialRuntime } from './trial-runtime.js';
@@ -69,11 +70,14 @@ interface PowerlossOptions extends CampaignOptions {
 
 type Preset = Omit<PowerlossOptions, 'seed' | 'workDir' | 'onProgress'>;
 
-/** CI: the four default shapes, exhaustive up to 8 pending units, 48 random subsets per crash point; ≈2,000 states in a few seconds. */
+/**
+ * CI: the four default shapes and the 4-rank save, exhaustive up to 8 pending units, 48 random
+ * subsets per crash point; ≈3,800 states.
+ */
 export const POWERLOSS_QUICK: Preset = {
   modes: [...DURABILITY_MODES],
   trials: 48,
-  shapes: [...DEFAULT_SHAPES],
+  shapes: [...DEFAULT_SHAPES, RANKS_SHAPE],
   maxExhaustiveUnits: 8,
   tornSectors: true,
   lostBlockContents: ['old'],
@@ -90,19 +94,13 @@ export const POWERLOSS_QUICK: Preset = {
 export const POWERLOSS_FULL: Preset = {
   modes: [...DURABILITY_MODES],
   trials: 4096,
-  shapes: [...DEFAULT_SHAPES, 'direct-1mib'],
+  shapes: [...DEFAULT_SHAPES, 'direct-1mib', RANKS_SHAPE],
   maxExhaustiveUnits: 12,
   exhaustiveUnitsByShape: { '1-shard': 16 },
   tornSectors: true,
   lostBlockContents: ['old', 'garbage'],
   resumeEvery: 2,
 };
-
-/** One recorded save under test: the durable tree before it and its op log. */
-interface PowerlossRecording extends RecordedSave {
-  shape: SaveShape;
-  initial: MemoryTree;
-}
 
 /** Builds the shape's store in `mode`, then records every op of the save under test. */
 async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording> {
@@ -113,9 +111,7 @@ async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?
   await runSave(store, shape.underTest);
   rec.stop();
   const log: readonly Op[] = [...rec.log];
-  return {
-    shape,
-    initial,
+  const saved: RecordedSave = {
     mode,
     step: shape.underTest.step,
     earlierSteps: shape.earlier.map((s) => s.step).sort((a, b) => a - b),
@@ -123,6 +119,22 @@ async function recordShapeSave(shape: SaveShape, mode: DurabilityMode, engineFs?
     log,
     ...describeRecordedSave(log, mode, shape.underTest.step),
   };
+  return {
+    name: shape.name,
+    description: shape.description,
+    mode,
+    initial,
+    log,
+    commitDoneAt: saved.commitDoneAt,
+    judge: (state) => judgeCrashState(state, saved),
+    resume: (state, verdict) => resumeCheck(state, saved, shape, verdict),
+  };
+}
+
+/** The shape's recording, or the multi-rank save's (which needs an atomic mode: undefined in `unsafe`). */
+function recordSave(name: string, mode: DurabilityMode, engineFs?: (fs: FileSystem) => FileSystem): Promise<PowerlossRecording | undefined> {
+  if (name === RANKS_SHAPE) return mode === 'unsafe' ? Promise.resolve(undefined) : recordRanksSave(mode, engineFs);
+  return recordShapeSave(shapeByName(name), mode, engineFs);
 }
 
 interface Tally {
@@ -136,6 +148,9 @@ interface Tally {
   /** First example state per `why` (lost-committed ones). */
   examples: Record<string, string>;
   quarantinedStates: number;
+  /** Multi-rank saves: states with a torn rank or epoch record, and with a lost epoch fencing rests on. */
+  recordTorn: number;
+  fencingLost: number;
   newestBeforeCommitDone: number;
   resumeChecked: number;
   resumeFailed: Record<string, number>;
@@ -157,6 +172,8 @@ function newTally(shape: string, mode: DurabilityMode, crashPoints: number): Tal
     whyInFlight: {},
     examples: {},
     quarantinedStates: 0,
+    recordTorn: 0,
+    fencingLost: 0,
     newestBeforeCommitDone: 0,
     resumeChecked: 0,
     resumeFailed: {},
@@ -172,14 +189,14 @@ const bump = (m: Record<string, number>, k: string, by = 1): void => {
   m[k] = (m[k] ?? 0) + by;
 };
 
-/** Integrity (every mode): restore never returns torn bytes, never throws, never skips a checkpoint that verifies. */
+/** Integrity (every mode): restore never returns torn bytes, never throws, never skips a checkpoint that verifies; a rank or epoch record is whole or absent. */
 function breaksIntegrity(v: PowerlossVerdict): boolean {
-  return v.outcome === 'torn-returned' || v.outcome === 'restore-crashed' || v.why === 'verified-but-not-returned';
+  return v.outcome === 'torn-returned' || v.outcome === 'restore-crashed' || v.why === 'verified-but-not-returned' || v.recordProblem !== undefined;
 }
 
-/** Durability: restore returns the newest checkpoint whose commit had completed (required in atomic_dirsync). */
+/** Durability: restore returns the newest checkpoint whose commit had completed, and the epochs fencing rests on survived (required in atomic_dirsync). */
 function breaksDurability(v: PowerlossVerdict): boolean {
-  return v.outcome === 'lost-committed';
+  return v.outcome === 'lost-committed' || v.fencingProblem !== undefined;
 }
 
 interface ModelParams {
@@ -210,11 +227,11 @@ function replayLine(shape: string, mode: DurabilityMode, p: ModelParams, crashPo
  * the step under test again if it did not come back (a new nonce, so a
  * staging leftover is no obstacle), else the next step.
  */
-async function resumeCheck(state: CrashState, rec: PowerlossRecording, verdict: PowerlossVerdict): Promise<string | undefined> {
+async function resumeCheck(state: CrashState, rec: RecordedSave, shape: SaveShape, verdict: PowerlossVerdict): Promise<string | undefined> {
   const step = verdict.restoredStep === rec.step ? rec.step + 1 : rec.step;
   try {
-    const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: state.fs, durability: rec.mode, shardSizeBytes: rec.shape.shardSizeBytes, create: false });
-    await runSave(store, atStep(rec.shape.underTest, step));
+    const store = await openStore(STORE_ROOT, { runtime: trialRuntime(), fs: state.fs, durability: rec.mode, shardSizeBytes: shape.shardSizeBytes, create: false });
+    await runSave(store, atStep(shape.underTest, step));
     const latest = await store.latest();
     return latest?.step === step ? undefined : `after the resumed save of step ${step}, latest() is ${latest?.step ?? 'null'}`;
   } catch (e) {
@@ -234,7 +251,8 @@ async function forEachConcurrent<T>(items: Iterable<T>, limit: number, fn: (item
 
 export async function runPowerlossCampaign(options: PowerlossOptions): Promise<CampaignResult> {
   const started = performance.now();
-  const shapes = (options.shapes ?? DEFAULT_SHAPES).map(shapeByName);
+  const shapes = options.shapes ?? DEFAULT_SHAPES;
+  for (const name of shapes) if (name !== RANKS_SHAPE) shapeByName(name);
   const passes = options.lostBlockContents ?? ['old'];
   const concurrency = Math.max(1, options.concurrency ?? 8);
   const resumeEvery = Math.max(0, options.resumeEvery ?? 0);
@@ -243,7 +261,12 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
 
   // Record every save first, so progress can count crash points.
   const recordings: PowerlossRecording[] = [];
-  for (const shape of shapes) for (const mode of options.modes) recordings.push(await recordShapeSave(shape, mode, options.engineFs));
+  for (const shape of shapes) {
+    for (const mode of options.modes) {
+      const rec = await recordSave(shape, mode, options.engineFs);
+      if (rec !== undefined) recordings.push(rec);
+    }
+  }
   const total = recordings.reduce((n, r) => n + (r.log.length + 1) * passes.length, 0);
   let done = 0;
 
@@ -251,14 +274,14 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
   const violations: Violation[] = [];
   let stateNumber = 0;
   for (const rec of recordings) {
-    const tally = newTally(rec.shape.name, rec.mode, rec.log.length + 1);
+    const tally = newTally(rec.name, rec.mode, rec.log.length + 1);
     tallies.push(tally);
-    const group = `${rec.shape.name}/${rec.mode}`;
+    const group = `${rec.name}/${rec.mode}`;
     const seen = new Set<string>();
     for (const lostBlockContent of passes) {
       const params: ModelParams = {
         seed: options.seed,
-        maxExhaustiveUnits: options.exhaustiveUnitsByShape?.[rec.shape.name] ?? options.maxExhaustiveUnits ?? 12,
+        maxExhaustiveUnits: options.exhaustiveUnitsByShape?.[rec.name] ?? options.maxExhaustiveUnits ?? 12,
         trials: options.trials,
         tornSectors: options.tornSectors ?? true,
         lostBlockContent,
@@ -267,10 +290,12 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
       for (const k of model.prioritizedCrashPoints()) {
         await forEachConcurrent(model.states(k, { seen }), concurrency, async (state) => {
           const n = stateNumber++;
-          const verdict = await judgeCrashState(state, rec);
+          const verdict = await rec.judge(state);
           tally.states++;
           bump(tally.outcomes, verdict.outcome);
           if (verdict.quarantined.length > 0) tally.quarantinedStates++;
+          if (verdict.recordProblem !== undefined) tally.recordTorn++;
+          if (verdict.fencingProblem !== undefined) tally.fencingLost++;
           if (verdict.outcome === 'newest-committed' && state.crashPoint < rec.commitDoneAt) tally.newestBeforeCommitDone++;
           if (verdict.why !== undefined) {
             const committed = state.crashPoint >= rec.commitDoneAt;
@@ -280,7 +305,7 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
           let resumeProblem: string | undefined;
           if (resumeEvery > 0 && n % resumeEvery === 0 && verdict.outcome !== 'restore-crashed') {
             tally.resumeChecked++;
-            resumeProblem = await resumeCheck(state, rec, verdict);
+            resumeProblem = await rec.resume(state, verdict);
             if (resumeProblem !== undefined) bump(tally.resumeFailed, resumeProblem);
           }
           const integrity = breaksIntegrity(verdict);
@@ -297,8 +322,9 @@ export async function runPowerlossCampaign(options: PowerlossOptions): Promise<C
             seed: options.seed,
             description:
               `${what}: owed step ${verdict.owed ?? 'none'}, restore returned ${verdict.restoredStep ?? 'nothing'}` +
-              `${verdict.why ? ` (${verdict.why})` : ''}${verdict.detail ? `; ${verdict.detail}` : ''}; ${lostBlockContent} pass; ${state.description}`,
-            replay: replayLine(rec.shape.name, rec.mode, params, state.crashPoint, state.subsetIndex),
+              `${verdict.why ? ` (${verdict.why})` : ''}${verdict.detail ? `; ${verdict.detail}` : ''}` +
+              `${verdict.recordProblem ? `; record: ${verdict.recordProblem}` : ''}${verdict.fencingProblem ? `; fencing: ${verdict.fencingProblem}` : ''}; ${lostBlockContent} pass; ${state.description}`,
+            replay: replayLine(rec.name, rec.mode, params, state.crashPoint, state.subsetIndex),
           });
         });
         done++;
@@ -323,6 +349,7 @@ function rowsOf(tallies: Tally[]): CampaignRow[] {
   const rows: CampaignRow[] = [];
   for (const t of tallies) {
     const outcomes: Record<string, number> = { ...t.outcomes, quarantined: t.quarantinedStates };
+    if (t.shape === RANKS_SHAPE) Object.assign(outcomes, { 'record-torn': t.recordTorn, 'fencing-lost': t.fencingLost });
     if (t.resumeChecked > 0) {
       outcomes['resume-checked'] = t.resumeChecked;
       outcomes['resume-failed'] = Object.values(t.resumeFailed).reduce((a, b) => a + b, 0);
@@ -386,6 +413,7 @@ function countersOf(tallies: Tally[], recordings: PowerlossRecording[]): Record<
     for (const [why, n] of Object.entries(t.whyLost)) bump(c, `${t.mode}.lost.${why}`, n);
     for (const [why, n] of Object.entries(t.whyInFlight)) bump(c, `${t.mode}.inFlight.${why}`, n);
     bump(c, `${t.mode}.quarantinedStates`, t.quarantinedStates);
+    if (t.shape === RANKS_SHAPE) Object.assign(c, { [`${key}.recordTorn`]: t.recordTorn, [`${key}.fencingLost`]: t.fencingLost, [`${key}.epochDoneAt`]: rec.epochDoneAt ?? -1 });
     bump(c, `${t.mode}.newestBeforeCommitDone`, t.newestBeforeCommitDone);
     if (t.resumeChecked > 0) bump(c, `${t.mode}.resumeChecked`, t.resumeChecked);
     for (const [why, n] of Object.entries(t.resumeFailed)) bump(c, `${t.mode}.resumeFailed.${why}`, n);
@@ -417,7 +445,7 @@ function notesOf(tallies: Tally[], recordings: PowerlossRecording[], options: Po
     'The store before the save under test (descriptor, earlier checkpoints) is taken as durable. A checkpoint counts as committed from the op after the commit protocol\'s last op; ' +
       'save() then appends one unsynced, best-effort audit.log line before it returns, so this is stricter than "save() returned".',
   ];
-  for (const shape of [...new Set(tallies.map((t) => t.shape))]) notes.push(`Shape ${shape}: ${shapeByName(shape).description}.`);
+  for (const rec of recordings.filter((r, i) => recordings.findIndex((x) => x.name === r.name) === i)) notes.push(`Shape ${rec.name}: ${rec.description}.`);
   for (const mode of [...new Set(tallies.map((t) => t.mode))]) {
     const ts = tallies.filter((t) => t.mode === mode);
     const recs = recordings.filter((r) => r.mode === mode);
@@ -431,7 +459,7 @@ function notesOf(tallies: Tally[], recordings: PowerlossRecording[], options: Po
       for (const [w, n] of Object.entries(t.whyInFlight)) bump(whyInFlight, w, n);
       for (const [w, e] of Object.entries(t.examples)) examples[w] ??= `${t.shape}: ${e}`;
     }
-    const ops = recs.map((r) => `${r.shape.name} ${r.log.length} ops (commit done after op #${r.commitDoneAt - 1})`).join('; ');
+    const ops = recs.map((r) => `${r.name} ${r.log.length} ops (commit done after op #${r.commitDoneAt - 1})`).join('; ');
     const detected = Object.entries({ ...whyInFlight })
       .filter(([w]) => w.startsWith('detected:'))
       .reduce((s, [, n]) => s + n, 0) + Object.entries(whyLost).filter(([w]) => w.startsWith('detected:')).reduce((s, [, n]) => s + n, 0);
@@ -476,9 +504,10 @@ export async function replayPowerlossState(p: {
   subsetIndex: number;
 }): Promise<string> {
   // A fresh recording: same ops and sizes, a new nonce and timestamp, so the same state up to those bytes.
-  const rec = await recordShapeSave(shapeByName(p.shape), p.mode);
+  const rec = await recordSave(p.shape, p.mode);
+  if (rec === undefined) throw new RangeError(`shape ${p.shape} has no ${p.mode} save`);
   const state = modelFor(rec, p).stateAt(p.crashPoint, p.subsetIndex);
   const tree = formatTree(state.tree);
-  const verdict = await judgeCrashState(state, rec);
+  const verdict = await rec.judge(state);
   return [`${state.description}`, `verdict: ${JSON.stringify(verdict)}`, 'tree before restore:', tree].join('\n');
 }

@@ -85,6 +85,29 @@ export interface PowerlossVerdict {
   why: string | undefined;
   /** Message of an unexpected error or a content mismatch. */
   detail: string | undefined;
+  /** Multi-rank saves: a rank or epoch record that is neither whole nor absent (integrity, every mode). */
+  recordProblem?: string;
+  /** Multi-rank saves: an epoch a leader was told it holds, or a committed manifest's epoch, that did not survive (fencing). */
+  fencingProblem?: string;
+  /** Multi-rank saves: the epoch the restored manifest carries. */
+  restoredEpoch?: number;
+}
+
+/** One recorded save under test: the durable tree before it, its op log, and how a crash state of it is judged and resumed. */
+export interface PowerlossRecording {
+  /** The shape's name (powerloss-shapes.ts, or the multi-rank save's). */
+  name: string;
+  description: string;
+  mode: DurabilityMode;
+  initial: MemoryTree;
+  log: readonly Op[];
+  /** Crash points ≥ this follow the commit's last op (the commit was reported). */
+  commitDoneAt: number;
+  /** Multi-rank saves: crash points ≥ this follow the leader being told its epoch. */
+  epochDoneAt?: number;
+  judge(state: CrashState): Promise<PowerlossVerdict>;
+  /** Redoes the save as a resumed run would; a problem, or undefined when it succeeded. */
+  resume(state: CrashState, verdict: PowerlossVerdict): Promise<string | undefined>;
 }
 
 /** The op indexes a recorded save needs for judging: commit end, install rename, staging dir. */
@@ -160,7 +183,7 @@ export async function judgeCrashState(state: CrashState, save: RecordedSave): Pr
  *   (`hash`, `size`, `missing`, `bad-manifest`, …): a torn checkpoint, caught
  *   and quarantined; restore rolled back.
  */
-async function whyNotNewest(state: CrashState, save: RecordedSave): Promise<string> {
+export async function whyNotNewest(state: CrashState, save: RecordedSave): Promise<string> {
   const tree: MemoryTree = state.tree;
   const finalDir = path.join(STORE_ROOT, checkpointDirName(save.step));
   const installed = lookupTree(tree, finalDir);

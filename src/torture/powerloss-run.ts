@@ -17,6 +17,7 @@ import { writeNewFile } from '../fs/file-utils.js';
 import type { CampaignResult } from './campaign.js';
 import { IOERROR_FULL, IOERROR_QUICK, runIoErrorCampaign } from './ioerror-campaign.js';
 import { POWERLOSS_FULL, POWERLOSS_QUICK, runPowerlossCampaign } from './powerloss-campaign.js';
+import { RANKS_SHAPE } from './powerloss-ranks.js';
 import { formatPercent } from './wilson.js';
 
 const fmt = (n: number | undefined): string => (n ?? 0).toLocaleString('en-US');
@@ -46,6 +47,26 @@ function formatPowerlossMarkdown(r: CampaignResult): string {
   for (const row of r.rows.filter((x) => x.group.startsWith('integrity/'))) {
     const g = row.guarantee;
     lines.push(`| ${row.mode} | ${fmt(row.trials)} | ${fmt(row.outcomes['integrity-broken'])} | ${fmt(g.k)}/${fmt(g.n)} = ${formatPercent(g.rate)} [${formatPercent(g.lower)}, ${formatPercent(g.upper)}] |`);
+  }
+  return lines.join('\n');
+}
+
+/** The multi-rank save's rows: its own checks (records whole or absent, fencing) beside restore's outcomes. */
+export function formatRanksMarkdown(r: CampaignResult): string {
+  const lines = [
+    '| mode | ops (epoch told after / commit reported after) | distinct states | newest | previous | **lost committed** | torn returned | restore threw | **record torn** | **fencing lost** | next incarnation ok | guarantee [95 % Wilson] |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |',
+  ];
+  for (const row of r.rows.filter((x) => x.group.startsWith(`${RANKS_SHAPE}/`))) {
+    const key = row.group.replace('/', '.');
+    const o = row.outcomes;
+    const g = row.guarantee;
+    const resumed = o['resume-checked'] === undefined ? '—' : `${fmt(o['resume-checked']! - (o['resume-failed'] ?? 0))} / ${fmt(o['resume-checked'])}`;
+    lines.push(
+      `| ${row.mode} | ${fmt(r.counters[`${key}.ops`])} (#${fmt(r.counters[`${key}.epochDoneAt`]! - 1)} / #${fmt(r.counters[`${key}.commitDoneAt`]! - 1)}) | ${fmt(row.trials)} | ${fmt(o['newest-committed'])} | ${fmt(o['previous-committed'])} | ` +
+        `**${fmt(o['lost-committed'])}** | ${fmt(o['torn-returned'])} | ${fmt(o['restore-crashed'])} | **${fmt(o['record-torn'])}** | **${fmt(o['fencing-lost'])}** | ${resumed} | ` +
+        `${fmt(g.k)}/${fmt(g.n)} = ${formatPercent(g.rate)} [${formatPercent(g.lower)}, ${formatPercent(g.upper)}]${row.required ? ' (required)' : ''} |`,
+    );
   }
   return lines.join('\n');
 }
@@ -122,6 +143,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(`## powerloss: ${fmt(r.counters['distinctStates'])} distinct states, ${fmt(r.counters['crashPoints'])} crash points, ${r.violations.length} violations, ${(r.durationMs / 1000).toFixed(1)} s\n`);
     console.log(formatPowerlossMarkdown(r), '\n');
     console.log(formatLossReasonsMarkdown(r), '\n');
+    if (r.rows.some((x) => x.group.startsWith(`${RANKS_SHAPE}/`))) console.log(formatRanksMarkdown(r), '\n');
     for (const n of r.notes) console.log(`- ${n}`);
     for (const v of r.violations) console.log(`VIOLATION ${v.group} #${v.trial}: ${v.description}\n  replay: ${v.replay}`);
     console.log();

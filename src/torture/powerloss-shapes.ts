@@ -122,6 +122,7 @@ const SAVE_SHAPES: Record<string, SaveShape> = {
 };
 
 export const DEFAULT_SHAPES = ['1-shard', '4-shards', 'after-2-commits', 'commit-files'];
+export const SAVE_SHAPE_NAMES: readonly string[] = Object.keys(SAVE_SHAPES);
 
 export function shapeByName(name: string): SaveShape {
   const shape = SAVE_SHAPES[name];

@@ -19,12 +19,15 @@
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { MANIFEST_FILE, checkpointDirName } from '../format/names.js';
 import { childNodeLaunch } from '../io/worker-flags.js';
 import { IoRuntime } from '../io/io-runtime.js';
 import { isHoldfastError, openStore, type Tensor } from '../index.js';
 import { attemptNonce } from '../ranks/attempt-id.js';
 import type { RanksChildConfig, RanksChildResult } from './ranks-child.js';
-import { globalContent, rankInput } from './ranks-content.js';
+import { firstDifference, globalContent, rankInput } from './ranks-content.js';
+import { S3FaultProxy, type FaultDecision, type ProxiedRequest } from './s3-fault-proxy.js';
+import { campaignUpstream } from './s3-scratch-bucket.js';
 import { NEW_STEP, RANKS_WORLD, ZOMBIE_STEP, ranksScenarios, type RanksScenario } from './ranks-scenarios.js';
 
 export const RANKS_CHILD_PATH = fileURLToPath(new URL('./ranks-child.js', import.meta.url));
@@ -39,6 +42,8 @@ export interface RanksCampaignOptions {
   repeat: number;
   deadlineMs: number;
   commitMarginMs: number;
+  /** Runs only the scenarios whose name this accepts (default all). */
+  only?: (scenario: string) => boolean;
   /** Removes a finished trial's store (local); the campaign leaves S3 prefixes to the bucket's owner. */
   cleanup?: (where: string) => Promise<void>;
   onTrial?: (t: RanksTrial) => void;
@@ -68,7 +73,7 @@ export interface RanksCampaignResult {
 }
 
 export async function runRanksCampaign(o: RanksCampaignOptions): Promise<RanksCampaignResult> {
-  const scenarios = ranksScenarios(o.backend, o.seed, o.full);
+  const scenarios = ranksScenarios(o.backend, o.seed, o.full).filter((sc) => o.only?.(sc.name) ?? true);
   const result: RanksCampaignResult = { trials: 0, processes: 0, violations: [], committed: 0, disagreements: 0, livenessMisses: 0, byScenario: new Map() };
   const io = new IoRuntime({ hashWorkers: 0 });
   try {
@@ -102,10 +107,32 @@ export async function runRanksCampaign(o: RanksCampaignOptions): Promise<RanksCa
 async function runTrial(o: RanksCampaignOptions, sc: RanksScenario, where: string, io: IoRuntime): Promise<RanksTrial> {
   await savePrevious(where, o.seed, io);
   const slackMs = 20_000;
-  const reports = await Promise.all(
-    sc.processes.map((p) => runChild({ ...p, where, deadlineMs: o.deadlineMs, commitMarginMs: o.commitMarginMs }, o.deadlineMs + o.commitMarginMs + slackMs)),
-  );
-  return judge(sc, where, o.seed, reports, io);
+  const proxy = sc.processes.some((p) => p.loseManifestResponse) ? await S3FaultProxy.start({ upstream: campaignUpstream(process.env), decide: loseFirstManifestResponse() }) : undefined;
+  try {
+    const reports = await Promise.all(
+      sc.processes.map(({ loseManifestResponse, ...p }) =>
+        runChild({ ...p, where, deadlineMs: o.deadlineMs, commitMarginMs: o.commitMarginMs }, o.deadlineMs + o.commitMarginMs + slackMs, loseManifestResponse && proxy ? proxy.endpoint : undefined),
+      ),
+    );
+    const trial = await judge(sc, where, o.seed, reports, io);
+    if (proxy !== undefined && !proxy.events.some((e) => e.fault === 'lost-response' && e.upstreamStatus === 200)) {
+      trial.violations.push(`the proxy never lost the response of a successful PUT of step ${NEW_STEP}'s manifest (${proxy.events.filter((e) => e.fault !== 'pass').length} faults), so the scenario tested nothing`);
+    }
+    return trial;
+  } finally {
+    await proxy?.close();
+  }
+}
+
+/** The first PUT of `ckpt-<step 2>/manifest.json` reaches the server whole; its answer is never delivered. Everything else passes. */
+function loseFirstManifestResponse(): (r: ProxiedRequest) => FaultDecision {
+  const manifest = `/${checkpointDirName(NEW_STEP)}/${MANIFEST_FILE}`;
+  let lost = false;
+  return (r) => {
+    if (lost || r.method !== 'PUT' || !r.path.split('?')[0]!.endsWith(manifest)) return { fault: 'pass' };
+    lost = true;
+    return { fault: 'lost-response' };
+  };
 }
 
 /** Step 1, committed by 4 ranks of the previous incarnation (`job-1`, epoch 1), in this process. */
@@ -119,9 +146,11 @@ async function savePrevious(where: string, seed: number, io: IoRuntime): Promise
   }
 }
 
-function runChild(config: RanksChildConfig, timeoutMs: number): Promise<RanksTrial['reports'][number]> {
+/** One rank process; with `endpoint`, its S3 client reaches the server there (the fault proxy). */
+function runChild(config: RanksChildConfig, timeoutMs: number, endpoint?: string): Promise<RanksTrial['reports'][number]> {
   const launch = childNodeLaunch(RANKS_CHILD_PATH, [JSON.stringify(config)]);
-  const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env: launch.env });
+  const env = endpoint === undefined ? launch.env : { ...launch.env, AWS_ENDPOINT_URL: endpoint };
+  const child = spawn(process.execPath, launch.argv, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let stderr = '';
   let reported: RanksChildResult | undefined;
   let hung = false;
@@ -175,6 +204,9 @@ async function judge(sc: RanksScenario, where: string, seed: number, reports: Ra
     // A zombie's own report of step 3, or a commit the lineage rule fences out (an older incarnation racing a newer one), is not the newest by design.
     if (r.outcome === 'committed' && step === NEW_STEP && latest !== NEW_STEP && !fenced) violations.push(`rank ${r.rank} reported step ${NEW_STEP} committed, but the newest valid checkpoint is ${String(latest)}`);
     if (r.outcome === 'rejected' && r.code === 'unexpected') violations.push(`rank ${r.rank} failed with a non-Holdfast error: ${r.message ?? ''}`);
+    if (sc.everyRankCommits && (r.outcome !== 'committed' || r.nonce !== committedNonce)) {
+      violations.push(`rank ${r.rank} must report step ${NEW_STEP} committed by its own attempt (found ${String(committedNonce)}), but reported ${r.outcome}${'code' in r && r.code ? ` ${r.code}: ${r.message ?? ''}` : ''}${'nonce' in r && r.nonce ? ` of attempt ${r.nonce}` : ''}`);
+    }
   });
   const disagreements = reports.filter((r, i) => r.outcome === 'rejected' && attemptNonce(sc.processes[i]!.attempt) === committedNonce && sc.processes[i]!.step === NEW_STEP).length;
   return { scenario: sc.name, where, latest, reports, violations, disagreements, livenessMiss: sc.mustCommit && latest !== NEW_STEP };
@@ -197,15 +229,4 @@ function expectedContent(sc: RanksScenario, seed: number, step: number, nonce: s
   if (step === 1) return nonce === attemptNonce('job-1') ? globalContent(seed, 1, RANKS_WORLD) : undefined;
   const p = sc.processes.find((x) => x.step === step && attemptNonce(x.attempt) === nonce);
   return p === undefined ? undefined : globalContent(p.contentSeed, step, p.worldSize);
-}
-
-function firstDifference(actual: Record<string, Tensor>, expected: Record<string, Tensor>): string | undefined {
-  const names = Object.keys(expected).sort();
-  if (Object.keys(actual).sort().join() !== names.join()) return `tensor names ${Object.keys(actual).sort().join(',')} vs ${names.join(',')}`;
-  for (const name of names) {
-    const [a, e] = [actual[name]!, expected[name]!];
-    const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (a.dtype !== e.dtype || a.shape.join() !== e.shape.join() || !bytes(a).equals(bytes(e))) return `tensor ${name}`;
-  }
-  return undefined;
 }

@@ -37,6 +37,8 @@ export interface RanksChildResult {
   outcome: 'committed' | 'rejected';
   code?: string;
   message?: string;
+  /** On a commit: the attempt nonce the rank was told its checkpoint carries. */
+  nonce?: string;
 }
 
 /** The storage with every data file of an attempt failing (ENOSPC), on either backend. */
@@ -69,8 +71,8 @@ async function main(config: RanksChildConfig): Promise<void> {
   try {
     if (config.rank === 0 && config.resumedFrom !== undefined) await store.startEpoch(config.resumedFrom);
     const content = globalContent(config.contentSeed, config.step, config.worldSize);
-    await store.save(config.step, rankInput(content, config.rank, config.worldSize));
-    result = { rank: config.rank, outcome: 'committed' };
+    const saved = await store.save(config.step, rankInput(content, config.rank, config.worldSize));
+    result = { rank: config.rank, outcome: 'committed', nonce: saved.nonce };
   } catch (e) {
     result = { rank: config.rank, outcome: 'rejected', code: isHoldfastError(e) ? e.code : 'unexpected', message: e instanceof Error ? e.message : String(e) };
   } finally {

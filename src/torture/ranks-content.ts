@@ -64,3 +64,15 @@ export function rankInput(content: GlobalContent, rank: number, worldSize: numbe
     rankState: { rank, rng: [content.state.seed, rank] },
   };
 }
+
+/** The first tensor whose name, dtype, shape or bytes differ, or undefined when all match. */
+export function firstDifference(actual: Record<string, Tensor>, expected: Record<string, Tensor>): string | undefined {
+  const names = Object.keys(expected).sort();
+  if (Object.keys(actual).sort().join() !== names.join()) return `tensor names ${Object.keys(actual).sort().join(',')} vs ${names.join(',')}`;
+  for (const name of names) {
+    const [a, e] = [actual[name]!, expected[name]!];
+    const bytes = (t: Tensor) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    if (a.dtype !== e.dtype || a.shape.join() !== e.shape.join() || !bytes(a).equals(bytes(e))) return `tensor ${name}`;
+  }
+  return undefined;
+}

@@ -12,7 +12,10 @@ export const RANKS_WORLD = 4;
 export const NEW_STEP = 2;
 export const ZOMBIE_STEP = 3;
 
-export type ProcessSpec = Omit<RanksChildConfig, 'where' | 'deadlineMs' | 'commitMarginMs'>;
+export type ProcessSpec = Omit<RanksChildConfig, 'where' | 'deadlineMs' | 'commitMarginMs'> & {
+  /** S3: this process reaches the server through a fault proxy that loses the response of the first successful PUT of step 2's manifest. */
+  loseManifestResponse?: true;
+};
 
 export interface RanksScenario {
   name: string;
@@ -21,6 +24,8 @@ export interface RanksScenario {
   mayCommit: boolean;
   /** Step 2 should be committed (counted as a liveness miss when not, never as a violation: deadlines are timing). */
   mustCommit: boolean;
+  /** Every rank must report step 2 committed, of its own attempt (nothing in the scenario may stop it). */
+  everyRankCommits?: true;
 }
 
 type Backend = 'local' | 's3';
@@ -69,6 +74,15 @@ export function ranksScenarios(backend: Backend, seed: number, full: boolean): R
   for (const rank of failing) out.push({ name: `rank ${rank} writes an error record`, processes: withKill(job, rank, { failWrite: true }), mayCommit: false, mustCommit: false });
   const missing = full ? [1, 2, 3] : [follower()];
   for (const rank of missing) out.push({ name: `only ${RANKS_WORLD - 1} records (rank ${rank} never starts)`, processes: job.filter((p) => p.rank !== rank), mayCommit: false, mustCommit: false });
+  if (backend === 's3') {
+    out.push({
+      name: "the leader's manifest PUT succeeds but its response is lost",
+      processes: job.map((p) => (p.rank === 0 ? { ...p, loseManifestResponse: true as const } : p)),
+      mayCommit: true,
+      mustCommit: true,
+      everyRankCommits: true,
+    });
+  }
   out.push({ name: 'two leaders of one attempt (two processes claim rank 0)', processes: [...job, { ...job[0]! }], mayCommit: true, mustCommit: false });
   out.push({
     name: 'two attempts race for one step (2 ranks each)',

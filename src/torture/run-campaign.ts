@@ -11,6 +11,11 @@ import { runCorruptCampaign, type CorruptCampaignOptions, type CorruptTrialRecor
 import { IOERROR_FULL, IOERROR_QUICK, runIoErrorCampaign } from './ioerror-campaign.js';
 import { runKillCampaign, type KillCampaignOptions, type KillTrialRecord } from './kill-campaign.js';
 import { POWERLOSS_FULL, POWERLOSS_QUICK, runPowerlossCampaign } from './powerloss-campaign.js';
+import { RANKS_SHAPE } from './powerloss-ranks.js';
+import { SAVE_SHAPE_NAMES } from './powerloss-shapes.js';
+
+/** Every save shape `torture powerloss --shape` accepts. */
+export const POWERLOSS_SHAPES: readonly string[] = [...SAVE_SHAPE_NAMES, RANKS_SHAPE];
 
 export const CAMPAIGN_NAMES: readonly CampaignName[] = ['kill', 'powerloss', 'corrupt', 'ioerror'];
 
@@ -40,6 +45,8 @@ interface CampaignRequest {
   trials?: number;
   /** Corrupt only: variant names, class ids or name prefixes. */
   classes?: string[];
+  /** Powerloss only: save shapes (POWERLOSS_SHAPES). */
+  shapes?: string[];
   onProgress?: (done: number, total: number, label: string) => void;
   /** Kill and corrupt: one record per trial (for `--log`). */
   onTrial?: (record: KillTrialRecord | CorruptTrialRecord) => void;
@@ -64,7 +71,7 @@ export function runCampaign(req: CampaignRequest): Promise<CampaignResult> {
     case 'corrupt':
       return runCorruptCampaign({ ...(req.full ? CORRUPT_FULL : CORRUPT_QUICK), ...o, ...onTrial, ...(req.classes !== undefined ? { variants: req.classes } : {}) });
     case 'powerloss':
-      return runPowerlossCampaign({ ...(req.full ? POWERLOSS_FULL : POWERLOSS_QUICK), ...o });
+      return runPowerlossCampaign({ ...(req.full ? POWERLOSS_FULL : POWERLOSS_QUICK), ...o, ...(req.shapes !== undefined ? { shapes: req.shapes } : {}) });
     case 'ioerror':
       return runIoErrorCampaign({ ...(req.full ? IOERROR_FULL : IOERROR_QUICK), ...o });
   }

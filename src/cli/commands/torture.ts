@@ -16,7 +16,7 @@ import { DURABILITY_MODES, type DurabilityMode } from '../../index.js';
 import type { CampaignName, CampaignResult, CampaignRow } from '../../torture/campaign.js';
 import { FAULT_VARIANTS } from '../../torture/corruption/index.js';
 import { renderTortureReport } from '../../torture/report-html.js';
-import { CAMPAIGN_NAMES, runCampaign } from '../../torture/run-campaign.js';
+import { CAMPAIGN_NAMES, POWERLOSS_SHAPES, runCampaign } from '../../torture/run-campaign.js';
 import { CONCURRENT_FULL, CONCURRENT_QUICK, CONCURRENT_VARIANTS, runConcurrentCampaign, type ConcurrentVariant } from '../../torture/concurrent-campaign.js';
 import { formatPercent } from '../../torture/wilson.js';
 import { runS3Torture } from './torture-s3.js';
@@ -35,6 +35,7 @@ const OPTIONS = {
   json: { type: 'boolean' },
   report: { type: 'string' },
   log: { type: 'string' },
+  shape: { type: 'string' },
 } as const;
 
 const CONCURRENT_OPTIONS = {
@@ -48,7 +49,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--shape <s>[,<s>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
@@ -58,7 +59,11 @@ export const tortureCommand: Command = {
       '             return the newest committed checkpoint bit-exact (atomic modes) and never',
       '             torn bytes (every mode). Also reports what the kill left on disk.',
       '  powerloss  every prefix of a save\'s file-system calls, and the states a file system',
-      '             may be left in by a power cut there, restored in memory.',
+      '             may be left in by a power cut there, restored in memory. Shapes: 1-shard,',
+      '             4-shards, after-2-commits, commit-files, direct-1mib (--full), and 4-ranks: a',
+      '             4-rank save (rank files, rank records, the leader\'s epoch record, manifest and',
+      '             commit) where the oracle also checks every rank and epoch record is whole or',
+      '             absent, the epochs fencing rests on survive, and a next incarnation resumes.',
       '  corrupt    ~67 fault variants (bit flips, bursts, zeroed and garbage sectors,',
       '             truncation, extension, missing files, stale and swapped shards, manifest',
       '             and header edits, …) on committed checkpoints: verify must flag 100 %,',
@@ -93,6 +98,7 @@ export const tortureCommand: Command = {
       ['--class <c>[,<c>…]', 'corrupt only: variants by name, class id (C8) or prefix (bit-flip); default all'],
       ['--json', 'print the results as one JSON document on stdout'],
       ['--report <out.html>', 'also write a self-contained HTML report with SVG charts (opens offline)'],
+      ['--shape <s>[,<s>…]', `powerloss only: save shapes (${[...POWERLOSS_SHAPES].join(', ')}); default the preset's`],
       ['--log <out.jsonl>', 'kill and corrupt: write one JSON line per trial (seed, plan or class, file, offset, length, outcome)'],
       HELP_OPTION,
     ],
@@ -114,6 +120,7 @@ export const tortureCommand: Command = {
     const seed = seedText === undefined ? 1 : parseInteger('--seed', seedText);
     const full = args.flag('full');
     const classes = parseClasses(args.string('class'), names);
+    const shapes = parseShapes(args.string('shape'), names);
     const reportPath = nonEmpty('report', args.string('report'));
     const logPath = nonEmpty('log', args.string('log'));
     const workDir = path.resolve(args.string('dir') ?? tmpdir());
@@ -132,6 +139,7 @@ export const tortureCommand: Command = {
         ...(modes !== undefined ? { modes } : {}),
         ...(trials !== undefined ? { trials } : {}),
         ...(classes !== undefined && name === 'corrupt' ? { classes } : {}),
+        ...(shapes !== undefined && name === 'powerloss' ? { shapes } : {}),
         onProgress: progressReporter(io, name),
         ...(logPath !== undefined ? { onTrial: (r: unknown) => log.push(JSON.stringify(r)) } : {}),
       });
@@ -243,6 +251,15 @@ function parseClasses(text: string | undefined, names: CampaignName[]): string[]
     }
   }
   return classes;
+}
+
+function parseShapes(text: string | undefined, names: CampaignName[]): string[] | undefined {
+  if (text === undefined) return undefined;
+  if (!names.includes('powerloss')) throw invalidArg('--shape applies to the powerloss campaign only');
+  const shapes = [...new Set(text.split(',').map((c) => c.trim()).filter((c) => c.length > 0))];
+  if (shapes.length === 0) throw invalidArg('--shape needs at least one shape');
+  for (const s of shapes) if (!POWERLOSS_SHAPES.includes(s)) throw invalidArg(`--shape: unknown save shape ${JSON.stringify(s)}; known: ${POWERLOSS_SHAPES.join(', ')}`);
+  return shapes;
 }
 
 /** In place on a terminal; otherwise one line every few seconds, so logs show the campaign is alive. */
