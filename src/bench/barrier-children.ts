@@ -16,6 +16,11 @@ export function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
+export function cpuSecondsSince(start: NodeJS.CpuUsage): number {
+  const c = process.cpuUsage(start);
+  return (c.user + c.system) / 1e6;
+}
+
 /** In the child: says it is ready and resolves when the parent says go. */
 export function readyAndWaitForGo(): Promise<void> {
   return new Promise((resolve) => {

@@ -9,7 +9,7 @@
  */
 import { openStore, type RestoreLayout, type TensorData } from '../index.js';
 import { byteLengthOf, elementCount, typedArrayFor } from '../format/dtype.js';
-import { nowMs, readyAndWaitForGo } from './barrier-children.js';
+import { cpuSecondsSince, nowMs, readyAndWaitForGo } from './barrier-children.js';
 import { flatRange } from './rank-slices.js';
 
 export interface RankRestoreArgs {
@@ -24,6 +24,8 @@ export interface RankRestoreTimes {
   bytes: number;
   startMs: number;
   endMs: number;
+  /** CPU time of this process (every thread) during the restore. */
+  cpuSeconds: number;
 }
 
 const args = JSON.parse(process.argv[2] ?? '{}') as RankRestoreArgs;
@@ -41,8 +43,9 @@ for (const [name, t] of Object.entries(manifest.tensors)) {
 }
 await store.warm(bytes);
 await readyAndWaitForGo();
+const cpu0 = process.cpuUsage();
 const startMs = nowMs();
 await store.restore({ step: args.step, layout, into });
-const times: RankRestoreTimes = { rank: args.rank, bytes, startMs, endMs: nowMs() };
+const times: RankRestoreTimes = { rank: args.rank, bytes, startMs, endMs: nowMs(), cpuSeconds: cpuSecondsSince(cpu0) };
 process.stdout.write(JSON.stringify(times) + '\n');
 await store.close();

@@ -9,7 +9,7 @@
  * there and when its commit was done.
  */
 import { openStore, type GlobalSlab, type RankPhase } from '../index.js';
-import { nowMs, readyAndWaitForGo } from './barrier-children.js';
+import { cpuSecondsSince, nowMs, readyAndWaitForGo } from './barrier-children.js';
 import { rankSlices, rankWorkload } from './rank-slices.js';
 import { materialize } from './workloads.js';
 
@@ -29,6 +29,8 @@ export interface RankSaveTimes {
   startMs: number;
   writtenMs: number;
   committedMs: number;
+  /** CPU time of this process (every thread) from start to commit. */
+  cpuSeconds: number;
   /** The committed checkpoint. */
   path: string;
   /** Leader only: every rank's record was found. */
@@ -48,12 +50,13 @@ const phases = new Map<RankPhase, number>();
 const store = await openStore(args.dir, { rank: args.rank, worldSize: args.worldSize, attempt: args.attempt, onPhase: (p) => void phases.set(p, nowMs()) });
 await store.warm(bytes);
 await readyAndWaitForGo();
+const cpu0 = process.cpuUsage();
 const startMs = nowMs();
 const handle = store.saveAsync(args.step, { slabs, state: { step: args.step } });
 let writtenMs = 0;
 await handle.written.then(() => (writtenMs = nowMs()));
 const committed = await handle.committed;
-const times: RankSaveTimes = { rank: args.rank, bytes, startMs, writtenMs, committedMs: nowMs(), path: committed.path };
+const times: RankSaveTimes = { rank: args.rank, bytes, startMs, writtenMs, committedMs: nowMs(), cpuSeconds: cpuSecondsSince(cpu0), path: committed.path };
 if (args.rank === 0) Object.assign(times, { recordsCompleteMs: phases.get('records-complete'), leaderCommittedMs: phases.get('committed') });
 process.stdout.write(JSON.stringify(times) + '\n');
 await store.close();

@@ -12,7 +12,7 @@ export function ranksSections(r: RanksReport | undefined): TableSection[] {
   return [
     {
       caption: `save by N rank processes, each its flat slice of every tensor of one state: ${r.description}; ${(r.bytes / 2 ** 20).toFixed(1)} MiB, ${r.tensors} tensors. Total = first rank's start to the leader's commit; data = to the last rank's record; commit = the leader, every record seen to committed`,
-      header: ['ranks', 'GB/s', 'fio same jobs GB/s', 'of fio', 'total ms', 'data ms', 'records seen +ms', 'commit ms', 'runs ms'],
+      header: ['ranks', 'GB/s', 'fio same jobs GB/s', 'of fio', 'total ms', 'data ms', 'records seen +ms', 'commit ms', 'CPU s (all)', 'runs ms'],
       rows: r.saves.map((s) => [
         String(s.worldSize),
         gbps(s.bytesPerSecond),
@@ -22,13 +22,14 @@ export function ranksSections(r: RanksReport | undefined): TableSection[] {
         ms(s.dataWriteSeconds),
         ms(s.recordsSeenSeconds),
         ms(s.commitSeconds),
+        median(s.cpuSeconds).toFixed(1),
         s.seconds.map((x) => (x * 1000).toFixed(0)).join(' '),
       ]),
     },
     {
       caption: 'restore by N reader processes, each only its flat parts (restore({ layout, into }), full verification), first start to last end',
-      header: ['saved by', 'restored by', 'GB/s', 'of same world', 'median ms', 'runs ms'],
-      rows: r.restores.map((x) => [String(x.savedBy), String(x.restoredBy), gbps(x.bytesPerSecond), pct(x.ratioToSameWorld), ms(x.seconds), x.seconds.map((s) => (s * 1000).toFixed(0)).join(' ')]),
+      header: ['saved by', 'restored by', 'GB/s', 'of same world', 'median ms', 'CPU s (all)', 'runs ms'],
+      rows: r.restores.map((x) => [String(x.savedBy), String(x.restoredBy), gbps(x.bytesPerSecond), pct(x.ratioToSameWorld), ms(x.seconds), median(x.cpuSeconds).toFixed(1), x.seconds.map((s) => (s * 1000).toFixed(0)).join(' ')]),
     },
   ];
 }

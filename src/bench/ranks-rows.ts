@@ -38,6 +38,8 @@ export interface RankSaveRow {
   /** The leader: from the last record written to seeing it (its polling). */
   recordsSeenSeconds: number[];
   bytesPerSecond: number;
+  /** CPU seconds of all rank processes together, per sample. */
+  cpuSeconds: number[];
   /** fio, this many jobs each writing an equal share of the bytes, O_DIRECT, fsync at the end. */
   fioBytesPerSecond?: number;
   ratioToFio?: number;
@@ -49,6 +51,8 @@ export interface RankRestoreRow {
   bytes: number;
   /** First reader's start to the last reader's end. */
   seconds: number[];
+  /** CPU seconds of all reader processes together, per sample. */
+  cpuSeconds: number[];
   bytesPerSecond: number;
   /** Against the restore into the same world size. */
   ratioToSameWorld: number;
@@ -97,14 +101,16 @@ export async function runRanks(fs: FileSystem, work: string, o: RanksOptions): P
   }
   for (const restoredBy of RESTORE_WORLD_SIZES) {
     const seconds: number[] = [];
+    const cpuSeconds: number[] = [];
     for (let i = 0; i < o.repeat; i++) {
       const args = (rank: number): RankRestoreArgs => ({ dir: kept!.dir, rank, worldSize: restoredBy, step: kept!.step });
       const readers = await runTogether<RankRestoreTimes>(`rank restore child (world ${restoredBy})`, RESTORE_CHILD, Array.from({ length: restoredBy }, (_, r) => [JSON.stringify(args(r))]));
       seconds.push((Math.max(...readers.map((r) => r.endMs)) - Math.min(...readers.map((r) => r.startMs))) / 1000);
+      cpuSeconds.push(readers.reduce((n, r) => n + r.cpuSeconds, 0));
     }
     const bytesPerSecond = workload.bytes / median(seconds);
     const same = report.restores[0]?.bytesPerSecond ?? bytesPerSecond;
-    report.restores.push({ savedBy: RANK_WORLD_SIZES.at(-1)!, restoredBy, bytes: workload.bytes, seconds, bytesPerSecond, ratioToSameWorld: bytesPerSecond / same });
+    report.restores.push({ savedBy: RANK_WORLD_SIZES.at(-1)!, restoredBy, bytes: workload.bytes, seconds, cpuSeconds, bytesPerSecond, ratioToSameWorld: bytesPerSecond / same });
   }
   for (const worldSize of RANK_WORLD_SIZES) await removeTree(fs, path.join(work, `ranks-${worldSize}`));
   return report;
@@ -129,6 +135,7 @@ function saveRow(worldSize: number, bytes: number, samples: RankSaveTimes[][], f
     commitSeconds: secondsOf((_, leader) => leader.leaderCommittedMs! - leader.recordsCompleteMs!),
     recordsSeenSeconds: secondsOf((ranks, leader) => leader.recordsCompleteMs! - Math.max(...ranks.map((r) => r.writtenMs))),
     bytesPerSecond,
+    cpuSeconds: samples.map((ranks) => ranks.reduce((n, r) => n + r.cpuSeconds, 0)),
     ...(fio === undefined ? {} : { fioBytesPerSecond: fio, ratioToFio: bytesPerSecond / fio }),
   };
 }

@@ -6,8 +6,13 @@
  * 8 MiB parts with 4 in flight (CreateMultipartUpload / UploadPart /
  * CompleteMultipartUpload), or read back as ranged GETs of 8 MiB, 4 in flight,
  * each body drained into place in a buffer of the object's size. No hashing,
- * no Content-MD5, no verification: what the wire and the server allow.
+ * no Content-MD5, no verification: what the wire and the server allow. With
+ * `digests`, the one integrity cost of each direction added back, on the main
+ * thread, to show its price: Content-MD5 of every part (which Holdfast sends
+ * and the server checks), or SHA-256 of every GET's bytes (what Holdfast's
+ * chunk verification hashes, there on worker threads).
  */
+import { createHash } from 'node:crypto';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, UploadPartCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { ObjectRef } from './s3-scratch.js';
@@ -24,11 +29,13 @@ function partsOf(size: number): { index: number; begin: number; end: number }[] 
 }
 
 /** Uploads each object as a multipart upload whose part i is `source[i·8 MiB, …)` (source holds at least the largest object). */
-export async function sdkMultipartUpload(s3: S3Client, bucket: string, objects: readonly ObjectRef[], source: Uint8Array): Promise<void> {
+export async function sdkMultipartUpload(s3: S3Client, bucket: string, objects: readonly ObjectRef[], source: Uint8Array, digests = false): Promise<void> {
   await mapConcurrent(objects, OBJECTS_AT_ONCE, async (o) => {
     const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: o.key }));
     const etags = await mapConcurrent(partsOf(o.size), PARTS_IN_FLIGHT, async (p) => {
-      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: o.key, UploadId, PartNumber: p.index + 1, Body: source.subarray(p.begin, p.end) }));
+      const body = source.subarray(p.begin, p.end);
+      const md5 = digests ? { ContentMD5: createHash('md5').update(body).digest('base64') } : {};
+      const r = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: o.key, UploadId, PartNumber: p.index + 1, Body: body, ...md5 }));
       return { PartNumber: p.index + 1, ETag: r.ETag! };
     });
     await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: o.key, UploadId, MultipartUpload: { Parts: etags } }));
@@ -36,7 +43,7 @@ export async function sdkMultipartUpload(s3: S3Client, bucket: string, objects: 
 }
 
 /** Reads each object whole as ranged GETs into a new buffer of its size; returns the bytes read. */
-export async function sdkRangedGets(s3: S3Client, bucket: string, objects: readonly ObjectRef[]): Promise<number> {
+export async function sdkRangedGets(s3: S3Client, bucket: string, objects: readonly ObjectRef[], digests = false): Promise<number> {
   const sizes = await mapConcurrent(objects, OBJECTS_AT_ONCE, async (o) => {
     const into = new Uint8Array(o.size);
     const got = await mapConcurrent(partsOf(o.size), PARTS_IN_FLIGHT, async (p) => {
@@ -46,6 +53,7 @@ export async function sdkRangedGets(s3: S3Client, bucket: string, objects: reado
         into.set(chunk, at);
         at += chunk.byteLength;
       }
+      if (digests) createHash('sha256').update(into.subarray(p.begin, at)).digest();
       return at - p.begin;
     });
     return got.reduce((a, b) => a + b, 0);

@@ -8,12 +8,12 @@ const gbps = (bps: number): string => (bps / 1e9).toFixed(3);
 const pct = (x: number | undefined): string => (x === undefined ? '-' : `${(x * 100).toFixed(0)}%`);
 
 function rows(rs: readonly S3Row[]): string[][] {
-  return rs.map((r) => [r.label, gbps(r.bytesPerSecond), pct(r.ofReference), (r.bytes / r.bytesPerSecond).toFixed(3), r.seconds.map((s) => s.toFixed(2)).join(' ')]);
+  return rs.map((r) => [r.label, gbps(r.bytesPerSecond), pct(r.ofReference), (r.bytes / r.bytesPerSecond).toFixed(3), r.cpuSeconds === undefined ? '-' : r.cpuSeconds.toFixed(2), r.seconds.map((s) => s.toFixed(2)).join(' ')]);
 }
 
 export function s3Sections(r: S3Report | undefined): TableSection[] {
   if (r === undefined) return [];
-  const header = ['what', 'GB/s', 'of SDK', 'median s', 'runs s'];
+  const header = ['what', 'GB/s', 'of SDK', 'median s', 'client CPU s', 'runs s'];
   const shape = `${(r.bytes / MiB).toFixed(1)} MiB in ${r.objects} object(s), ${r.partBytes / MiB} MiB parts, ${r.objectsAtOnce} objects × ${r.partsInFlight} parts in flight; ${r.endpoint}`;
   const p = r.pause;
   const k = r.killSync;

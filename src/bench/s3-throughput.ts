@@ -8,7 +8,7 @@
 import type { S3Client } from '@aws-sdk/client-s3';
 import { randomFillSync } from 'node:crypto';
 import { openStore, type Store, type Tensor } from '../index.js';
-import { sample } from './sampling.js';
+import { measurement, sample } from './sampling.js';
 import { sdkMultipartUpload, sdkRangedGets } from './s3-reference.js';
 import { checkpointDirName } from '../format/names.js';
 import { listObjects, removePrefix, type ObjectRef } from './s3-scratch.js';
@@ -19,6 +19,8 @@ export interface S3Row {
   bytes: number;
   seconds: number[];
   bytesPerSecond: number;
+  /** Median of this process's CPU seconds (every thread) per run: the server shares the machine's cores. */
+  cpuSeconds?: number;
   /** Of the median against the SDK reference of the same direction. */
   ofReference?: number;
 }
@@ -34,6 +36,7 @@ export interface S3Throughput {
 export async function s3Throughput(s3: S3Client, bucket: string, tensors: Record<string, Tensor>, repeat: number): Promise<S3Throughput> {
   const hfSave: number[] = [];
   const refUp: number[] = [];
+  const refUpMd5: number[] = [];
   let kept: { store: Store; prefix: string; objects: ObjectRef[]; bytes: number } | undefined;
   for (let i = 0; i < repeat; i++) {
     const prefix = `save-${i}/`;
@@ -43,7 +46,10 @@ export async function s3Throughput(s3: S3Client, bucket: string, tensors: Record
     const objects = await dataObjects(s3, bucket, prefix, store);
     const source = randomFillSync(new Uint8Array(Math.max(...objects.map((o) => o.size))));
     const refPrefix = `ref-${i}/`;
-    await sample(refUp, () => sdkMultipartUpload(s3, bucket, objects.map((o) => ({ key: refPrefix + o.key.split('/').at(-1)!, size: o.size })), source));
+    const refObjects = objects.map((o) => ({ key: refPrefix + o.key.split('/').at(-1)!, size: o.size }));
+    await sample(refUp, () => sdkMultipartUpload(s3, bucket, refObjects, source));
+    await removePrefix(s3, bucket, refPrefix);
+    await sample(refUpMd5, () => sdkMultipartUpload(s3, bucket, refObjects, source, true));
     await removePrefix(s3, bucket, refPrefix);
     if (i < repeat - 1) {
       await store.close();
@@ -53,16 +59,24 @@ export async function s3Throughput(s3: S3Client, bucket: string, tensors: Record
   const k = kept!;
   const hfRestore: number[] = [];
   const refGet: number[] = [];
+  const refGetSha: number[] = [];
   for (let i = 0; i < repeat; i++) {
     await sample(hfRestore, () => k.store.restore(1));
     await sample(refGet, () => sdkRangedGets(s3, bucket, k.objects));
+    await sample(refGetSha, () => sdkRangedGets(s3, bucket, k.objects, true));
   }
   await k.store.close();
   await removePrefix(s3, bucket, k.prefix);
   const objectBytes = k.objects.reduce((n, o) => n + o.size, 0);
   return {
-    save: pair('Holdfast save to S3 (openStore(s3://…).save)', k.bytes, hfSave, 'SDK multipart upload, same objects, 8 MiB parts, 2 objects × 4 parts in flight', objectBytes, refUp),
-    restore: pair('Holdfast restore from S3 + full verify (store.restore)', k.bytes, hfRestore, 'SDK ranged GETs of the same objects, 8 MiB, 2 objects × 4 in flight', objectBytes, refGet),
+    save: [
+      ...pair('Holdfast save to S3 (openStore(s3://…).save)', k.bytes, hfSave, 'SDK multipart upload, same objects, 8 MiB parts, 2 objects × 4 parts in flight', objectBytes, refUp),
+      diagnostic('  the same + Content-MD5 of each part (main thread)', objectBytes, refUpMd5, refUp),
+    ],
+    restore: [
+      ...pair('Holdfast restore from S3 + full verify (store.restore)', k.bytes, hfRestore, 'SDK ranged GETs of the same objects, 8 MiB, 2 objects × 4 in flight', objectBytes, refGet),
+      diagnostic('  the same + SHA-256 of each GET (main thread)', objectBytes, refGetSha, refGet),
+    ],
     objects: k.objects.length,
     bytes: k.bytes,
   };
@@ -82,6 +96,13 @@ function pair(label: string, bytes: number, seconds: number[], refLabel: string,
   return [{ ...holdfast, ofReference: holdfast.bytesPerSecond / reference.bytesPerSecond }, reference];
 }
 
+/** A reference with one integrity cost added back, against the plain reference. */
+function diagnostic(label: string, bytes: number, seconds: number[], plainSeconds: number[]): S3Row {
+  const r = row(label, bytes, seconds);
+  return { ...r, ofReference: r.bytesPerSecond / (bytes / median(plainSeconds)) };
+}
+
 function row(label: string, bytes: number, seconds: number[]): S3Row {
-  return { label, bytes, seconds, bytesPerSecond: bytes / median(seconds) };
+  const { cpuSeconds } = measurement({ label, kind: 'holdfast', bytes, seconds }, undefined);
+  return { label, bytes, seconds, bytesPerSecond: bytes / median(seconds), ...(cpuSeconds === undefined ? {} : { cpuSeconds: median(cpuSeconds) }) };
 }
