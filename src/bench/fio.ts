@@ -25,7 +25,7 @@ export interface FioResult {
   command: string;
 }
 
-function exec(cmd: string, args: string[]): Promise<string> {
+export function exec(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
       if (err) reject(Object.assign(err, { stderr }));

@@ -5,6 +5,9 @@
  * number shown is in the JSON form too.
  */
 import { growthHtml, growthText } from './growth-report.js';
+import { ranksSections } from './ranks-report.js';
+import { s3Sections } from './s3-report.js';
+import { sectionsHtml, sectionsText } from './table-sections.js';
 import { stagingBudgetHtml, stagingBudgetText } from './staging-budget-report.js';
 import type { BenchReport, Measurement, WorkloadResult } from './types.js';
 
@@ -63,6 +66,7 @@ export function renderText(r: BenchReport): string[] {
     out.push(...stagingBudgetText(w.stagingBudget, table));
   }
   out.push(...growthText(r.growth, table));
+  out.push(...sectionsText('S3 tier', s3Sections(r.s3), table), ...sectionsText('Many ranks', ranksSections(r.ranks), table));
   out.push('', `took ${r.seconds.toFixed(0)} s`);
   return out;
 }
@@ -127,7 +131,8 @@ export function renderHtml(r: BenchReport): string {
 <p>Grey: fio (the physical limit, faster of its two runs per shape); orange: naive baselines; blue: Holdfast public API; green: the io layer alone; purple: limits of this machine below the disk's (SHA-256 on every hashing worker; reading into, or touching, freshly allocated memory). "of fresh read" is a restore row against reading the same files into fresh memory without hashing; "cores" is the process's CPU time over wall time (all threads).</p>
 ${r.workloads.map(workloadHtml).join('\n')}
 ${growthHtml(r.growth, esc)}
-<h2>fio commands</h2>${r.fioCommands.map((c) => `<p><code>${esc(c)}</code></p>`).join('')}
+${sectionsHtml('S3 tier', s3Sections(r.s3), esc)}${sectionsHtml('Many ranks', ranksSections(r.ranks), esc)}
+<h2>fio commands</h2>${[...r.fioCommands, ...(r.ranks?.fioCommands ?? [])].map((c) => `<p><code>${esc(c)}</code></p>`).join('')}
 </body></html>
 `;
 }

@@ -39,6 +39,8 @@ import type { BenchOptions, BenchReport, LatencyRow, Measurement, WorkloadResult
 import type { WorkloadRun } from './workload-run.js';
 import { makeWorkload, materialize, type WorkloadName } from './workloads.js';
 import { IoRuntime } from '../io/io-runtime.js';
+import { runRanks } from './ranks-rows.js';
+import { runS3Bench } from './s3-bench.js';
 
 
 const QUICK_MAX_BYTES = 48 * 1024 * 1024;
@@ -75,6 +77,8 @@ export async function runBench(options: BenchOptions): Promise<BenchReport> {
       report.workloads.push(await benchWorkload(fs, io, work, name, maxBytes, options, hasFio, report.fioCommands));
     }
     if (options.growthMaxBytes !== undefined) report.growth = await runGrowth(fs, work, { maxBytes: options.growthMaxBytes, quick: options.quick, repeat: options.repeat, log: options.log });
+    if (options.s3 !== undefined) report.s3 = await runS3Bench(fs, work, { ...options.s3, repeat: options.repeat, log: options.log });
+    if (options.ranks !== undefined) report.ranks = await runRanks(fs, work, { ...options.ranks, repeat: options.repeat, hasFio, log: options.log });
   } finally {
     await io.close();
     await removeTree(fs, work);

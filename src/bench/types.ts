@@ -2,6 +2,8 @@
 import type { DurabilityMode } from '../index.js';
 import type { GrowthReport } from './growth.js';
 import type { MachineInfo } from './machine.js';
+import type { RanksReport } from './ranks-rows.js';
+import type { S3Report } from './s3-bench.js';
 import type { SaveMemoryResult } from './save-memory-child.js';
 import type { WorkloadName } from './workloads.js';
 
@@ -14,6 +16,10 @@ export interface BenchOptions {
   quick: boolean;
   /** Also run the growth sweeps (growth.ts), the size sweep up to this many bytes. */
   growthMaxBytes?: number;
+  /** Also the S3-tier rows (s3-bench.ts) on the server the AWS environment names, with a state of at most this many bytes. */
+  s3?: { maxBytes: number };
+  /** Also the many-ranks rows (ranks-rows.ts), with a state of at most this many bytes (default: gpt2-small full size). */
+  ranks?: { maxBytes?: number };
   log: (line: string) => void;
 }
 
@@ -106,4 +112,6 @@ export interface BenchReport {
   fioCommands: string[];
   workloads: WorkloadResult[];
   growth?: GrowthReport;
+  s3?: S3Report;
+  ranks?: RanksReport;
 }

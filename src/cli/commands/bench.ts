@@ -1,5 +1,5 @@
 /**
- * `holdfast bench [--dir D] [--workload …] [--size-mib N] [--repeat N] [--quick] [--growth [--growth-max-mib N]] [--json] [--report out.html]`:
+ * `holdfast bench [--dir D] [--workload …] [--size-mib N] [--repeat N] [--quick] [--growth [--growth-max-mib N]] [--s3 [--s3-mib N]] [--ranks [--ranks-mib N]] [--json] [--report out.html]`:
  * measures save and restore against fio's O_DIRECT limit and naive
  * baselines on the same directory (see src/bench/run-bench.ts). Progress goes
  * to stderr so `--json` stdout stays one JSON document.
@@ -10,6 +10,7 @@ import { statOrUndefined, writeNewFile } from '../../fs/file-utils.js';
 import { PosixFileSystem } from '../../fs/posix-file-system.js';
 import { renderHtml, renderText } from '../../bench/report.js';
 import { runBench } from '../../bench/run-bench.js';
+import { assertS3Configured } from '../../bench/s3-scratch.js';
 import { WORKLOAD_NAMES, parseWorkloadName, type WorkloadName } from '../../bench/workloads.js';
 import { parseCommandArgs } from '../args.js';
 import type { Command } from '../command.js';
@@ -23,6 +24,10 @@ const OPTIONS = {
   quick: { type: 'boolean' },
   growth: { type: 'boolean' },
   'growth-max-mib': { type: 'string' },
+  s3: { type: 'boolean' },
+  's3-mib': { type: 'string' },
+  ranks: { type: 'boolean' },
+  'ranks-mib': { type: 'string' },
   json: { type: 'boolean' },
   report: { type: 'string' },
 } as const;
@@ -31,7 +36,7 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'measure save/restore bandwidth and latency against fio and naive baselines',
   help: formatHelp({
-    usage: 'holdfast bench [--dir <dir>] [--workload <name>] [--size-mib <n>] [--repeat <n>] [--quick] [--growth [--growth-max-mib <n>]] [--json] [--report <out.html>]',
+    usage: 'holdfast bench [--dir <dir>] [--workload <name>] [--size-mib <n>] [--repeat <n>] [--quick] [--growth [--growth-max-mib <n>]] [--s3 [--s3-mib <n>]] [--ranks [--ranks-mib <n>]] [--json] [--report <out.html>]',
     description: [
       'Writes and reads LLM-shaped training states (BF16 weights, F32 master weights',
       'and Adam moments) in <dir> and reports, in one run: fio --direct=1 sequential',
@@ -47,18 +52,28 @@ export const benchCommand: Command = {
       '(UV_USE_IO_URING=1) and without, small tensors with and without aggregation',
       'into shard files, and saveAsync within staging budgets (pause and peak memory).',
       'With --growth: save/restore time against state size and tensor count, and',
-      'latest/ls time against the number of checkpoints. Everything it writes is',
+      'latest/ls time against the number of checkpoints. With --s3 (an S3 server named',
+      'by the AWS environment, in a scratch bucket): S3 save and restore against the',
+      'SDK\'s plain multipart upload and ranged GETs of the same objects, the saveAsync',
+      'pause of a tiered store against the local one, and `holdfast sync` after an',
+      'uploader was SIGKILLed midway. With --ranks: saves by 1, 2 and 4 rank processes',
+      'against fio with as many jobs, the leader\'s commit beside the data write, and',
+      'restore by 3 processes of what 4 saved against restore by 4. Everything it writes is',
       'removed at the end. Needs free space of about twice the workload (with',
       '--growth, also the largest state of the size sweep).',
     ].join('\n'),
     options: [
       ['--dir <dir>', 'directory to measure (default: the current directory); created if missing'],
-      ['--workload <name>', `${WORKLOAD_NAMES.join(' | ')} | all (default all)`],
+      ['--workload <name>', `${WORKLOAD_NAMES.join(' | ')} | all | none (default all; none: only the --growth, --s3, --ranks rows)`],
       ['--size-mib <n>', 'scale the LLM workloads down to at most n MiB (default: gpt2-small full ≈1.7 GB, 1b 1024 MiB)'],
       ['--repeat <n>', 'saves per mode and method (default 3; the small workload uses at least 20)'],
       ['--quick', 'tiny run for smoke tests: workloads capped at 48 MiB, few repeats'],
       ['--growth', 'also sweep state size (64 MiB → 4 GiB), tensor count (10 → 100,000) and checkpoints in a store (10 → 10,000)'],
       ['--growth-max-mib <n>', 'cap the state-size sweep at n MiB (default 4096)'],
+      ['--s3', 'also the S3-tier rows, on the server AWS_ENDPOINT_URL names (a bucket of its own, deleted after)'],
+      ['--s3-mib <n>', 'state size of the S3 rows, at most n MiB (default 512; --quick 24): the server may hold it in memory'],
+      ['--ranks', 'also the many-ranks rows (rank processes saving one state together, resharding restore)'],
+      ['--ranks-mib <n>', 'state size of the rank rows, at most n MiB (default gpt2-small full ≈1.7 GB; --quick 24)'],
       JSON_OPTION,
       ['--report <out.html>', 'also write an offline HTML report with SVG charts'],
       HELP_OPTION,
@@ -72,11 +87,17 @@ export const benchCommand: Command = {
   async run(argv, io) {
     const args = parseCommandArgs('bench', argv, OPTIONS, { required: [] });
     const w = args.string('workload') ?? 'all';
-    const workloads: WorkloadName[] = w === 'all' ? [...WORKLOAD_NAMES] : [parseWorkloadName(w)];
+    const workloads: WorkloadName[] = w === 'all' ? [...WORKLOAD_NAMES] : w === 'none' ? [] : [parseWorkloadName(w)];
     const sizeMib = args.integer('size-mib', 1);
     const repeat = args.integer('repeat', 1) ?? (args.flag('quick') ? 2 : 3);
     const growthMaxMib = args.integer('growth-max-mib', 1);
     if (growthMaxMib !== undefined && !args.flag('growth')) throw invalidArg('--growth-max-mib needs --growth');
+    const s3Mib = args.integer('s3-mib', 1);
+    const ranksMib = args.integer('ranks-mib', 1);
+    if (s3Mib !== undefined && !args.flag('s3')) throw invalidArg('--s3-mib needs --s3');
+    if (ranksMib !== undefined && !args.flag('ranks')) throw invalidArg('--ranks-mib needs --ranks');
+    if (args.flag('s3')) assertS3Configured(process.env);
+    const quickMib = args.flag('quick') ? 24 : undefined;
     const reportPath = args.string('report');
     if (reportPath !== undefined && reportPath.length === 0) throw invalidArg('--report must not be empty');
     const report = await runBench({
@@ -86,6 +107,8 @@ export const benchCommand: Command = {
       repeat,
       quick: args.flag('quick'),
       ...(args.flag('growth') ? { growthMaxBytes: (growthMaxMib ?? 4096) * 1024 * 1024 } : {}),
+      ...(args.flag('s3') ? { s3: { maxBytes: (s3Mib ?? quickMib ?? 512) * 1024 * 1024 } } : {}),
+      ...(args.flag('ranks') ? { ranks: mibOrFull(ranksMib ?? quickMib) } : {}),
       log: (line) => io.stderr(line),
     });
     if (reportPath !== undefined) {
@@ -99,3 +122,7 @@ export const benchCommand: Command = {
     return 0;
   },
 };
+
+function mibOrFull(mib: number | undefined): { maxBytes?: number } {
+  return mib === undefined ? {} : { maxBytes: mib * 1024 * 1024 };
+}
