@@ -4,11 +4,14 @@
 // the key is HF_KEY naming it, with nothing quarantined.
 import assert from 'node:assert/strict';
 import test from 'node:test';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { newNonce } from '../../src/format/nonce.js';
 import { DEFAULT_CHUNK_BYTES } from '../../src/format/manifest-types.js';
 import { S3Storage } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
-import type { StoreEvent } from '../../src/store/types.js';
+import type { StoreEvent, TieredStore } from '../../src/store/types.js';
 import { expectRejection } from '../format/fixtures.js';
 import { bigTensor } from '../helpers/big-tensor.js';
 import { s3Suite } from '../helpers/s3-server.js';
@@ -41,5 +44,24 @@ s3Suite('encryption at rest on S3', (b) => {
     assert.deepEqual(await keylessStorage.list(), [1]);
     assert.deepEqual(events, [], 'nothing quarantined');
     await keyless.close();
+  });
+
+  test('a tiered store uploads the stored (encrypted) bytes as they are; a replaced node restores from S3 with the key, and not without', async (t) => {
+    const local = join(mkdtempSync(join(tmpdir(), 'holdfast-enc-')), 'local');
+    t.after(() => rmSync(local, { recursive: true, force: true }));
+    const durable = `s3://${b.bucket}/enc-tiered/${newNonce()}`;
+    const store = (await openStore({ local, durable }, { encryption: { key: KEY } })) as TieredStore;
+    await store.save(1, { tensors: sampleTensors(1), state: { s: 1 } });
+    await store.flush();
+    await store.close();
+    rmSync(local, { recursive: true });
+    const keyless = (await openStore({ local, durable, upload: 'manual' }, {})) as TieredStore;
+    await expectRejection(keyless.restore(), 'HF_KEY', 'encrypted with key aes-');
+    await keyless.close();
+    const fresh = (await openStore({ local, durable, upload: 'manual' }, { encryption: { key: KEY } })) as TieredStore;
+    const r = await fresh.restore();
+    assert.ok(r.path.startsWith(durable), r.path);
+    assertSameTensors(r.tensors, sampleTensors(1), 'from the durable tier');
+    await fresh.close();
   });
 });
