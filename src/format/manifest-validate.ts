@@ -9,7 +9,8 @@
  * every level: a verifier that skipped a field it does not understand (say a
  * future "compression") would report a checkpoint as good while misreading
  * it. So a writer adding a field must bump the major; extension data belongs
- * in `state`. A 1.x document must not carry a 2.x field. All sizes, ranks,
+ * in `state`. (`encryption` and `files[].encrypted` joined 2.0 before any 2.0
+ * store left this repository, as every 2.0 field did.) A 1.x document must not carry a 2.x field. All sizes, ranks,
  * steps and offsets must be safe integers (JSON above 2^53 silently loses
  * precision).
  */
