@@ -12,6 +12,7 @@ export type HoldfastErrorCode =
   | 'HF_NO_VALID_CHECKPOINT' // discovery found no checkpoint that passes verification
   | 'HF_IO' // the operating system refused an operation
   | 'HF_BUSY' // another save is in flight and the caller asked not to wait
+  | 'HF_KEY' // an encrypted checkpoint needs a key that is missing or is not the one it was written with
   | 'HF_ABORTED'; // a save was abandoned (an earlier error, or shutdown)
 
 interface HoldfastErrorOptions {

@@ -31,6 +31,7 @@ export type {
 export { DURABILITY_MODES } from './store/types.js';
 export { adviseInterval, type IntervalInputs, type IntervalRow } from './store/interval-advisor.js';
 export { signingFromEnv, type SigningOptions } from './store/signing-keys.js';
+export { encryptionFromEnv, type EncryptionOptions } from './store/encryption-keys.js';
 export type { KeepBest, RetentionPolicy, RetentionRule, RetentionVerdict, Tag } from './store/types.js';
 export { evaluateRetention, metricValue, type RetentionCandidate } from './store/retention.js';
 export type { GlobalSlab, PhaseHook, RankOptions, RankPhase, RankRestoreResult, RankSaveHandle, RankSaveInput, RankSaveResult, RankStore } from './store/rank-store.js';

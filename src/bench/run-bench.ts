@@ -24,6 +24,7 @@ import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { aggregationRows, aggregationSteps } from './aggregation-rows.js';
 import { asyncPause } from './async-pause.js';
 import { engineRows, engineSweep } from './engine-rows.js';
+import { encryptionRows } from './encryption-rows.js';
 import { FioLimits, fioAvailable } from './fio-rows.js';
 import { runGrowth } from './growth.js';
 import { hashLimit } from './limit-steps.js';
@@ -110,6 +111,7 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
   const hash = await hashLimit(run);
   const restore = saves.kept === undefined ? undefined : await restoreSteps(run, saves.kept);
   const restoreInto = saves.kept === undefined ? undefined : await restoreIntoSamples(run, saves.kept);
+  const encrypted = await encryptionRows(run, fio.writeLimit, fio.readLimit);
   await fio.measure();
   const pause = await asyncPause(run, saves.stores.direct);
   const firstSaves = await firstSaveSamples(run, maxBytes);
@@ -121,7 +123,7 @@ async function benchWorkload(fs: FileSystem, io: IoRuntime, work: string, name: 
   await removeTree(fs, run.dir);
 
   const bytes = saves.kept?.bytes ?? run.workload.bytes;
-  const extra = [engineRows(engines, fio.writeLimit, fio.readLimit), ...(aggregation === undefined ? [] : [aggregationRows(aggregation, fio.writeLimit, fio.readLimit)])];
+  const extra = [encrypted, engineRows(engines, fio.writeLimit, fio.readLimit), ...(aggregation === undefined ? [] : [aggregationRows(aggregation, fio.writeLimit, fio.readLimit)])];
   const hashRow = (limit: number | undefined): Measurement =>
     measurement({ label: `limit: SHA-256 only, ${hash.workers} hashing workers at once, in memory, no I/O`, kind: 'limit', bytes: run.workload.bytes, seconds: hash.seconds }, limit);
   const restoreRows = restore === undefined ? undefined : readRows(restore, bytes, fio.readLimit, hashRow);

@@ -9,7 +9,7 @@ import { STORE_DESCRIPTOR } from '../format/names.js';
 import { statOrUndefined } from '../fs/file-utils.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { invalidArg } from '../errors.js';
-import { HoldfastError, openStore, signingFromEnv, type DurabilityMode, type Store, type StoreEvent, type StoreOptions, type TieredStore } from '../index.js';
+import { HoldfastError, encryptionFromEnv, openStore, signingFromEnv, type DurabilityMode, type Store, type StoreEvent, type StoreOptions, type TieredStore } from '../index.js';
 import type { CliIo } from './command.js';
 import { escapeControl } from './output.js';
 import { TransferMeter } from './transfer-meter.js';
@@ -35,7 +35,7 @@ export function parseTieredSpec(spec: string): { local: string; durable: string 
  * one, and restores from the durable tier.
  */
 export async function openTieredForCommand(command: string, spec: { local: string; durable: string }, io: CliIo, upload: 'background' | 'manual', durability?: DurabilityMode): Promise<TieredStore> {
-  const options = { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}) };
+  const options = { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}), ...keyOptions() };
   return (await openStore({ ...spec, upload }, options)) as TieredStore;
 }
 
@@ -43,7 +43,7 @@ export async function openTieredForCommand(command: string, spec: { local: strin
 export async function openExistingStore(command: string, root: string, io: CliIo): Promise<Store> {
   const tiered = parseTieredSpec(root);
   if (tiered !== undefined) return openTieredForCommand(command, tiered, io, 'manual');
-  if (root.startsWith('s3://')) return openStore(root, { create: false, onEvent: reportEvents(command, io), ...signingOption() });
+  if (root.startsWith('s3://')) return openStore(root, { create: false, onEvent: reportEvents(command, io), ...keyOptions() });
   const fs = new PosixFileSystem();
   const absRoot = path.resolve(root);
   const st = await statOrUndefined(fs, absRoot);
@@ -51,20 +51,24 @@ export async function openExistingStore(command: string, root: string, io: CliIo
   if (st?.type === 'directory' && (await statOrUndefined(fs, path.join(absRoot, STORE_DESCRIPTOR))) === undefined) {
     throw new HoldfastError('HF_NOT_FOUND', `no store at ${absRoot} (a directory without ${STORE_DESCRIPTOR})`, { path: absRoot });
   }
-  return openStore(absRoot, { fs, create: false, onEvent: reportEvents(command, io), ...signingOption() });
+  return openStore(absRoot, { fs, create: false, onEvent: reportEvents(command, io), ...keyOptions() });
 }
 
-/** Keys named by HOLDFAST_HMAC_KEY(_FILE), HOLDFAST_SIGNING_KEY_FILE, HOLDFAST_VERIFY_KEY_FILE: then checkpoints are signed and must be. */
-function signingOption(): Pick<StoreOptions, 'signing'> {
+/**
+ * Keys named by HOLDFAST_HMAC_KEY(_FILE), HOLDFAST_SIGNING_KEY_FILE, HOLDFAST_VERIFY_KEY_FILE: then checkpoints are signed and must be;
+ * by HOLDFAST_ENCRYPTION_KEY(_FILE): then saves are encrypted and encrypted checkpoints can be restored.
+ */
+function keyOptions(): Pick<StoreOptions, 'signing' | 'encryption'> {
   const signing = signingFromEnv();
-  return signing === undefined ? {} : { signing };
+  const encryption = encryptionFromEnv();
+  return { ...(signing === undefined ? {} : { signing }), ...(encryption === undefined ? {} : { encryption }) };
 }
 
 /** Opens a store for writing, creating it if missing; the caller closes it (a tiered store's close waits for its uploads). */
 export function openOrCreateStore(command: string, root: string, io: CliIo, durability?: DurabilityMode): Promise<Store> {
   const tiered = parseTieredSpec(root);
   if (tiered !== undefined) return openTieredForCommand(command, tiered, io, 'background', durability);
-  return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}), ...signingOption() });
+  return openStore(root, { create: true, onEvent: reportEvents(command, io), ...(durability ? { durability } : {}), ...keyOptions() });
 }
 
 function reportEvents(command: string, io: CliIo): (event: StoreEvent) => void {

@@ -11,8 +11,8 @@
  * the caller's pause ends as early as the disk allows.
  */
 import { invalidArg } from '../errors.js';
-import type { JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
+import type { FileEncryption, JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
+import { DEFAULT_CHUNK_BYTES, MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
 import { incrementalParent, keptShard, type KeptShard } from './incremental.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
@@ -35,6 +35,8 @@ import { TIMING_MAX_MS } from '../format/save-limits.js';
 import { currentProvenance } from './provenance.js';
 import type { Provenance, SaveTiming } from '../format/manifest-types.js';
 import { signManifestHash, type SigningKey } from '../format/manifest-signature.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
+import { manifestEncryption, sealParts, sealStream, type FileSealer } from './encrypt-file.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
@@ -66,6 +68,8 @@ export interface CommitContext {
   configHash?: string | undefined;
   /** Signs every manifest this save commits (manifest-signature.ts). */
   signWith?: SigningKey | undefined;
+  /** Encrypts every file this save writes (encryption at rest, format/chunk-cipher.ts). */
+  encryptWith?: EncryptionKey | undefined;
   /** The training pause the caller measured (saveAsync: its snapshot); default: the whole save, which the caller waited for. */
   pauseMs?: number | undefined;
 }
@@ -92,8 +96,10 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
 async function writeAndCommit(ctx: CommitContext, step: number, content: CheckpointContent, provenance: Provenance, lease: WriterLease | undefined, startedAt: number): Promise<SaveResult> {
   const clock: SaveClock = { startedAt };
   const nonce = newNonce();
+  const sealer: FileSealer | undefined = ctx.encryptWith === undefined ? undefined : { key: ctx.encryptWith, ciphers: ctx.io.ciphers, chunkBytes: DEFAULT_CHUNK_BYTES };
   // Under the lease: retention cannot delete the parent before this checkpoint, which needs it, commits.
-  const parent = content.incremental === undefined ? undefined : await incrementalParent(ctx.storage, step, content.incremental.fullEvery);
+  // Encrypted: nothing is kept (fresh nonces make every save's stored bytes differ, and a plain parent's file must not be kept in the clear).
+  const parent = content.incremental === undefined || sealer !== undefined ? undefined : await incrementalParent(ctx.storage, step, content.incremental.fullEvery);
   const kept = new Map<PlannedShard, KeptShard>();
   for (const shard of parent === undefined ? [] : content.shards) {
     const k = keptShard(parent!, shard);
@@ -102,7 +108,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
   try {
     const toWrite = content.shards.filter((shard) => !kept.has(shard));
-    const written = await writeShards(ctx.io, writer, { ...content, shards: toWrite }, step, nonce, clock);
+    const written = await writeShards(ctx.io, writer, { ...content, shards: toWrite }, step, nonce, clock, sealer);
     const files: ManifestFile[] = [];
     const tensors: Record<string, ManifestTensor> = {};
     for (const shard of content.shards) {
@@ -111,7 +117,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
       files.push(w.file);
       for (const [name, entry] of w.tensors) defineEntry(tensors, name, entry);
     }
-    for (const f of content.files) files.push(manifestFile(f.name, await copyInto(ctx.fs, writer, f.sourcePath, f.name), 0, 'file'));
+    for (const f of content.files) files.push(await copyInto(ctx.fs, writer, f, sealer));
     const sealed = sealManifest({
       format: MANIFEST_FORMAT,
       version: MANIFEST_VERSION,
@@ -125,6 +131,7 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
       provenance,
       parent: parent?.step ?? null,
       timing: saveTiming(ctx, clock),
+      ...(sealer === undefined ? {} : { encryption: manifestEncryption(sealer) }),
     });
     const manifest = ctx.signWith === undefined ? sealed : { ...sealed, signature: signManifestHash(sealed.manifestHash, ctx.signWith) };
     await writer.commit(encodeManifest(manifest), encodeSha256Sums(manifest.files));
@@ -159,7 +166,7 @@ function roundMs(ms: number): number {
 }
 
 /** Every shard file, two at a time, largest first, but those holding deferred tensors before all others. */
-function writeShards(io: IoRuntime, writer: CheckpointWriter, content: CheckpointContent, step: number, nonce: string, clock: SaveClock): Promise<Awaited<ReturnType<typeof writeShard>>[]> {
+function writeShards(io: IoRuntime, writer: CheckpointWriter, content: CheckpointContent, step: number, nonce: string, clock: SaveClock, sealer: FileSealer | undefined): Promise<Awaited<ReturnType<typeof writeShard>>[]> {
   const deferred = content.deferred;
   const holdsDeferred = (shard: PlannedShard): boolean => deferred !== undefined && shard.tensors.some((t) => deferred.names.has(t.name));
   let pending = content.shards.filter(holdsDeferred).length;
@@ -172,7 +179,7 @@ function writeShards(io: IoRuntime, writer: CheckpointWriter, content: Checkpoin
     content.shards,
     SHARDS_IN_FLIGHT,
     async (shard) => {
-      const w = await writeShard(writer, io, shard, step, nonce);
+      const w = await writeShard(writer, io, shard, step, nonce, sealer);
       if (holdsDeferred(shard) && --pending === 0) returned();
       return w;
     },
@@ -180,13 +187,14 @@ function writeShards(io: IoRuntime, writer: CheckpointWriter, content: Checkpoin
   );
 }
 
-async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
+async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string, sealer: FileSealer | undefined): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
   const entries = shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const written = await writer.writeFile(shard.fileName, parts, { runtime: io });
-  const file = manifestFile(shard.fileName, written, shard.rank, 'shard');
+  const sealed = sealer === undefined ? undefined : await sealParts(sealer, shard.fileName, parts);
+  const written = await writer.writeFile(shard.fileName, sealed?.stored ?? parts, { runtime: io });
+  const file = manifestFile(shard.fileName, written, shard.rank, 'shard', sealed?.encrypted);
   return { file, tensors: shardTensors(shard, header.ranges), hashFallbackReason: written.hashFallbackReason };
 }
 
@@ -203,11 +211,15 @@ function shardTensors(shard: PlannedShard, ranges: readonly [number, number][]):
 }
 
 /** Streams a caller's file into the checkpoint; the hash and chunk digests are of the bytes as written. */
-async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: string, name: string): Promise<WrittenFile> {
-  const src = await fs.open(sourcePath, 'read');
+async function copyInto(fs: FileSystem, writer: CheckpointWriter, f: CheckpointContent['files'][number], sealer: FileSealer | undefined): Promise<ManifestFile> {
+  const src = await fs.open(f.sourcePath, 'read');
   try {
-    const sink = await writer.createFile(name);
+    const sink = await writer.createFile(f.name);
     try {
+      if (sealer !== undefined) {
+        const { written, encrypted } = await sealStream(sealer, f.name, src, f.sourcePath, f.sizeBytes, sink);
+        return manifestFile(f.name, written, 0, 'file', encrypted);
+      }
       const chunk = new Uint8Array(COPY_CHUNK_BYTES);
       for (let position = 0; ; ) {
         const n = await src.pread(chunk, position);
@@ -215,7 +227,7 @@ async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: st
         await sink.write(chunk.subarray(0, n));
         position += n;
       }
-      return await sink.close();
+      return manifestFile(f.name, await sink.close(), 0, 'file');
     } catch (e) {
       await sink.abort();
       throw e;
@@ -225,6 +237,7 @@ async function copyInto(fs: FileSystem, writer: CheckpointWriter, sourcePath: st
   }
 }
 
-function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind']): ManifestFile {
-  return { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind, chunks: written.chunks };
+function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind'], encrypted?: FileEncryption): ManifestFile {
+  const file: ManifestFile = { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind, chunks: written.chunks };
+  return encrypted === undefined ? file : { ...file, encrypted };
 }

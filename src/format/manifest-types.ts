@@ -10,7 +10,8 @@
  * - a slab is a box of the global row-major tensor or a flat element range;
  * - `epoch` fences the leader of an older job incarnation, `rankState` keeps
  *   per-rank state that cannot be resharded, `timing` records the save's cost
- *   for the interval advisor, `signature` signs the manifest hash.
+ *   for the interval advisor, `signature` signs the manifest hash, `encryption`
+ *   (with `files[].encrypted`) says the files are stored encrypted.
  * Every 2.0 addition is listed in manifest-validate.ts; 1.0 documents must not
  * carry any of them.
  */
@@ -52,6 +53,25 @@ export interface ManifestFile {
   chunks?: ChunkDigests;
   /** 2.x: present only for a file kept from an earlier checkpoint. */
   source?: FileSource;
+  /** 2.x: present on every file of an encrypted checkpoint (and only there); `size`, `hash` and `chunks` are of the stored bytes. */
+  encrypted?: FileEncryption;
+}
+
+/** 2.x: how one file of an encrypted checkpoint is stored (format/chunk-cipher.ts). */
+export interface FileEncryption {
+  /** Bytes of the plaintext file; slab byte ranges are offsets into it. */
+  plainSize: number;
+  /** 16 lowercase hex digits: the random first 8 bytes of every record nonce of this file. */
+  noncePrefix: string;
+}
+
+/** 2.x: encryption at rest (format/chunk-cipher.ts); covered by `manifestHash`. */
+export interface ManifestEncryption {
+  alg: 'aes-256-gcm';
+  /** Which key encrypted every file: a reader without it is told this id. */
+  keyId: string;
+  /** Plaintext bytes per record; each record is stored as ciphertext + 16-byte tag. */
+  chunkBytes: number;
 }
 
 /** A box of the global row-major tensor, stored row-major. */
@@ -141,6 +161,8 @@ export interface Manifest {
   rankState?: JsonValue[];
   /** 2.x */
   timing?: SaveTiming;
+  /** 2.x: the files are encrypted (each carries `encrypted`); `state` and the rest of the manifest are not. */
+  encryption?: ManifestEncryption;
   /** 2.x: not covered by manifestHash (it signs it). */
   signature?: ManifestSignature;
   /** `sha256:<hex>` of the canonical JSON of every other field but `signature`. */

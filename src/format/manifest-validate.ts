@@ -7,9 +7,10 @@
  * majors 1 and 2 are read (a newer major gets "newer than this build reads",
  * since its fields may mean something else). Unknown fields are an error at
  * every level: a verifier that skipped a field it does not understand (say a
- * future "encryption") would report a checkpoint as good while misreading
+ * future "compression") would report a checkpoint as good while misreading
  * it. So a writer adding a field must bump the major; extension data belongs
- * in `state`. A 1.x document must not carry a 2.x field. All sizes, ranks,
+ * in `state`. (`encryption` and `files[].encrypted` joined 2.0 before any 2.0
+ * store left this repository, as every 2.0 field did.) A 1.x document must not carry a 2.x field. All sizes, ranks,
  * steps and offsets must be safe integers (JSON above 2^53 silently loses
  * precision).
  */
@@ -22,6 +23,7 @@ import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem } from './sha256.js';
 import { KEY_ID } from './manifest-signature.js';
 import { tilingProblem, type SlabExtent } from './slab-tiling.js';
+import { ENCRYPTION_ALG, MAX_RECORDS, encryptedSize, recordCount } from './chunk-cipher.js';
 
 /** The fields of each major version: [required, optional]. */
 const FIELDS = {
@@ -32,9 +34,9 @@ const FIELDS = {
   2: {
     top: [
       ['format', 'version', 'step', 'nonce', 'createdAt', 'files', 'tensors', 'state', 'world', 'provenance', 'parent', 'manifestHash'],
-      ['epoch', 'rankState', 'timing', 'signature'],
+      ['epoch', 'rankState', 'timing', 'signature', 'encryption'],
     ],
-    file: [['path', 'size', 'hash', 'rank', 'kind', 'chunks'], ['source']],
+    file: [['path', 'size', 'hash', 'rank', 'kind', 'chunks'], ['source', 'encrypted']],
   },
 } as const satisfies Record<number, Record<string, readonly [readonly string[], readonly string[]]>>;
 type Major = keyof typeof FIELDS;
@@ -44,6 +46,7 @@ const FLAT_SLAB_FIELDS = ['file', 'byteRange', 'flat'];
 const FILE_KINDS = ['shard', 'file'] as const;
 const TENSOR_FIELDS = ['dtype', 'shape', 'slabs'];
 const NONCE = /^[0-9a-f]{32}$/;
+const NONCE_PREFIX = /^[0-9a-f]{16}$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
 const VERSION = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
 /** Chunk sizes: whole 4096-byte pages (the O_DIRECT grid), at most 1 GiB. */
@@ -84,7 +87,8 @@ export function validateManifest(x: unknown, path: string): Manifest {
   c.safeInt(top.step, 'step');
   checkNonce(c, top.nonce, 'nonce');
   c.string(top.createdAt, 'createdAt');
-  const files = checkFiles(c, top.files, major);
+  const encryption = top.encryption === undefined ? undefined : checkEncryption(c, top.encryption);
+  const files = checkFiles(c, top.files, major, encryption);
   checkTensors(c, top.tensors, files, major);
   checkJsonValue(c, top.state, 'state', STATE_MAX_DEPTH);
   const world = c.object(top.world, 'world');
@@ -109,7 +113,35 @@ function checkNonce(c: FieldChecker, v: unknown, where: string): void {
   if (typeof v !== 'string' || !NONCE.test(v)) c.expected(where, '32 lowercase hex characters', v);
 }
 
-function checkFiles(c: FieldChecker, v: unknown, major: Major): Map<string, FileInfo> {
+/** The record size of an encrypted checkpoint: a chunk size as the chunk digests' is. */
+function checkEncryption(c: FieldChecker, v: unknown): { chunkBytes: number } {
+  const e = c.object(v, 'encryption');
+  c.keys(e, 'encryption', ['alg', 'keyId', 'chunkBytes']);
+  c.oneOf(e.alg, 'encryption.alg', [ENCRYPTION_ALG] as const);
+  if (!KEY_ID.test(c.string(e.keyId, 'encryption.keyId'))) c.expected('encryption.keyId', '1 to 128 of A-Z a-z 0-9 . _ : -', e.keyId);
+  const chunkBytes = c.safeInt(e.chunkBytes, 'encryption.chunkBytes');
+  if (chunkBytes < CHUNK_ALIGN || chunkBytes % CHUNK_ALIGN !== 0 || chunkBytes > CHUNK_MAX) c.expected('encryption.chunkBytes', `a multiple of ${CHUNK_ALIGN} up to ${CHUNK_MAX}`, chunkBytes);
+  return { chunkBytes };
+}
+
+/** A file's `encrypted`, present exactly when the checkpoint is encrypted; returns the plaintext size. */
+function checkFileEncryption(c: FieldChecker, v: unknown, where: string, size: number, encryption: { chunkBytes: number } | undefined): number {
+  if (encryption === undefined) {
+    if (v !== undefined) c.fail(`${where}.encrypted`, 'present, but the manifest has no "encryption"');
+    return size;
+  }
+  if (v === undefined) c.fail(where, 'the checkpoint is encrypted, and this file has no "encrypted" (every file must be encrypted)');
+  const e = c.object(v, `${where}.encrypted`);
+  c.keys(e, `${where}.encrypted`, ['plainSize', 'noncePrefix']);
+  const plainSize = c.safeInt(e.plainSize, `${where}.encrypted.plainSize`);
+  if (typeof e.noncePrefix !== 'string' || !NONCE_PREFIX.test(e.noncePrefix)) c.expected(`${where}.encrypted.noncePrefix`, '16 lowercase hex characters', e.noncePrefix);
+  if (recordCount(plainSize, encryption.chunkBytes) > MAX_RECORDS) c.fail(`${where}.encrypted.plainSize`, `${plainSize} bytes need more than ${MAX_RECORDS} records`);
+  const stored = encryptedSize(plainSize, encryption.chunkBytes);
+  if (stored !== size) c.fail(`${where}.size`, `${size} bytes, but ${plainSize} plaintext bytes in records of ${encryption.chunkBytes} are stored as ${stored}`);
+  return plainSize;
+}
+
+function checkFiles(c: FieldChecker, v: unknown, major: Major, encryption: { chunkBytes: number } | undefined): Map<string, FileInfo> {
   const files = new Map<string, FileInfo>();
   const [required, optional] = FIELDS[major].file;
   c.array(v, 'files').forEach((item, i) => {
@@ -125,7 +157,8 @@ function checkFiles(c: FieldChecker, v: unknown, major: Major): Map<string, File
     const kind = c.oneOf(f.kind, `${where}.kind`, FILE_KINDS);
     if (f.chunks !== undefined) checkChunks(c, f.chunks, size, `${where}.chunks`);
     if (f.source !== undefined) checkSource(c, f.source, `${where}.source`);
-    files.set(path, { size, kind });
+    // Slab byte ranges are offsets into the plaintext.
+    files.set(path, { size: checkFileEncryption(c, f.encrypted, where, size, encryption), kind });
   });
   const duplicate = duplicatePathProblem((v as Array<{ path: string }>).map((f) => f.path));
   if (duplicate !== undefined) c.fail('files', `duplicate paths: ${duplicate}`);

@@ -17,6 +17,7 @@
  */
 import { HoldfastError } from '../errors.js';
 import { AlignedBufferPool } from './aligned-memory.js';
+import { CipherPool } from './cipher-pool.js';
 import { DirectRefusals } from './direct-io-support.js';
 import { HashWorkerPool } from './hash-worker-pool.js';
 import { StagingMemory } from './staging-memory.js';
@@ -39,10 +40,13 @@ interface Resources {
   hashStaging: AlignedBufferPool;
   staging: StagingMemory;
   directRefusals: DirectRefusals;
+  /** Started on first use: only encrypted checkpoints need it. */
+  ciphers?: CipherPool;
 }
 
 export class IoRuntime {
   private resources: Resources | undefined;
+  private readonly workerFlags: WorkerFlags | undefined;
   private closing: Promise<void> | undefined;
 
   constructor(options: IoRuntimeOptions = {}) {
@@ -52,6 +56,7 @@ export class IoRuntime {
     const hashers: { workers?: number; flags?: WorkerFlags } = {};
     if (options.hashWorkers !== undefined) hashers.workers = options.hashWorkers;
     if (options.workerFlags !== undefined) hashers.flags = options.workerFlags;
+    this.workerFlags = options.workerFlags;
     this.resources = {
       hashers: new HashWorkerPool(hashers),
       buffers: new AlignedBufferPool(buffers),
@@ -85,6 +90,12 @@ export class IoRuntime {
     return this.open().directRefusals;
   }
 
+  /** Where encryption at rest seals and opens records (cipher-pool.ts), as many workers as the hashers. */
+  get ciphers(): CipherPool {
+    const r = this.open();
+    return (r.ciphers ??= new CipherPool({ workers: r.hashers.size, flags: this.workerFlags }));
+  }
+
   get closed(): boolean {
     return this.resources === undefined;
   }
@@ -113,7 +124,7 @@ export class IoRuntime {
     const r = this.resources!;
     this.resources = undefined;
     r.staging.trim();
-    this.closing = r.hashers.close();
+    this.closing = Promise.all([r.hashers.close(), r.ciphers?.close()]).then(() => undefined);
     return this.closing;
   }
 

@@ -18,6 +18,7 @@ import type { CheckpointReader, CheckpointStorage } from '../storage/checkpoint-
 import type { RestoreDestinations } from './restore-into.js';
 import { readEpochRecords } from './epochs.js';
 import { verifyCheckpoint, type CheckpointCheck } from './verify-checkpoint.js';
+import type { Decryption } from './decrypt-file.js';
 
 export interface RollbackContext {
   storage: CheckpointStorage;
@@ -28,6 +29,8 @@ export interface RollbackContext {
   onEvent?: ((event: StoreEvent) => void) | undefined;
   /** Restore into the caller's arrays: every candidate is checked against them before its data is read. */
   into?: RestoreDestinations | undefined;
+  /** Keys of encrypted checkpoints (decrypt-file.ts): a restore without the right one is HF_KEY, never a rollback. */
+  decryption?: Decryption | undefined;
 }
 
 export interface ValidCheckpoint {
@@ -122,7 +125,7 @@ export async function requirePassing<T>(ctx: RollbackContext, step: number, exam
 }
 
 async function fullCheck(ctx: RollbackContext, reader: CheckpointReader, keepBytes: boolean): Promise<Examined<CheckpointCheck>> {
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into, sources: ctx.storage });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, into: ctx.into, sources: ctx.storage, decryption: ctx.decryption });
   return check.ok ? { ok: true, value: check, manifest: check.manifest! } : { ok: false, problem: check.problems[0]! };
 }
 

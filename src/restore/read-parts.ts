@@ -17,6 +17,8 @@ import type { CheckpointReader } from '../storage/checkpoint-storage.js';
 import type { Examined } from './find-valid.js';
 import { planReshard, type PlannedCopy, type PlannedRead } from './plan-reshard.js';
 import { readVerifiedRange, type VerifiedBytes } from './read-verified-range.js';
+import { openStoredRecords, storedRangeFor, type CheckpointOpener } from './decrypt-file.js';
+import type { FileProblem } from '../format/vocabulary.js';
 import type { RestoreLayout } from './tensor-part.js';
 import { presenceProblem } from './verify-checkpoint.js';
 
@@ -31,6 +33,8 @@ export interface ReadPartsOptions {
   into?: Readonly<Record<string, TensorData>> | undefined;
   /** See `PlanOptions.gapBytes`. */
   gapBytes?: number;
+  /** An encrypted checkpoint's key: its ranges are read as whole stored records, verified, then opened. */
+  opener?: CheckpointOpener | undefined;
 }
 
 /** The parts of `layout` (already checked with `assertLayoutServable`), or the problem that disqualifies the checkpoint. */
@@ -47,7 +51,8 @@ export async function readParts(reader: CheckpointReader, manifest: Manifest, la
     pieces,
     READS_IN_FLIGHT,
     async (piece) => {
-      const got = await readVerifiedRange(reader, files.get(piece.file)!, piece.begin, piece.end, options.io);
+      const file = files.get(piece.file)!;
+      const got = file.encrypted === undefined || options.opener === undefined ? await readVerifiedRange(reader, file, piece.begin, piece.end, options.io) : await readOpenedRange(reader, file, piece.begin, piece.end, options.io, options.opener);
       if ('reason' in got) return got;
       scatter(got, piece.file, plan.copies, targets);
       return undefined;
@@ -63,6 +68,21 @@ export async function readParts(reader: CheckpointReader, manifest: Manifest, la
     defineEntry(tensors, p.name, { dtype: p.dtype, shape: p.shape, data: data[i]! });
   });
   return { ok: true, value: tensors, manifest };
+}
+
+/**
+ * Plaintext [begin, end) of an encrypted file: the stored records holding it, verified against the
+ * stored chunk digests (a damaged record is a problem, as for a plain file), then opened (a verified
+ * record that does not open is HF_KEY, thrown). The two grids differ (records are chunk + 16 bytes),
+ * so the verified range may reach into neighbouring records; only whole records are opened.
+ */
+async function readOpenedRange(reader: CheckpointReader, file: ManifestFile, begin: number, end: number, io: IoRuntime, opener: CheckpointOpener): Promise<VerifiedBytes | FileProblem> {
+  const { stored, plain, records } = storedRangeFor(opener, file, begin, end);
+  if (records[0] === records[1]) return { start: begin, bytes: new Uint8Array(0) };
+  const got = await readVerifiedRange(reader, file, stored[0], stored[1], io);
+  if ('reason' in got) return got;
+  const held = got.bytes.subarray(stored[0] - got.start, stored[1] - got.start);
+  return { start: plain[0], bytes: await openStoredRecords(opener, file, records, held, stored[0]) };
 }
 
 /** A chunk-aligned read as pieces of whole chunks; a file without chunk digests is read whole, in one piece. */

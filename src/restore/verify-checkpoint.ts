@@ -26,6 +26,7 @@ import type { CheckpointReader, CheckpointStorage, StoredFileInfo } from '../sto
 import { resolveSources } from './source-reader.js';
 import { describeEntryType } from '../fs/file-system.js';
 import { planRestoreInto, type RestoreDestinations, type RestoreIntoPlan } from './restore-into.js';
+import { checkpointOpener, openStoredFile, openStoredRecords, storedRangeFor, type CheckpointOpener, type Decryption } from './decrypt-file.js';
 
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
 const FILES_IN_FLIGHT = 2;
@@ -44,6 +45,11 @@ export interface VerifyOptions {
   into?: RestoreDestinations | undefined;
   /** Where the checkpoints an incremental checkpoint keeps files from are opened (without it, such files are missing). */
   sources?: CheckpointStorage | undefined;
+  /**
+   * The keys of encrypted checkpoints. Needed to restore one (HF_KEY names the missing key);
+   * without them an encrypted checkpoint is verified on its stored bytes alone (no header check).
+   */
+  decryption?: Decryption | undefined;
 }
 
 export interface CheckpointCheck {
@@ -67,12 +73,14 @@ export async function verifyCheckpoint(own: CheckpointReader, options: VerifyOpt
   if (unsigned !== undefined) return { ok: false, problems: [unsigned], manifest, bytesByFile, reader: own };
   // Refuses destinations that do not fit before any data byte is read.
   const plan = options.into === undefined ? undefined : planRestoreInto(manifest, options.into, own.location);
+  // A missing or other key is HF_KEY here, before any data byte is read: never a quarantine.
+  const opener = checkpointOpener(manifest, options.decryption, own.location, options.keepBytes || plan !== undefined);
   const { reader, problems: unreachable } = await resolveSources(own, manifest, options.sources);
   if (unreachable.length > 0 && options.stopAtFirst) return { ok: false, problems: unreachable.slice(0, 1), manifest, bytesByFile, reader };
   const checked = await mapConcurrent(
     manifest.files.filter((f) => !unreachable.some((p) => p.file === f.path)),
     FILES_IN_FLIGHT,
-    (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile, plan?.deliverFor(file.path))),
+    (file) => vanishedAsMissing(reader, file.path, () => checkFile(reader, manifest, file, options, bytesByFile, plan?.deliverFor(file.path), opener)),
     { stopWhen: (problem) => problem !== undefined && options.stopAtFirst, sizeOf: (file) => file.size },
   );
   const problems = [...unreachable, ...checked.filter((p): p is FileProblem => p !== undefined)];
@@ -132,15 +140,19 @@ async function checkFile(
   options: VerifyOptions,
   bytesByFile: Map<string, Uint8Array>,
   deliver: ((position: number, chunk: Uint8Array) => void) | undefined,
+  opener: CheckpointOpener | undefined,
 ): Promise<FileProblem | undefined> {
   const p = reader.locate(file.path);
   const absent = await presenceProblem(reader, file);
   if (absent !== undefined) return absent;
   let bytes: Uint8Array | undefined;
+  // Stored records must be opened before a byte reaches the caller: kept whole, then delivered.
+  const decrypt = opener !== undefined && (options.keepBytes || deliver !== undefined);
   // A restore needs the bytes whatever the level; level `sizes` reads them without comparing a hash.
   if (options.level === 'full' || options.keepBytes || deliver !== undefined) {
     const full = options.level === 'full';
-    const read = await reader.readHashed(file.path, file.size, { keep: deliver === undefined && options.keepBytes, runtime: options.io, chunks: full ? file.chunks : undefined, deliver });
+    const keep = decrypt || (deliver === undefined && options.keepBytes);
+    const read = await reader.readHashed(file.path, file.size, { keep, runtime: options.io, chunks: full ? file.chunks : undefined, deliver: decrypt ? undefined : deliver });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     if (full && file.chunks !== undefined) {
       const problem = chunkProblem(p, file, file.chunks, read.chunks);
@@ -151,9 +163,32 @@ async function checkFile(
       return { file: file.path, reason: 'hash', message: `${p}: SHA-256 mismatch: recorded ${expected}, computed ${read.sha256Hex}`, expected, actual: read.sha256Hex };
     }
     bytes = read.bytes;
+    if (decrypt && bytes !== undefined) {
+      const opened = await openVerified(opener, file, bytes, full);
+      if ('reason' in opened) return opened;
+      bytes = opened;
+      deliver?.(0, bytes);
+    }
     if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
   }
-  return file.kind === 'shard' ? checkShardHeader(reader, p, manifest, file, bytes) : undefined;
+  if (file.kind !== 'shard') return undefined;
+  // Without the key an encrypted shard's header cannot be read: its stored bytes were checked, that is all.
+  if (file.encrypted !== undefined && opener === undefined) return undefined;
+  return checkShardHeader(reader, p, manifest, file, bytes, opener, options.level === 'full');
+}
+
+/**
+ * The plaintext of a stored file. Once its digests matched, a record that does not authenticate is
+ * the key's fault (HF_KEY, thrown); at level `sizes` nothing vouched for the stored bytes, so it is
+ * a damaged file like any other.
+ */
+async function openVerified(opener: CheckpointOpener, file: ManifestFile, stored: Uint8Array, digestsChecked: boolean): Promise<Uint8Array | FileProblem> {
+  try {
+    return await openStoredFile(opener, file, stored);
+  } catch (e) {
+    if (digestsChecked || !isHoldfastError(e, 'HF_KEY')) throw e;
+    return { file: file.path, reason: 'hash', message: `${opener.location}: ${file.path} record ${String(e.data['record'])} does not authenticate (damaged, or another key; verify at level full to tell which)` };
+  }
 }
 
 /** The first chunk whose digest differs from the manifest's (a reader that stopped there ends its list with it). */
@@ -201,12 +236,17 @@ async function checkShardHeader(
   manifest: Manifest,
   file: ManifestFile,
   bytes: Uint8Array | undefined,
+  opener: CheckpointOpener | undefined,
+  digestsChecked: boolean,
 ): Promise<FileProblem | undefined> {
   let header: ShardHeader;
+  const size = file.encrypted?.plainSize ?? file.size;
   try {
-    header = bytes !== undefined ? parseShardHeader(bytes, bytes.byteLength, p) : await readShardHeaderRanged(reader, file, p);
+    header = bytes !== undefined ? parseShardHeader(bytes, bytes.byteLength, p) : await readShardHeaderRanged(plainRangeReader(reader, file, opener), size, p);
   } catch (e) {
     if (!isHoldfastError(e) || e.code === 'HF_IO') throw e;
+    // Records whose digests matched and still do not open: the key's fault, not the checkpoint's.
+    if (e.code === 'HF_KEY' && digestsChecked) throw e;
     return { file: file.path, reason: 'bad-header', message: e.message };
   }
   // A file kept from an earlier checkpoint carries the header that checkpoint wrote.
@@ -245,15 +285,41 @@ function notAFile(name: string, p: string, st: StoredFileInfo): FileProblem {
   return { file: name, reason: 'not-a-file', message: `${p}: is ${describeEntryType(st.kind)}, expected a regular file inside the checkpoint (symlinks are refused)` };
 }
 
+/** Reads up to `into.byteLength` plaintext bytes of a file at `offset`; returns bytes read. */
+type PlainRangeRead = (offset: number, into: Uint8Array) => Promise<number>;
+
+/**
+ * A plain file's bytes as they are; an encrypted one's through its whole records, read and opened
+ * (the header check runs after the file's digests matched, so a record that does not open is HF_KEY).
+ */
+function plainRangeReader(reader: CheckpointReader, file: ManifestFile, opener: CheckpointOpener | undefined): PlainRangeRead {
+  if (file.encrypted === undefined || opener === undefined) return (offset, into) => reader.readRange(file.path, offset, into);
+  return async (offset, into) => {
+    const { stored, plain, records } = storedRangeFor(opener, file, offset, offset + into.byteLength);
+    const bytes = new Uint8Array(stored[1] - stored[0]);
+    let got = 0;
+    while (got < bytes.byteLength) {
+      const n = await reader.readRange(file.path, stored[0] + got, bytes.subarray(got));
+      if (n === 0) break;
+      got += n;
+    }
+    if (got < bytes.byteLength) return 0;
+    const opened = await openStoredRecords(opener, file, records, bytes, stored[0]);
+    const piece = opened.subarray(offset - plain[0], Math.min(offset - plain[0] + into.byteLength, opened.byteLength));
+    into.set(piece);
+    return piece.byteLength;
+  };
+}
+
 /** The shard's header without its data: two ranged reads (length prefix, then the header itself). */
-async function readShardHeaderRanged(reader: CheckpointReader, file: ManifestFile, p: string): Promise<ShardHeader> {
+async function readShardHeaderRanged(read: PlainRangeRead, size: number, p: string): Promise<ShardHeader> {
   const lengthPrefix = new Uint8Array(LENGTH_PREFIX_BYTES);
-  const got = await reader.readRange(file.path, 0, lengthPrefix);
-  const headerBytes = readHeaderLength(lengthPrefix.subarray(0, got), file.size, p);
+  const got = await read(0, lengthPrefix);
+  const headerBytes = readHeaderLength(lengthPrefix.subarray(0, got), size, p);
   const prefix = new Uint8Array(LENGTH_PREFIX_BYTES + headerBytes);
   prefix.set(lengthPrefix);
-  const n = await reader.readRange(file.path, LENGTH_PREFIX_BYTES, prefix.subarray(LENGTH_PREFIX_BYTES));
-  return parseShardHeader(prefix.subarray(0, LENGTH_PREFIX_BYTES + n), file.size, p);
+  const n = await read(LENGTH_PREFIX_BYTES, prefix.subarray(LENGTH_PREFIX_BYTES));
+  return parseShardHeader(prefix.subarray(0, LENGTH_PREFIX_BYTES + n), size, p);
 }
 
 /** A file that disappears between its stat and its read (retention in another process) is missing, not an I/O failure. */

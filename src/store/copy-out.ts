@@ -8,19 +8,21 @@
  * overwritten (checked before anything is copied, and again before each
  * rename).
  */
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { posix as path } from 'node:path';
 import { HoldfastError } from '../errors.js';
 import type { ManifestFile } from '../format/manifest-types.js';
 import { newNonce } from '../format/nonce.js';
 import { formatHash } from '../format/sha256.js';
-import type { FileSystem } from '../fs/file-system.js';
+import type { FileHandle, FileSystem } from '../fs/file-system.js';
+import { recordCount } from '../format/chunk-cipher.js';
+import { openStoredRecords, storedRangeFor, type CheckpointOpener } from '../restore/decrypt-file.js';
 import { ensureDirTree, statOrUndefined } from '../fs/file-utils.js';
 import type { CheckpointReader } from '../storage/checkpoint-storage.js';
 
 const CHUNK_BYTES = 8 * 1024 * 1024;
 
-export async function copyOutVerified(fs: FileSystem, reader: CheckpointReader, files: readonly ManifestFile[], dest: string): Promise<string[]> {
+export async function copyOutVerified(fs: FileSystem, reader: CheckpointReader, files: readonly ManifestFile[], dest: string, opener?: CheckpointOpener): Promise<string[]> {
   for (const f of files) await refuseExisting(fs, path.join(dest, f.path));
   await ensureDirTree(fs, dest);
   const placed: string[] = [];
@@ -28,7 +30,7 @@ export async function copyOutVerified(fs: FileSystem, reader: CheckpointReader, 
     for (const f of files) {
       const to = path.join(dest, f.path);
       await ensureDirTree(fs, path.dirname(to));
-      await copyOne(fs, reader, f, to, reader.step);
+      await copyOne(fs, reader, f, to, reader.step, opener);
       placed.push(to);
     }
     await fs.syncDir(dest);
@@ -39,28 +41,55 @@ export async function copyOutVerified(fs: FileSystem, reader: CheckpointReader, 
   }
 }
 
+/** Copies the stored bytes as they are; returns how many were read. */
+async function copyBytes(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: Hash): Promise<number> {
+  const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(f.size, 1)));
+  let position = 0;
+  while (position < f.size) {
+    const n = await reader.readRange(f.path, position, chunk.subarray(0, Math.min(chunk.byteLength, f.size - position)));
+    if (n === 0) break;
+    const part = chunk.subarray(0, n);
+    hash.update(part);
+    await out.pwrite(part, position);
+    position += n;
+  }
+  return position;
+}
+
+/**
+ * An encrypted file: each stored record is hashed (the caller compares the whole file's hash before
+ * the copy gets its name), opened and its plaintext written. Returns the stored bytes read.
+ */
+async function copyRecords(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: Hash, opener: CheckpointOpener): Promise<number> {
+  const { plainSize } = f.encrypted!;
+  const records = recordCount(plainSize, opener.encryption.chunkBytes);
+  let position = 0;
+  for (let i = 0; i < records; i++) {
+    const { stored, plain } = storedRangeFor(opener, f, i * opener.encryption.chunkBytes, (i + 1) * opener.encryption.chunkBytes);
+    const bytes = new Uint8Array(stored[1] - stored[0]);
+    let got = 0;
+    for (let n = -1; got < bytes.byteLength && n !== 0; got += n) n = await reader.readRange(f.path, stored[0] + got, bytes.subarray(got));
+    hash.update(bytes.subarray(0, got));
+    position += got;
+    if (got < bytes.byteLength) break;
+    await out.pwrite(await openStoredRecords(opener, f, [i, i + 1], bytes, stored[0]), plain[0]);
+  }
+  return position;
+}
+
 async function refuseExisting(fs: FileSystem, target: string): Promise<void> {
   if ((await statOrUndefined(fs, target)) !== undefined) {
     throw new HoldfastError('HF_IO', `${target} already exists; restore never overwrites files`, { path: target, data: { errno: 'EEXIST' } });
   }
 }
 
-async function copyOne(fs: FileSystem, reader: CheckpointReader, f: ManifestFile, to: string, step: number): Promise<void> {
+async function copyOne(fs: FileSystem, reader: CheckpointReader, f: ManifestFile, to: string, step: number, opener: CheckpointOpener | undefined): Promise<void> {
   const tmp = path.join(path.dirname(to), `.${path.basename(to)}.${newNonce().slice(0, 12)}.partial`);
   const out = await fs.open(tmp, 'create');
   let closed = false;
   try {
     const hash = createHash('sha256');
-    const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(f.size, 1)));
-    let position = 0;
-    while (position < f.size) {
-      const n = await reader.readRange(f.path, position, chunk.subarray(0, Math.min(chunk.byteLength, f.size - position)));
-      if (n === 0) break;
-      const part = chunk.subarray(0, n);
-      hash.update(part);
-      await out.pwrite(part, position);
-      position += n;
-    }
+    const position = f.encrypted !== undefined && opener !== undefined ? await copyRecords(reader, f, out, hash, opener) : await copyBytes(reader, f, out, hash);
     // Copy then re-check: the copy must carry exactly the verified bytes.
     if (position !== f.size || formatHash(hash.digest('hex')) !== f.hash) {
       throw new HoldfastError('HF_CORRUPT', `${f.path} changed while being copied out of checkpoint ${step} (${reader.locate(f.path)})`, { path: to });

@@ -31,6 +31,9 @@ import { openLocalStorage } from '../storage/local-storage.js';
 import { acquireWriterLease, type WriterLease } from '../storage/writer-lease.js';
 import { copyOutVerified } from './copy-out.js';
 import { loadManifestTrust } from './signing-keys.js';
+import { loadEncryptionKey } from './encryption-keys.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
+import { checkpointOpener, type Decryption } from '../restore/decrypt-file.js';
 import { assertRequireSame, assertSameProvenance } from '../format/provenance-match.js';
 import { adviseInterval, measuredCosts } from './interval-advisor.js';
 import type { ManifestTrust } from '../format/manifest-signature.js';
@@ -76,6 +79,9 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
 export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options?: StoreOptions): Promise<Store>;
 export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions | (StoreOptions & RankOptions) = {}): Promise<Store | RankStore> {
   if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
+  if (isRankOptions(options) && options.encryption !== undefined) {
+    throw invalidArg('encryption at rest is not supported for multi-rank stores ({ rank, worldSize }) in this build: their ranks write files the store does not seal; save unencrypted or from one process');
+  }
   const store = await openPlainStore(where, options);
   if (!isRankOptions(options)) return store;
   try {
@@ -91,7 +97,8 @@ async function openPlainStore(where: string | { storage: CheckpointStorage }, op
   const durability = options.durability ?? 'atomic_dirsync';
   const fs = storeFileSystem(options);
   const trust = options.signing === undefined ? undefined : await loadManifestTrust(fs, options.signing);
-  const store = new CheckpointStore(fs, await openStorage(where, options), durability, options, trust);
+  const encryptWith = options.encryption === undefined ? undefined : await loadEncryptionKey(fs, options.encryption);
+  const store = new CheckpointStore(fs, await openStorage(where, options), durability, options, trust, encryptWith);
   if (options.warm === undefined || options.warm === false) return store;
   try {
     await store.warm(options.warm === true ? undefined : options.warm);
@@ -161,6 +168,8 @@ class CheckpointStore implements RankStoreBase {
     private readonly options: StoreOptions,
     /** Signing and the keys a checkpoint must be signed by; none: signatures are neither made nor checked. */
     private readonly trust?: ManifestTrust,
+    /** Seals every file saved, and is the key encrypted checkpoints are opened with; none: saves are plain, encrypted restores HF_KEY. */
+    private readonly encryptWith?: EncryptionKey,
   ) {
     this.root = storage.location;
     this.ownsIo = options.runtime === undefined;
@@ -282,7 +291,7 @@ class CheckpointStore implements RankStoreBase {
     for (const s of steps) {
       const reader = await this.storage.open(s);
       if (reader === undefined) continue;
-      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, verifyKeys: this.trust?.verify, sources: this.storage });
+      const check = await verifyCheckpoint(reader, { level: this.options.verify ?? 'full', io: this.io, keepBytes: false, stopAtFirst: false, verifyKeys: this.trust?.verify, sources: this.storage, decryption: this.decryption() });
       reports.push({ step: s, path: reader.location, ok: check.ok, problems: check.problems });
     }
     return reports;
@@ -291,7 +300,8 @@ class CheckpointStore implements RankStoreBase {
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.findVerified(step, false);
     const to = this.userPath(toDir);
-    const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, to);
+    const opener = checkpointOpener(found.check.manifest!, this.decryption(), found.location, true);
+    const files = await copyOutVerified(this.fs, found.reader, found.check.manifest!.files, to, opener);
     await this.storage.audit('restore', { step: found.step, to });
     return { step: found.step, files };
   }
@@ -417,7 +427,12 @@ class CheckpointStore implements RankStoreBase {
   }
 
   private rollbackContext(into?: RestoreDestinations): RollbackContext {
-    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', verifyKeys: this.trust?.verify, onEvent: this.options.onEvent, into };
+    return { storage: this.storage, io: this.io, level: this.options.verify ?? 'full', verifyKeys: this.trust?.verify, onEvent: this.options.onEvent, into, decryption: this.decryption() };
+  }
+
+  /** The key encrypted checkpoints are opened with (decrypt-file.ts); an empty list still makes their restore HF_KEY. */
+  private decryption(): Decryption {
+    return { keys: this.encryptWith === undefined ? [] : [this.encryptWith], ciphers: this.io.ciphers };
   }
 
   private commitContext(options: SaveOptions, purpose: string): CommitContext {
@@ -439,6 +454,7 @@ class CheckpointStore implements RankStoreBase {
       gitCommit: options.gitCommit,
       configHash: options.configHash,
       signWith: this.trust?.sign,
+      encryptWith: this.encryptWith,
       pauseMs: options.pauseMs,
     };
   }

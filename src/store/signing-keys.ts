@@ -71,7 +71,7 @@ export async function loadManifestTrust(fs: FileSystem, options: SigningOptions)
   return trust;
 }
 
-async function readKeyFile(fs: FileSystem, path: string, what: string): Promise<Uint8Array> {
+export async function readKeyFile(fs: FileSystem, path: string, what: string): Promise<Uint8Array> {
   let bytes: Uint8Array | undefined;
   try {
     bytes = await readFileIfRegular(fs, path, KEY_FILE_MAX_BYTES);
@@ -87,7 +87,7 @@ async function readPem(fs: FileSystem, path: string, what: string): Promise<stri
   return new TextDecoder().decode(await readKeyFile(fs, path, what));
 }
 
-function trimNewline(bytes: Uint8Array): Uint8Array {
+export function trimNewline(bytes: Uint8Array): Uint8Array {
   let end = bytes.byteLength;
   while (end > 0 && (bytes[end - 1] === 0x0a || bytes[end - 1] === 0x0d)) end--;
   return bytes.subarray(0, end);

@@ -11,6 +11,7 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import type { VerifyKey } from '../format/manifest-signature.js';
 import type { ValidCheckpoint } from '../restore/find-valid.js';
 import { verifyCheckpoint } from '../restore/verify-checkpoint.js';
+import type { Decryption } from '../restore/decrypt-file.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
 
 export interface TieredRestoreContext {
@@ -21,6 +22,8 @@ export interface TieredRestoreContext {
   /** With keys, an unsigned or badly signed copy fails like a corrupt one. */
   verifyKeys?: readonly VerifyKey[] | undefined;
   onEvent?: ((event: StoreEvent) => void) | undefined;
+  /** Keys of encrypted checkpoints: a restore without the right one is HF_KEY in either tier, never a fallback. */
+  decryption?: Decryption | undefined;
 }
 
 /** The newest step a tier can serve verified, or, with `step`, that step (HF_NOT_FOUND / HF_CORRUPT otherwise). */
@@ -54,7 +57,7 @@ export async function findValidTiered(ctx: TieredRestoreContext, keepBytes: bool
 async function verifiedIn(ctx: TieredRestoreContext, tier: CheckpointStorage, step: number, keepBytes: boolean, quarantine: boolean): Promise<Omit<ValidCheckpoint, 'skipped'> | string | undefined> {
   const reader = await tier.open(step);
   if (reader === undefined) return undefined;
-  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys });
+  const check = await verifyCheckpoint(reader, { level: ctx.level, io: ctx.io, keepBytes, stopAtFirst: true, verifyKeys: ctx.verifyKeys, decryption: ctx.decryption });
   if (check.ok) return { step, location: reader.location, reader, check };
   const reason = check.problems[0]!.message;
   if (quarantine) {

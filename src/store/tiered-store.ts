@@ -21,6 +21,9 @@ import { HoldfastError, isHoldfastError } from '../errors.js';
 import type { VerifyKey } from '../format/manifest-signature.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { loadManifestTrust } from './signing-keys.js';
+import { loadEncryptionKey } from './encryption-keys.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
+import { checkpointOpener, type Decryption } from '../restore/decrypt-file.js';
 import type { Manifest } from '../format/manifest-types.js';
 import { assertValidStep } from '../format/names.js';
 import { IoRuntime } from '../io/io-runtime.js';
@@ -62,6 +65,7 @@ export async function openTieredStore(where: TieredWhere, options: StoreOptions)
   const upload = where.upload ?? 'background';
   if (upload !== 'background' && upload !== 'manual') throw new HoldfastError('HF_INVALID_ARG', `upload must be "background" or "manual", got ${JSON.stringify(upload)}`);
   const verifyKeys = options.signing === undefined ? undefined : (await loadManifestTrust(options.fs ?? new PosixFileSystem(), options.signing)).verify;
+  const encryptionKeys = options.encryption === undefined ? [] : [await loadEncryptionKey(options.fs ?? new PosixFileSystem(), options.encryption)];
   const io = options.runtime ?? new IoRuntime();
   const opened: CheckpointStorage[] = [];
   try {
@@ -76,7 +80,7 @@ export async function openTieredStore(where: TieredWhere, options: StoreOptions)
       await openStore({ storage: durableStorage }, { ...perTier, runtime: io }),
       localStorage,
       durableStorage,
-      { io, ownsIo: options.runtime === undefined, ownsDurable: durableStorage !== where.durable, upload, options, verifyKeys },
+      { io, ownsIo: options.runtime === undefined, ownsDurable: durableStorage !== where.durable, upload, options, verifyKeys, encryptionKeys },
     );
     if (upload === 'background') tiered.resumeInBackground();
     return tiered;
@@ -95,6 +99,8 @@ interface TieredSettings {
   options: StoreOptions;
   /** The keys a checkpoint must be signed by (StoreOptions.signing), checked in either tier. */
   verifyKeys: readonly VerifyKey[] | undefined;
+  /** The key encrypted checkpoints are opened with (StoreOptions.encryption), in either tier. */
+  encryptionKeys: readonly EncryptionKey[];
 }
 
 class Tiered implements TieredStore {
@@ -194,7 +200,8 @@ class Tiered implements TieredStore {
 
   async restoreFiles(step: number | undefined, toDir: string): Promise<{ step: number; files: string[] }> {
     const found = await this.find(step, false);
-    const files = await copyOutVerified(this.local.fs, found.reader, found.check.manifest!.files, path.resolve(toDir));
+    const opener = checkpointOpener(found.check.manifest!, this.decryption(), found.location, true);
+    const files = await copyOutVerified(this.local.fs, found.reader, found.check.manifest!.files, path.resolve(toDir), opener);
     return { step: found.step, files };
   }
 
@@ -342,6 +349,10 @@ class Tiered implements TieredStore {
   private find(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint> {
     if (step !== undefined) assertValidStep(step);
     const { options, io, verifyKeys } = this.settings;
-    return findValidTiered({ tiers: [this.localStorage, this.durableStorage], io, level: options.verify ?? 'full', verifyKeys, onEvent: options.onEvent }, keepBytes, step);
+    return findValidTiered({ tiers: [this.localStorage, this.durableStorage], io, level: options.verify ?? 'full', verifyKeys, onEvent: options.onEvent, decryption: this.decryption() }, keepBytes, step);
+  }
+
+  private decryption(): Decryption {
+    return { keys: this.settings.encryptionKeys, ciphers: this.settings.io.ciphers };
   }
 }

@@ -1,5 +1,6 @@
 /** The public shape of a checkpoint store: what users, the CLI, the demo and the benchmark call. */
 import type { SigningOptions } from './signing-keys.js';
+import type { EncryptionOptions } from './encryption-keys.js';
 import type { IntervalRow, MeasuredCosts } from './interval-advisor.js';
 import type { Tensor, TensorData } from '../format/dtype.js';
 import type { JsonValue, Manifest } from '../format/manifest-types.js';
@@ -52,6 +53,13 @@ export interface StoreOptions {
    * HOLDFAST_* key variables the CLI uses.
    */
   signing?: SigningOptions;
+  /**
+   * Encrypt every file this store saves (AES-256-GCM records, format/chunk-cipher.ts) and decrypt
+   * encrypted checkpoints on restore. Verify, `latest` and rollback need no key (digests are of the
+   * stored bytes); a restore of a checkpoint encrypted with another key, or without one, is HF_KEY
+   * naming the key id. `encryptionFromEnv()` reads the HOLDFAST_ENCRYPTION_* variables the CLI uses.
+   */
+  encryption?: EncryptionOptions;
   /**
    * For a process that will save: before `openStore` returns, start the hashing workers and reserve
    * the I/O buffers (see `Store.warm`); `true` for the whole pool, or the state's size in bytes.

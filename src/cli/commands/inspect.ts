@@ -24,7 +24,8 @@ export const inspectCommand: Command = {
       '`holdfast verify` for that. Changes nothing on disk.',
       'JSON: {step, version, nonce, createdAt, parent, world, files: [{path, size, hash,',
       'kind, rank}], tensors: [{name, dtype, shape}], stateKeys: [...], provenance,',
-      'timing: {pauseMs, writeMs}, signature: {alg, keyId}} (the last two when recorded).',
+      'timing: {pauseMs, writeMs}, signature: {alg, keyId}, encryption: {alg, keyId,',
+      'chunkBytes}} (the last three when recorded). Encrypted files show their stored size.',
     ].join('\n'),
     options: [['--step <n>', 'checkpoint to inspect (required)'], JSON_OPTION, HELP_OPTION],
     exitCodes: [
@@ -59,6 +60,7 @@ export const inspectCommand: Command = {
     io.stdout(`provenance: ${p.library} on ${p.host} by ${p.user} (pid ${p.pid})${runtime}${p.gitCommit ? `, git ${p.gitCommit}` : ''}${p.configHash ? `, config ${p.configHash}` : ''}`);
     if (summary.timing !== undefined) io.stdout(`save cost: paused training ${summary.timing.pauseMs} ms, committed after ${summary.timing.writeMs} ms`);
     io.stdout(summary.signature === undefined ? 'signature: none' : `signature: ${summary.signature.alg} by key ${summary.signature.keyId}`);
+    if (summary.encryption !== undefined) io.stdout(`encryption: ${summary.encryption.alg} with key ${summary.encryption.keyId}, records of ${formatBytes(summary.encryption.chunkBytes)}`);
     return 0;
   },
 };
@@ -79,5 +81,6 @@ function summarize(m: Manifest) {
     provenance: m.provenance,
     timing: m.timing,
     signature: m.signature === undefined ? undefined : { alg: m.signature.alg, keyId: m.signature.keyId },
+    encryption: m.encryption,
   };
 }
