@@ -8,12 +8,12 @@
  * overwritten (checked before anything is copied, and again before each
  * rename).
  */
-import { createHash } from 'node:crypto';
 import { posix as path } from 'node:path';
 import { HoldfastError } from '../errors.js';
 import type { ManifestFile } from '../format/manifest-types.js';
 import { newNonce } from '../format/nonce.js';
-import { formatHash } from '../format/sha256.js';
+import { needsWholeFileHash } from '../format/chunk-list-hash.js';
+import { ChunkedSha256 } from '../io/file-digest.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { ensureDirTree, statOrUndefined } from '../fs/file-utils.js';
 import type { CheckpointReader } from '../storage/checkpoint-storage.js';
@@ -50,7 +50,8 @@ async function copyOne(fs: FileSystem, reader: CheckpointReader, f: ManifestFile
   const out = await fs.open(tmp, 'create');
   let closed = false;
   try {
-    const hash = createHash('sha256');
+    // The recorded hash's own form: a 2.1 file's is derived from its chunk digests (one hash per byte).
+    const hash = new ChunkedSha256(f.chunks?.bytes, needsWholeFileHash(f));
     const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(f.size, 1)));
     let position = 0;
     while (position < f.size) {
@@ -62,7 +63,7 @@ async function copyOne(fs: FileSystem, reader: CheckpointReader, f: ManifestFile
       position += n;
     }
     // Copy then re-check: the copy must carry exactly the verified bytes.
-    if (position !== f.size || formatHash(hash.digest('hex')) !== f.hash) {
+    if (position !== f.size || hash.digest().hash !== f.hash) {
       throw new HoldfastError('HF_CORRUPT', `${f.path} changed while being copied out of checkpoint ${step} (${reader.locate(f.path)})`, { path: to });
     }
     await out.sync();
