@@ -18,7 +18,6 @@ import { incrementalParent, keptShard, type KeptShard } from './incremental.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
-import { formatHash } from '../format/sha256.js';
 import { encodeShardHeader } from '../format/safetensors.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
 import type { DurabilityMode, SaveResult } from '../format/vocabulary.js';
@@ -238,6 +237,6 @@ async function copyInto(fs: FileSystem, writer: CheckpointWriter, f: CheckpointC
 }
 
 function manifestFile(name: string, written: WrittenFile, rank: number, kind: ManifestFile['kind'], encrypted?: FileEncryption): ManifestFile {
-  const file: ManifestFile = { path: name, size: written.sizeBytes, hash: formatHash(written.sha256Hex), rank, kind, chunks: written.chunks };
+  const file: ManifestFile = { path: name, size: written.sizeBytes, hash: written.hash, rank, kind, chunks: written.chunks };
   return encrypted === undefined ? file : { ...file, encrypted };
 }

@@ -13,13 +13,15 @@
  *   for the interval advisor, `signature` signs the manifest hash, `encryption`
  *   (with `files[].encrypted`) says the files are stored encrypted.
  * Every 2.0 addition is listed in manifest-validate.ts; 1.0 documents must not
- * carry any of them.
+ * carry any of them. Version 2.1 (written since) only adds the `sha256-chunks`
+ * file hash, derived from the chunk digests so each byte is hashed once;
+ * 2.0 and 2.1 are both read.
  */
 import type { DType } from './dtype.js';
 
 export const MANIFEST_FORMAT = 'holdfast';
 /** Major.minor written by this build; readers refuse an unknown major. */
-export const MANIFEST_VERSION = '2.0';
+export const MANIFEST_VERSION = '2.1';
 /** The major versions this build reads. */
 export const READABLE_MAJOR_VERSIONS: readonly number[] = [1, 2];
 /** The default chunk size of `chunks`: a multiple of 4096 and at least S3's 5 MiB part minimum, so a part is a chunk. */
@@ -44,7 +46,10 @@ export interface ManifestFile {
   /** Relative to the checkpoint directory; a plain name or `a/b` segments, validated; unique in the manifest. */
   path: string;
   size: number;
-  /** `sha256:<64 hex>` of the whole file. */
+  /**
+   * `sha256:<64 hex>` of the whole file (1.0, 2.0, and a 2.1 file of at most one chunk), or, 2.1,
+   * `sha256-chunks:<64 hex>`: SHA-256 of its chunk digests (`chunk-list-hash.ts`).
+   */
   hash: string;
   rank: number;
   /** `shard`: a Holdfast safetensors file; `file`: an opaque file committed by `commitFiles`. */

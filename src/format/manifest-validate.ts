@@ -9,18 +9,20 @@
  * every level: a verifier that skipped a field it does not understand (say a
  * future "compression") would report a checkpoint as good while misreading
  * it. So a writer adding a field must bump the major; extension data belongs
- * in `state`. (`encryption` and `files[].encrypted` joined 2.0 before any 2.0
- * store left this repository, as every 2.0 field did.) A 1.x document must not carry a 2.x field. All sizes, ranks,
- * steps and offsets must be safe integers (JSON above 2^53 silently loses
- * precision).
+ * in `state`. (Every 2.x field, `encryption` and `files[].encrypted` among
+ * them, and 2.1's `sha256-chunks:` file hashes joined before any 2.x store
+ * left this repository.) A 1.x document must not carry a 2.x field. All
+ * sizes, ranks, steps and offsets must be safe integers (JSON above 2^53
+ * silently loses precision).
  */
 import { DTYPES, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
 import { checkJsonValue } from './json-value.js';
 import { STATE_MAX_DEPTH } from './limits.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, READABLE_MAJOR_VERSIONS, type Manifest } from './manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, READABLE_MAJOR_VERSIONS, type ChunkDigests, type Manifest } from './manifest-types.js';
+import { CHUNK_LIST_ALGORITHM, chunkListHash } from './chunk-list-hash.js';
 import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
-import { hashProblem } from './sha256.js';
+import { hashProblem, type HashAlgorithm } from './sha256.js';
 import { KEY_ID } from './manifest-signature.js';
 import { tilingProblem, type SlabExtent } from './slab-tiling.js';
 import { ENCRYPTION_ALG, MAX_RECORDS, encryptedSize, recordCount } from './chunk-cipher.js';
@@ -88,7 +90,7 @@ export function validateManifest(x: unknown, path: string): Manifest {
   checkNonce(c, top.nonce, 'nonce');
   c.string(top.createdAt, 'createdAt');
   const encryption = top.encryption === undefined ? undefined : checkEncryption(c, top.encryption);
-  const files = checkFiles(c, top.files, major, encryption);
+  const files = checkFiles(c, top.files, major, encryption, hasChunkListHashes(String(top.version)));
   checkTensors(c, top.tensors, files, major);
   checkJsonValue(c, top.state, 'state', STATE_MAX_DEPTH);
   const world = c.object(top.world, 'world');
@@ -100,13 +102,25 @@ export function validateManifest(x: unknown, path: string): Manifest {
   if (top.rankState !== undefined) checkRankState(c, top.rankState, worldSize);
   if (top.timing !== undefined) checkTiming(c, top.timing);
   if (top.signature !== undefined) checkSignature(c, top.signature);
-  checkHash(c, top.manifestHash, 'manifestHash');
+  checkHash(c, top.manifestHash, 'manifestHash', ['sha256']);
   return x as Manifest;
 }
 
-function checkHash(c: FieldChecker, v: unknown, where: string): void {
-  const problem = hashProblem(v);
+function checkHash(c: FieldChecker, v: unknown, where: string, algorithms: readonly HashAlgorithm[]): void {
+  const problem = hashProblem(v, algorithms);
   if (problem !== undefined) c.fail(where, problem);
+}
+
+/** 2.1 records a file of more than one chunk by the hash of its chunk digests (`chunk-list-hash.ts`). */
+function hasChunkListHashes(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number);
+  return major! > 2 || (major === 2 && minor! >= 1);
+}
+
+function checkChunkListHash(c: FieldChecker, hash: string, chunks: ChunkDigests | undefined, where: string): void {
+  if (chunks === undefined || chunks.sha256.length < 2) c.fail(where, `${CHUNK_LIST_ALGORITHM} records a file of more than one chunk, and this one has ${chunks?.sha256.length ?? 'no'} chunk digests`);
+  const expected = chunkListHash(chunks!.sha256);
+  if (hash !== expected) c.fail(where, `${hash} is not the hash of the file's chunk digests (${expected})`);
 }
 
 function checkNonce(c: FieldChecker, v: unknown, where: string): void {
@@ -141,7 +155,8 @@ function checkFileEncryption(c: FieldChecker, v: unknown, where: string, size: n
   return plainSize;
 }
 
-function checkFiles(c: FieldChecker, v: unknown, major: Major, encryption: { chunkBytes: number } | undefined): Map<string, FileInfo> {
+function checkFiles(c: FieldChecker, v: unknown, major: Major, encryption: { chunkBytes: number } | undefined, chunkListHashes: boolean): Map<string, FileInfo> {
+  const algorithms: HashAlgorithm[] = chunkListHashes ? ['sha256', CHUNK_LIST_ALGORITHM] : ['sha256'];
   const files = new Map<string, FileInfo>();
   const [required, optional] = FIELDS[major].file;
   c.array(v, 'files').forEach((item, i) => {
@@ -152,10 +167,11 @@ function checkFiles(c: FieldChecker, v: unknown, major: Major, encryption: { chu
     const problem = relativePathProblem(path);
     if (problem !== undefined) c.fail(`${where}.path`, `${JSON.stringify(path)} is not a safe relative path: ${problem}`);
     const size = c.safeInt(f.size, `${where}.size`);
-    checkHash(c, f.hash, `${where}.hash`);
+    checkHash(c, f.hash, `${where}.hash`, algorithms);
     c.safeInt(f.rank, `${where}.rank`);
     const kind = c.oneOf(f.kind, `${where}.kind`, FILE_KINDS);
     if (f.chunks !== undefined) checkChunks(c, f.chunks, size, `${where}.chunks`);
+    if ((f.hash as string).startsWith(`${CHUNK_LIST_ALGORITHM}:`)) checkChunkListHash(c, f.hash as string, f.chunks as ChunkDigests | undefined, `${where}.hash`);
     if (f.source !== undefined) checkSource(c, f.source, `${where}.source`);
     // Slab byte ranges are offsets into the plaintext.
     files.set(path, { size: checkFileEncryption(c, f.encrypted, where, size, encryption), kind });

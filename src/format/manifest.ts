@@ -54,7 +54,7 @@ export function parseManifest(bytes: Uint8Array, path: string, maxBytes = MANIFE
 /** When `manifestHash` is well-formed, it must match; a malformed one is left to the schema check. */
 function assertRecordedHash(doc: Record<string, unknown>, path: string): void {
   const recorded = doc.manifestHash;
-  if (typeof recorded !== 'string' || hashProblem(recorded) !== undefined) return;
+  if (typeof recorded !== 'string' || hashProblem(recorded, ['sha256']) !== undefined) return;
   const computed = computeManifestHash(doc as unknown as Manifest);
   if (computed !== recorded) {
     throw corrupt(`manifest ${path}: manifest hash mismatch: recorded ${recorded} computed ${computed}`, { path, data: { recorded, computed } });

@@ -38,6 +38,7 @@ import { encodeManifest, validateManifest } from './manifest.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from './names.js';
 import { assertNoDuplicatePaths, assertSafeRelativePath } from './relative-path.js';
 import { formatHash } from './sha256.js';
+import { chunkListHash } from './chunk-list-hash.js';
 
 export interface SavePlanShard {
   fileName: string;
@@ -138,5 +139,5 @@ export function draftManifest(plan: SavePlan): Manifest {
 /** A file entry as the commit will write it: its chunk digest list has one placeholder per chunk. */
 function draftFile(path: string, size: number, rank: number, kind: ManifestFile['kind']): ManifestFile {
   const chunks = { bytes: DEFAULT_CHUNK_BYTES, sha256: new Array<string>(Math.ceil(size / DEFAULT_CHUNK_BYTES)).fill(PLACEHOLDER_DIGEST) };
-  return { path, size, hash: PLACEHOLDER_HASH, rank, kind, chunks };
+  return { path, size, hash: chunkListHash(chunks.sha256), rank, kind, chunks };
 }

@@ -2,10 +2,12 @@
  * SHA-256 off the main thread. Contract: `open()` starts a stream pinned to one
  * worker; `update(bytes)` resolves once the worker has hashed those bytes, so
  * the caller may then reuse the memory (and must not change it before);
- * `digest()` resolves with the lowercase hex of exactly the bytes passed to
- * `update`, in call order, as `createHash('sha256')` would give, and, for a
- * stream opened with `chunkBytes`, the SHA-256 of each chunk of those bytes
- * (`ChunkedSha256`: one pass, chunk edges at stream offsets). Bytes living
+ * `digest()` resolves with the digests of exactly the bytes passed to
+ * `update`, in call order: for a stream opened with `chunkBytes`, the SHA-256
+ * of each chunk of those bytes (chunk edges at stream offsets), and the
+ * file's hash (`ChunkedSha256`): the plain SHA-256, as `createHash('sha256')`
+ * would give, unless the stream was opened without the whole-file hash (then
+ * derived from the chunk digests, each byte hashed once). Bytes living
  * in a SharedArrayBuffer (the aligned pool, staging arenas) reach the worker
  * without a copy; anything else is copied once and transferred.
  *
@@ -158,6 +160,7 @@ class WorkerHashStream implements HashStream {
   constructor(
     private readonly worker: HashWorker,
     chunkBytes: number | undefined,
+    wholeFile: boolean,
   ) {
     worker.openStreams++;
     // Every call below goes through `via.then`, whose callbacks run in registration order, so the
@@ -165,9 +168,12 @@ class WorkerHashStream implements HashStream {
     this.via = worker.started.then((reason) => {
       if (reason !== undefined) {
         this.fallbackReason = reason;
-        return new InlineHashStream(chunkBytes, reason);
+        return new InlineHashStream(chunkBytes, wholeFile, reason);
       }
-      worker.request(chunkBytes === undefined ? { op: 'open', stream: this.id } : { op: 'open', stream: this.id, chunkBytes }).catch(() => undefined);
+      const open: Omit<Extract<HashRequest, { op: 'open' }>, 'seq'> = { op: 'open', stream: this.id };
+      if (chunkBytes !== undefined) open.chunkBytes = chunkBytes;
+      if (!wholeFile) open.wholeFile = false;
+      worker.request(open).catch(() => undefined);
       return undefined;
     });
     this.via.catch(() => undefined);
@@ -219,9 +225,10 @@ class InlineHashStream implements HashStream {
 
   constructor(
     chunkBytes: number | undefined,
+    wholeFile: boolean,
     readonly fallbackReason?: string,
   ) {
-    this.hash = new ChunkedSha256(chunkBytes);
+    this.hash = new ChunkedSha256(chunkBytes, wholeFile);
   }
 
   async update(bytes: Uint8Array): Promise<void> {
@@ -265,12 +272,13 @@ export class HashWorkerPool {
    * Starts a stream on the worker with the fewest open streams (workers start lazily). A stream
    * known to be small (`expectedBytes` under 1 MiB) is hashed inline: posting it to a worker costs
    * more than hashing it (~0.6 ms per MiB at 1.7 GB/s, against a message round trip per chunk).
-   * With `chunkBytes` the stream also gives the SHA-256 of each chunk of that size.
+   * With `chunkBytes` the stream also gives the SHA-256 of each chunk of that size, and with
+   * `wholeFile` false (and a chunk size) only those: the file hash is then derived from them.
    */
-  open(expectedBytes?: number, chunkBytes?: number): HashStream {
+  open(expectedBytes?: number, chunkBytes?: number, wholeFile = true): HashStream {
     if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
-    if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream(chunkBytes);
-    if (this.startFailure !== undefined) return new InlineHashStream(chunkBytes, this.startFailure);
+    if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream(chunkBytes, wholeFile);
+    if (this.startFailure !== undefined) return new InlineHashStream(chunkBytes, wholeFile, this.startFailure);
     this.workers = this.workers.filter((w) => w.dead === undefined);
     let best: HashWorker | undefined;
     for (const w of this.workers) {
@@ -279,7 +287,7 @@ export class HashWorkerPool {
     if (best === undefined || (best.openStreams > 0 && this.workers.length < this.size)) {
       this.workers.push((best = this.startWorker()));
     }
-    return new WorkerHashStream(best, chunkBytes);
+    return new WorkerHashStream(best, chunkBytes, wholeFile);
   }
 
   /** Starts every worker now and waits until each runs or has failed to start (then `fallbackReason` says why). */

@@ -1,8 +1,8 @@
 /**
  * The body of one hashing worker thread (loaded by `HashWorkerPool` from
  * `dist/src/io/hash-worker.js`). Contract: it owns any number of streams by
- * id, each the whole-file SHA-256 and, when opened with `chunkBytes`, the
- * SHA-256 of each chunk (`ChunkedSha256`); `update` hashes a range of a
+ * id, each the SHA-256 of each chunk when opened with `chunkBytes`, and the
+ * whole-file SHA-256 unless opened with `wholeFile: false` (`ChunkedSha256`); `update` hashes a range of a
  * SharedArrayBuffer in place (no copy: the main thread keeps the memory alive
  * and untouched until the reply), `digest` ends a stream. Messages of one stream are handled in the order
  * they were posted, which is what makes a file's hash equal to a one-pass
@@ -12,7 +12,7 @@ import { parentPort } from 'node:worker_threads';
 import { ChunkedSha256, type FileDigest } from './file-digest.js';
 
 export type HashRequest =
-  | { op: 'open'; seq: number; stream: number; chunkBytes?: number }
+  | { op: 'open'; seq: number; stream: number; chunkBytes?: number; wholeFile?: false }
   | { op: 'update'; seq: number; stream: number; buffer: SharedArrayBuffer | ArrayBuffer; byteOffset: number; byteLength: number }
   | { op: 'digest'; seq: number; stream: number }
   | { op: 'abort'; seq: number; stream: number };
@@ -25,7 +25,7 @@ const streams = new Map<number, ChunkedSha256>();
 function handle(req: HashRequest): HashReply {
   switch (req.op) {
     case 'open':
-      streams.set(req.stream, new ChunkedSha256(req.chunkBytes));
+      streams.set(req.stream, new ChunkedSha256(req.chunkBytes, req.wholeFile ?? true));
       return { seq: req.seq, ok: true };
     case 'update': {
       const h = streams.get(req.stream);

@@ -5,7 +5,9 @@
  * planted file is never buffered); `sha256Hex` is SHA-256 of every byte of the
  * file, and `chunks` the SHA-256 of each chunk on the grid of the manifest's
  * `chunks` when those are given (same hash stream, same pass; the caller
- * compares); with `keep` the bytes come back in one buffer (ordinary, non-shared
+ * compares); with chunks and `wholeFile: false` (a 2.1 file hash), only the
+ * chunk digests are computed, each byte hashed once, and `sha256Hex` is the hex of the
+ * hash derived from them (`chunkListHash`); with `keep` the bytes come back in one buffer (ordinary, non-shared
  * memory that the garbage collector accounts for and frees like any other, so
  * tensors can be views into it without another copy); a file that changes
  * size while being read is reported with the size actually readable and an
@@ -63,6 +65,11 @@ export interface ReadHashedOptions extends FileIoOptions {
   keep: boolean;
   /** The manifest's chunk digests of the file (2.0): the read computes its own on their grid. */
   chunks?: ChunkDigests | undefined;
+  /**
+   * Whether the plain SHA-256 of the whole file is needed (default true): false when the recorded
+   * hash is derived from the chunk digests (`needsWholeFileHash`). Ignored without `chunks`.
+   */
+  wholeFile?: boolean | undefined;
   /**
    * Without `keep`: handed each piece of the file (its offset and bytes) as soon as it is read, in
    * no particular order and before the file's hash is known, to copy out of the reused read buffer
@@ -173,7 +180,7 @@ async function readOpened(
   // bytes are hashed, while a write and its hash run side by side.
   const maxChunk = bytes === undefined ? pool.bufferBytes : KEEP_CHUNK_BYTES;
   const chunkBytes = Math.min(maxChunk, Math.max(MIN_CHUNK_BYTES, roundUp(Math.ceil(sizeBytes / depth), align)));
-  const hash = hashers.open(sizeBytes, options.chunks?.bytes);
+  const hash = hashers.open(sizeBytes, options.chunks?.bytes, options.wholeFile ?? true);
   // `posted` resolves once this chunk's update has been posted (updates must be posted in file
   // order); the worker then hashes while later chunks are read and posted.
   let posted: Promise<void> = Promise.resolve();

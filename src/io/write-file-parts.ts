@@ -1,10 +1,10 @@
 /**
  * Writes a new file from a sequence of byte parts (a shard's header then its
- * tensors) and returns its size, SHA-256 and chunk digests. Contract,
+ * tensors) and returns its size, chunk digests and file hash. Contract,
  * whatever the I/O method: the file holds exactly the concatenation of
- * `parts`, its hash is SHA-256 of those bytes and its chunk digests those of
- * each `chunkBytes` of them (edges at file offsets, not at parts or
- * segments; same hash stream, same pass), it is created with O_EXCL, fsynced before close when
+ * `parts`, its chunk digests are the SHA-256 of each `chunkBytes` of them
+ * (edges at file offsets, not at parts or segments) and its hash is derived
+ * from them (2.1, `chunkListHash`: each byte is hashed once), it is created with O_EXCL, fsynced before close when
  * `sync` is set, and nothing is left open on error (the caller owns removing
  * the partial file, which only ever lives in staging or an `unsafe` target).
  *
@@ -35,7 +35,10 @@ import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMet
 
 export interface WrittenFile {
   sizeBytes: number;
+  /** The hex of `hash`. */
   sha256Hex: string;
+  /** What the manifest records: `sha256:` or `sha256-chunks:` (see `chunk-list-hash.ts`). */
+  hash: string;
   /** SHA-256 of each fixed-size chunk (manifest 2.0 `chunks`). */
   chunks: ChunkDigests;
   ioMethod: IoMethod;
@@ -114,7 +117,7 @@ async function writeOpened(
   if (direct && pool.bufferBytes % align !== 0) {
     throw new HoldfastError('HF_INVALID_ARG', `pool buffers of ${pool.bufferBytes} bytes are not a multiple of the ${align}-byte O_DIRECT alignment`);
   }
-  const hash = hashers.open(totalBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES);
+  const hash = hashers.open(totalBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, false);
   const inflight: Promise<void>[] = [];
   let failure: unknown;
   let doneBytes = 0;
@@ -181,12 +184,12 @@ async function writeOpened(
     await drainTo(0);
     if (failure !== undefined) throw failure;
     // The hash is complete: end its stream now, so the pool sees this worker free while we fsync.
-    const { sha256Hex, chunks } = await hash.digest();
+    const { sha256Hex, hash: fileHash, chunks } = await hash.digest();
     if (direct && totalBytes % align !== 0) await fh.truncate(totalBytes);
     if (options.sync) await fh.sync();
     closed = true;
     await fh.close();
-    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, chunks: chunks!, ioMethod: direct ? 'direct' : 'buffered' };
+    const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, hash: fileHash, chunks: chunks!, ioMethod: direct ? 'direct' : 'buffered' };
     if (fallbackReason !== undefined) written.fallbackReason = fallbackReason;
     if (hash.fallbackReason !== undefined) written.hashFallbackReason = hash.fallbackReason;
     return written;

@@ -7,7 +7,7 @@
  * ambiguous outcome itself, by reading the manifest back.
  */
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { MANIFEST_FORMAT, type JsonValue } from '../format/manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type JsonValue } from '../format/manifest-types.js';
 import { encodeManifest, sealManifest } from '../format/manifest.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { currentProvenance } from '../commit/provenance.js';
@@ -74,7 +74,7 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
   if (newer.length > 0) throw new HoldfastError('HF_ABORTED', `epoch ${epoch} is fenced: a newer job incarnation recorded epoch ${newer.join(', ')}`);
   const manifest = sealManifest({
     format: MANIFEST_FORMAT,
-    version: '2.0',
+    version: MANIFEST_VERSION,
     step: area.step,
     nonce: area.nonce,
     createdAt: new Date().toISOString(),

@@ -8,7 +8,6 @@ import { hostname } from 'node:os';
 import { HoldfastError } from '../errors.js';
 import { META_NONCE, META_RANK, META_STEP, type JsonValue, type ManifestTensor } from '../format/manifest-types.js';
 import { encodeShardHeader } from '../format/safetensors.js';
-import { formatHash } from '../format/sha256.js';
 import { defineEntry } from '../format/define-entry.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { AttemptArea } from '../storage/checkpoint-storage.js';
@@ -67,5 +66,5 @@ async function writeOneFile(area: AttemptArea, rank: number, file: PlannedRankFi
     if (Object.hasOwn(tensors, s.name)) tensors[s.name]!.slabs.push(slab);
     else defineEntry(tensors, s.name, { dtype: s.dtype, shape: s.globalShape, slabs: [slab] });
   });
-  return { path: file.fileName, size: written.sizeBytes, hash: formatHash(written.sha256Hex), chunks: written.chunks };
+  return { path: file.fileName, size: written.sizeBytes, hash: written.hash, chunks: written.chunks };
 }

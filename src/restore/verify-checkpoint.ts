@@ -18,6 +18,7 @@ import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE } from '../format/names.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { parseHash, sha256Hex } from '../format/sha256.js';
+import { needsWholeFileHash } from '../format/chunk-list-hash.js';
 import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHeader } from '../format/safetensors.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
@@ -151,8 +152,13 @@ async function checkFile(
   // A restore needs the bytes whatever the level; level `sizes` reads them without comparing a hash.
   if (options.level === 'full' || options.keepBytes || deliver !== undefined) {
     const full = options.level === 'full';
-    const keep = decrypt || (deliver === undefined && options.keepBytes);
-    const read = await reader.readHashed(file.path, file.size, { keep, runtime: options.io, chunks: full ? file.chunks : undefined, deliver: decrypt ? undefined : deliver });
+    const read = await reader.readHashed(file.path, file.size, {
+      keep: decrypt || (deliver === undefined && options.keepBytes),
+      runtime: options.io,
+      chunks: full ? file.chunks : undefined,
+      wholeFile: needsWholeFileHash(file, p),
+      deliver: decrypt ? undefined : deliver,
+    });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     if (full && file.chunks !== undefined) {
       const problem = chunkProblem(p, file, file.chunks, read.chunks);

@@ -1,6 +1,6 @@
 /**
  * A new local file written as a stream of pieces, hashed as it is written so
- * the hash and chunk digests describe exactly the bytes on disk. Used for copies of a
+ * the chunk digests and the hash derived from them (2.1) describe exactly the bytes on disk. Used for copies of a
  * caller's files (`commitFiles`); shards take the aligned fast path instead.
  */
 import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
@@ -11,7 +11,7 @@ import type { BlobSink } from './checkpoint-storage.js';
 
 export async function createLocalFile(fs: FileSystem, p: string, sync: boolean): Promise<BlobSink> {
   const fh = await fs.open(p, 'create');
-  const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES);
+  const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES, false);
   let position = 0;
   let open = true;
   const closeQuietly = async (): Promise<void> => {
@@ -32,8 +32,8 @@ export async function createLocalFile(fs: FileSystem, p: string, sync: boolean):
         open = false;
         await fh.close();
       }
-      const { sha256Hex, chunks } = hash.digest();
-      const written: WrittenFile = { sizeBytes: position, sha256Hex, chunks: chunks!, ioMethod: 'buffered' };
+      const { sha256Hex, hash: fileHash, chunks } = hash.digest();
+      const written: WrittenFile = { sizeBytes: position, sha256Hex, hash: fileHash, chunks: chunks!, ioMethod: 'buffered' };
       return written;
     },
     abort: async () => {

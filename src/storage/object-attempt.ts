@@ -7,8 +7,8 @@
  * never mixed, and sweep removes an uncommitted prefix after its grace.
  * Epoch records are `epochs/<E:020>.json`, created the same way.
  */
-import { createHash } from 'node:crypto';
 import { chunkDigestsOf } from '../format/chunk-digests.js';
+import { chunkListHash } from '../format/chunk-list-hash.js';
 import { HoldfastError } from '../errors.js';
 import { sameBytes } from '../format/bytes.js';
 import { EPOCHS_DIR, MANIFEST_FILE, ATTEMPT_RECORDS_DIR, SHA256SUMS_FILE, checkpointDirName, epochRecordName, parseEpochRecordName } from '../format/names.js';
@@ -53,11 +53,9 @@ export function objectAttemptArea(client: ObjectClient, keys: ObjectKeys, step: 
       // The parts are in memory: their chunk digests are known before the upload, as its part checksums need.
       const chunks = chunkDigestsOf(parts);
       const upload = client.upload(keys.key(prefix + name), { partBytes: chunks.bytes, partSha256: (i) => chunks.sha256[i]! });
-      const hash = createHash('sha256');
       let sizeBytes = 0;
       try {
         for (const part of parts) {
-          hash.update(part);
           sizeBytes += part.byteLength;
           await upload.write(part);
         }
@@ -66,7 +64,8 @@ export function objectAttemptArea(client: ObjectClient, keys: ObjectKeys, step: 
         await upload.abort();
         throw e;
       }
-      return { sizeBytes, sha256Hex: hash.digest('hex'), ioMethod: 'buffered', chunks };
+      const hash = chunkListHash(chunks.sha256);
+      return { sizeBytes, sha256Hex: hash.slice(hash.indexOf(':') + 1), hash, ioMethod: 'buffered', chunks };
     },
     statFile: async (name) => {
       const info = await client.head(keys.key(prefix + name));

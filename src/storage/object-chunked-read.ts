@@ -5,9 +5,10 @@
  * arrives and compared before anything else is done with it; the first that
  * differs stops the read (no later GET is sent) and ends the returned
  * `chunks`, so a damaged object costs at most `depth` chunks of transfer and
- * the caller names the chunk. The whole-file SHA-256 runs on a hashing
+ * the caller names the chunk. Where the recorded hash is the plain SHA-256
+ * of a file of several chunks (`wholeFile`, 2.0), it runs on a hashing
  * worker, fed in file order, while the chunk hashes run here: the two passes
- * use both cores. Contract otherwise as `readFileHashed`: the size (HEAD) is
+ * use both cores. A 2.1 hash is derived from the chunk digests: one pass. Contract otherwise as `readFileHashed`: the size (HEAD) is
  * checked before a byte is read, a body cut short is reported with the size
  * actually read and an empty hash.
  *
@@ -16,7 +17,8 @@
  */
 import { HoldfastError } from '../errors.js';
 import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
-import { sha256Hex } from '../format/sha256.js';
+import { parseHash, sha256Hex } from '../format/sha256.js';
+import { chunkListHash } from '../format/chunk-list-hash.js';
 import { DEFAULT_DEPTH } from '../io/io-options.js';
 import type { HashedRead, ReadHashedOptions } from '../io/read-file-hashed.js';
 import type { ObjectClient } from './object-client.js';
@@ -30,7 +32,7 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
   const chunkBytes = expected?.bytes ?? DEFAULT_CHUNK_BYTES;
   const depth = Math.max(1, options.depth ?? DEFAULT_DEPTH);
   const kept = options.keep ? new Uint8Array(size) : undefined;
-  const whole = options.runtime.hashers.open(size);
+  const whole = expected !== undefined && options.wholeFile === false ? undefined : options.runtime.hashers.open(size);
   const digests: string[] = [];
   let firstBad: number | undefined;
   let short: number | undefined;
@@ -64,7 +66,7 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
     });
     const hashed = Promise.all([checked, inOrder]).then(async ([bytes]) => {
       if (bytes === undefined || stopped()) return;
-      await whole.update(bytes);
+      await whole?.update(bytes);
       doneBytes += length;
       options.onProgress?.(doneBytes, size);
     });
@@ -83,19 +85,19 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
     await Promise.all(inflight);
     if (failure !== undefined) throw failure;
     if (short !== undefined || firstBad !== undefined) {
-      whole.abort();
+      whole?.abort();
       if (short !== undefined) return { sizeBytes: short, sha256Hex: '' };
       return { sizeBytes: size, sha256Hex: '', chunks: { bytes: chunkBytes, sha256: digests.slice(0, firstBad! + 1) } };
     }
-    const { sha256Hex } = await whole.digest();
+    const sha256Hex = whole !== undefined ? (await whole.digest()).sha256Hex : parseHash(chunkListHash(digests), url).hex;
     const read: HashedRead = { sizeBytes: size, sha256Hex, ioMethod: 'buffered' };
     if (expected !== undefined) read.chunks = { bytes: chunkBytes, sha256: digests };
     if (kept !== undefined) read.bytes = kept;
-    if (whole.fallbackReason !== undefined) read.hashFallbackReason = whole.fallbackReason;
+    if (whole?.fallbackReason !== undefined) read.hashFallbackReason = whole.fallbackReason;
     return read;
   } catch (e) {
     await Promise.allSettled(inflight);
-    whole.abort();
+    whole?.abort();
     throw e;
   }
 }

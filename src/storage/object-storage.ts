@@ -393,7 +393,7 @@ class ObjectCheckpointWriter implements CheckpointWriter {
    * the chunk size, so each part's checksum is the manifest's digest of that chunk.
    */
   createFile(name: string): Promise<BlobSink> {
-    const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES);
+    const hash = new ChunkedSha256(DEFAULT_CHUNK_BYTES, false);
     const upload = this.client.upload(this.dataKey(name), { partBytes: DEFAULT_CHUNK_BYTES, partSha256: (i) => hash.completedChunk(i) });
     let sizeBytes = 0;
     return Promise.resolve({
@@ -403,10 +403,10 @@ class ObjectCheckpointWriter implements CheckpointWriter {
         await upload.write(chunk);
       },
       close: async (): Promise<WrittenFile> => {
-        const { sha256Hex, chunks } = hash.digest(); // completes the last chunk, which the last part needs
+        const { sha256Hex, hash: fileHash, chunks } = hash.digest(); // completes the last chunk, which the last part needs
         await upload.close();
         this.written.add(name);
-        return { sizeBytes, sha256Hex, chunks: chunks!, ioMethod: 'buffered' };
+        return { sizeBytes, sha256Hex, hash: fileHash, chunks: chunks!, ioMethod: 'buffered' };
       },
       abort: () => upload.abort(),
     });

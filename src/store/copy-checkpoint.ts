@@ -23,7 +23,8 @@ import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import type { Manifest, ManifestFile } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
 import { MANIFEST_FILE } from '../format/names.js';
-import { parseHash } from '../format/sha256.js';
+import { formatHash, parseHash } from '../format/sha256.js';
+import { chunkListHash, needsWholeFileHash } from '../format/chunk-list-hash.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import type { DurabilityMode } from '../format/vocabulary.js';
 import type { CheckpointReader, CheckpointStorage, CheckpointWriter } from '../storage/checkpoint-storage.js';
@@ -177,9 +178,11 @@ function partBytesFor(file: ManifestFile, wanted: number): number {
 }
 
 /**
- * A file of the source read in parts. Every part is hashed into the file's SHA-256 (checked
- * whole by `assertWhole`), and, where the manifest has chunk digests, each of its chunks is
- * checked before the part is returned, so a damaged chunk is never sent.
+ * A file of the source read in parts. Where the manifest has chunk digests, each of its chunks is
+ * checked before the part is returned, so a damaged chunk is never sent; where its recorded hash
+ * is the plain SHA-256 of a file of several chunks (1.0, 2.0), every part is also hashed into
+ * that (checked whole by `assertWhole`). A 2.1 hash derived from the chunk digests is checked from
+ * the chunks already verified: each byte is hashed once.
  */
 interface FileSource {
   sizeBytes: number;
@@ -194,6 +197,7 @@ interface FileSource {
 function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: number, io: IoRuntime | undefined): FileSource {
   const where = reader.locate(file.path);
   const expected = parseHash(file.hash, where).hex;
+  const whole = needsWholeFileHash(file, where);
   let hash: HashStream | undefined;
   let hashed = 0;
   return {
@@ -202,7 +206,7 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
     read: async (index) => {
       if (index === 0) {
         hash?.abort();
-        hash = openHash(io, file.size);
+        hash = whole ? openHash(io, file.size) : undefined;
         hashed = 0;
         await assertSourceSize(reader, file);
       }
@@ -214,12 +218,15 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
         at += n;
       }
       if (file.chunks !== undefined) await assertChunks(where, file, offset, into, io);
-      await hash!.update(into);
+      await hash?.update(into);
       hashed += into.byteLength;
       return into;
     },
     assertWhole: async () => {
-      const actual = hashed === file.size && hash !== undefined ? (await hash.digest()).sha256Hex : `(${hashed} of ${file.size} bytes read)`;
+      const actual =
+        hashed !== file.size ? `(${hashed} of ${file.size} bytes read)`
+        : whole ? ((await hash?.digest())?.sha256Hex ?? '(not hashed)')
+        : parseHash(chunkListHash(file.chunks!.sha256), where).hex; // every chunk was checked by `read`
       hash = undefined;
       if (actual !== expected) {
         throw new HoldfastError('HF_CORRUPT', `${where}: SHA-256 mismatch: recorded ${expected}, computed ${actual}; not copied`, { path: where, data: { file: file.path, expected, actual } });
@@ -239,7 +246,14 @@ function fileSource(reader: CheckpointReader, file: ManifestFile, partBytes: num
 function openHash(io: IoRuntime | undefined, sizeBytes: number): HashStream {
   if (io !== undefined) return io.hashers.open(sizeBytes);
   const h = createHash('sha256');
-  return { update: async (b) => void h.update(b), digest: async () => ({ sha256Hex: h.digest('hex') }), abort: () => undefined };
+  return {
+    update: async (b) => void h.update(b),
+    digest: async () => {
+      const sha256Hex = h.digest('hex');
+      return { sha256Hex, hash: formatHash(sha256Hex) };
+    },
+    abort: () => undefined,
+  };
 }
 
 /** The chunks inside one part (which starts on a chunk boundary) against the manifest's chunk digests. */
@@ -299,8 +313,12 @@ async function writeFile(writer: CheckpointWriter, file: ManifestFile, source: F
     throw e;
   }
   const written = await sink.close();
-  const expected = parseHash(file.hash, writer.location).hex;
-  if (written.sizeBytes !== file.size || written.sha256Hex !== expected) {
-    throw new HoldfastError('HF_CORRUPT', `${writer.location}${file.path}: arrived as ${written.sizeBytes} bytes with SHA-256 ${written.sha256Hex}, expected ${file.size} bytes with ${expected}`, { path: writer.location });
+  // The sink hashes what it wrote into chunk digests of its own size (and the hash derived from
+  // them): compared with the manifest's where those have the same size, which every 2.x
+  // writer's do. Otherwise (1.0) the source's check of every byte read stands alone.
+  const same = file.chunks === undefined || file.chunks.bytes !== written.chunks.bytes ? written.sizeBytes === file.size : written.sizeBytes === file.size && written.hash === chunkListHash(file.chunks.sha256);
+  if (!same) {
+    const expected = file.chunks === undefined ? file.hash : chunkListHash(file.chunks.sha256);
+    throw new HoldfastError('HF_CORRUPT', `${writer.location}${file.path}: arrived as ${written.sizeBytes} bytes with ${written.hash}, expected ${file.size} bytes with ${expected}`, { path: writer.location });
   }
 }

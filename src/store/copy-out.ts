@@ -8,14 +8,14 @@
  * overwritten (checked before anything is copied, and again before each
  * rename).
  */
-import { createHash, type Hash } from 'node:crypto';
 import { posix as path } from 'node:path';
 import { HoldfastError } from '../errors.js';
 import type { ManifestFile } from '../format/manifest-types.js';
 import { newNonce } from '../format/nonce.js';
-import { formatHash } from '../format/sha256.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { recordCount } from '../format/chunk-cipher.js';
+import { needsWholeFileHash } from '../format/chunk-list-hash.js';
+import { ChunkedSha256 } from '../io/file-digest.js';
 import { openStoredRecords, storedRangeFor, type CheckpointOpener } from '../restore/decrypt-file.js';
 import { ensureDirTree, statOrUndefined } from '../fs/file-utils.js';
 import type { CheckpointReader } from '../storage/checkpoint-storage.js';
@@ -42,7 +42,7 @@ export async function copyOutVerified(fs: FileSystem, reader: CheckpointReader, 
 }
 
 /** Copies the stored bytes as they are; returns how many were read. */
-async function copyBytes(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: Hash): Promise<number> {
+async function copyBytes(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: ChunkedSha256): Promise<number> {
   const chunk = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(f.size, 1)));
   let position = 0;
   while (position < f.size) {
@@ -60,7 +60,7 @@ async function copyBytes(reader: CheckpointReader, f: ManifestFile, out: FileHan
  * An encrypted file: each stored record is hashed (the caller compares the whole file's hash before
  * the copy gets its name), opened and its plaintext written. Returns the stored bytes read.
  */
-async function copyRecords(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: Hash, opener: CheckpointOpener): Promise<number> {
+async function copyRecords(reader: CheckpointReader, f: ManifestFile, out: FileHandle, hash: ChunkedSha256, opener: CheckpointOpener): Promise<number> {
   const { plainSize } = f.encrypted!;
   const records = recordCount(plainSize, opener.encryption.chunkBytes);
   let position = 0;
@@ -88,10 +88,11 @@ async function copyOne(fs: FileSystem, reader: CheckpointReader, f: ManifestFile
   const out = await fs.open(tmp, 'create');
   let closed = false;
   try {
-    const hash = createHash('sha256');
+    // The recorded hash's own form: a 2.1 file's is derived from its chunk digests (one hash per byte).
+    const hash = new ChunkedSha256(f.chunks?.bytes, needsWholeFileHash(f));
     const position = f.encrypted !== undefined && opener !== undefined ? await copyRecords(reader, f, out, hash, opener) : await copyBytes(reader, f, out, hash);
     // Copy then re-check: the copy must carry exactly the verified bytes.
-    if (position !== f.size || formatHash(hash.digest('hex')) !== f.hash) {
+    if (position !== f.size || hash.digest().hash !== f.hash) {
       throw new HoldfastError('HF_CORRUPT', `${f.path} changed while being copied out of checkpoint ${step} (${reader.locate(f.path)})`, { path: to });
     }
     await out.sync();

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { computeManifestHash, encodeManifest, parseManifest, sealManifest } from '../../src/format/manifest.js';
+import { chunkListHash } from '../../src/format/chunk-list-hash.js';
+import type { Manifest } from '../../src/format/manifest-types.js';
+import { sha256Hex } from '../../src/format/sha256.js';
 import { MANIFEST_PATH, encodeJson, expectError, resealed, unsealedManifest, unsealedManifestV2 } from './fixtures.js';
 
 type Mutable = Record<string, any>;
@@ -75,5 +78,50 @@ describe('manifest 2.0', () => {
     rejectsV2((m) => (m.timing.pauseMs = -1), 'timing.pauseMs');
     rejectsV2((m) => (m.signature = { alg: 'rsa', keyId: 'k', value: 'AA==' }), 'signature.alg');
     rejectsV2((m) => (m.epoch = -1), 'epoch');
+  });
+});
+
+describe('manifest 2.1: file hashes derived from chunk digests', () => {
+  const v21 = (): Mutable => {
+    const m = structuredClone(unsealedManifestV2()) as Mutable;
+    m.version = '2.1';
+    m.files[1].hash = chunkListHash(m.files[1].chunks.sha256);
+    return m;
+  };
+
+  test('a 2.1 manifest with a sha256-chunks file hash round trips; 2.0 manifests are still read', () => {
+    const m = sealManifest(v21() as Omit<Manifest, 'manifestHash'>);
+    assert.match(m.files[1]!.hash, /^sha256-chunks:[0-9a-f]{64}$/);
+    assert.deepEqual(parseManifest(encodeManifest(m), MANIFEST_PATH), m);
+    const v20 = sealManifest(unsealedManifestV2());
+    assert.deepEqual(parseManifest(encodeManifest(v20), MANIFEST_PATH), v20);
+  });
+
+  test('the chunk-list hash is SHA-256 over the raw chunk digests; a file of at most one chunk keeps its plain SHA-256', () => {
+    const d = [sha256Hex('x'), sha256Hex('y')];
+    assert.equal(chunkListHash(d), `sha256-chunks:${sha256Hex(Buffer.concat(d.map((h) => Buffer.from(h, 'hex'))))}`);
+    assert.equal(chunkListHash([d[0]!]), `sha256:${d[0]}`);
+    assert.equal(chunkListHash([]), `sha256:${sha256Hex('')}`);
+  });
+
+  test('a 2.0 manifest may not carry a sha256-chunks hash', () => {
+    const m = v21();
+    m.version = '2.0';
+    expectError(() => parseManifest(encodeJson(resealed(m)), MANIFEST_PATH), 'HF_FORMAT', 'files[1].hash', 'sha256-chunks');
+  });
+
+  test('a sha256-chunks hash that is not the hash of the file chunk digests is refused, naming both', () => {
+    const m = v21();
+    m.files[1].chunks.sha256[0] = sha256Hex('other');
+    expectError(() => parseManifest(encodeJson(resealed(m)), MANIFEST_PATH), 'HF_FORMAT', 'files[1].hash', 'is not the hash of the file\'s chunk digests');
+    const single = v21();
+    single.files[0].hash = `sha256-chunks:${'0'.repeat(64)}`;
+    expectError(() => parseManifest(encodeJson(resealed(single)), MANIFEST_PATH), 'HF_FORMAT', 'files[0].hash', 'more than one chunk');
+  });
+
+  test('the manifest hash itself stays plain SHA-256', () => {
+    const m = sealManifest(v21() as Omit<Manifest, 'manifestHash'>) as Mutable;
+    m.manifestHash = `sha256-chunks:${'0'.repeat(64)}`;
+    expectError(() => parseManifest(encodeJson(m), MANIFEST_PATH), 'HF_FORMAT', 'manifestHash');
   });
 });

@@ -4,7 +4,7 @@ import test from 'node:test';
 import { isHoldfastError } from '../../src/errors.js';
 import { ChunkedSha256 } from '../../src/io/file-digest.js';
 import { SeededRandom } from '../../src/fs/seeded-random.js';
-import { bytes, chunkDigests, sha256 } from './io-fixtures.js';
+import { bytes, chunkDigests, chunkListHex, sha256 } from './io-fixtures.js';
 
 const C = 4096;
 
@@ -21,16 +21,49 @@ for (const size of [0, 1, C - 1, C, C + 1, 5 * C + 17, 64 * C]) {
       }
       const d = h.digest();
       assert.equal(d.sha256Hex, sha256(data));
+      assert.equal(d.hash, `sha256:${sha256(data)}`);
       assert.deepEqual(d.chunks, chunkDigests(data, C), `trial ${trial}`);
       assert.equal(d.chunks!.sha256.length, Math.ceil(size / C), 'an empty file has no chunk; k·C bytes have k');
     }
   });
+
+  test(`${size} bytes in chunks of ${C}, chunk digests only: the same chunks, and the hash derived from them`, () => {
+    const data = bytes(size, size + 5);
+    const random = new SeededRandom(size + 1);
+    for (let trial = 0; trial < 10; trial++) {
+      const h = new ChunkedSha256(C, false);
+      for (let at = 0; at < size; ) {
+        const n = Math.min(size - at, 1 + random.nextInt(3 * C));
+        h.update(data.subarray(at, at + n));
+        at += n;
+      }
+      const d = h.digest();
+      assert.deepEqual(d.chunks, chunkDigests(data, C), `trial ${trial}`);
+      assert.equal(d.sha256Hex, chunkListHex(data, C));
+      // At most one chunk: the plain SHA-256, which `sha256sum` checks; more: the chunk-list hash.
+      assert.equal(d.hash, size <= C ? `sha256:${sha256(data)}` : `sha256-chunks:${chunkListHex(data, C)}`);
+    }
+  });
 }
+
+test('the chunk-list hash changes with any chunk, with their order, and with a chunk split differently', () => {
+  const data = bytes(3 * C, 4);
+  const digest = (d: Uint8Array, c = C): string => {
+    const h = new ChunkedSha256(c, false);
+    h.update(d);
+    return h.digest().hash;
+  };
+  const flipped = data.slice();
+  flipped[2 * C + 7]! ^= 1;
+  const swapped = Buffer.concat([data.subarray(C, 2 * C), data.subarray(0, C), data.subarray(2 * C)]);
+  const seen = new Set([digest(data), digest(flipped), digest(swapped), digest(data, 2 * C)]);
+  assert.equal(seen.size, 4);
+}); 
 
 test('without a chunk size, the whole-file hash only', () => {
   const h = new ChunkedSha256();
   h.update(bytes(10, 1));
-  assert.deepEqual(h.digest(), { sha256Hex: sha256(bytes(10, 1)) });
+  assert.deepEqual(h.digest(), { sha256Hex: sha256(bytes(10, 1)), hash: `sha256:${sha256(bytes(10, 1))}` });
 });
 
 test('a chunk digest is available once its last byte is in (an S3 part checksum), the last one at digest', () => {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import test from 'node:test';
 import { allocAligned } from '../../src/io/aligned-memory.js';
 import { HashWorkerPool } from '../../src/io/hash-worker-pool.js';
-import { bytes, chunkDigests, sha256 } from './io-fixtures.js';
+import { bytes, chunkDigests, chunkListHex, sha256 } from './io-fixtures.js';
 
 test('worker hashes equal node:crypto for shared and ordinary memory, empty to several MiB', async (t) => {
   const pool = new HashWorkerPool({ workers: 2 });
@@ -89,5 +89,19 @@ test('a stream opened with a chunk size gives the digest of each chunk too, on a
     const d = await s.digest();
     assert.equal(d.sha256Hex, sha256(data));
     assert.deepEqual(d.chunks, chunkDigests(data, 4096));
+  }
+});
+
+test('a stream opened without the whole-file hash gives the same chunk digests and the hash derived from them, on a worker and inline alike', async (t) => {
+  const pool = new HashWorkerPool({ workers: 1 });
+  t.after(() => pool.close());
+  const inline = new HashWorkerPool({ workers: 0 });
+  const data = bytes(5 * 4096 + 17, 5);
+  for (const p of [pool, inline]) {
+    const s = p.open(data.byteLength < 1024 * 1024 ? 2 * 1024 * 1024 : undefined, 4096, false);
+    for (const [a, b] of [[0, 100], [100, 8192], [8192, 9000], [9000, data.byteLength]]) await s.update(data.subarray(a, b));
+    const d = await s.digest();
+    assert.deepEqual(d.chunks, chunkDigests(data, 4096));
+    assert.equal(d.hash, `sha256-chunks:${chunkListHex(data, 4096)}`);
   }
 });

@@ -56,3 +56,13 @@ export function chunkDigests(data: Uint8Array, chunkBytes: number): { bytes: num
   for (let at = 0; at < data.byteLength; at += chunkBytes) out.push(sha256(data.subarray(at, at + chunkBytes)));
   return { bytes: chunkBytes, sha256: out };
 }
+
+/**
+ * The hex of a 2.1 file hash, computed independently of `chunk-list-hash.ts`: the plain SHA-256 for at
+ * most one chunk, else SHA-256 of the raw chunk digests concatenated.
+ */
+export function chunkListHex(data: Uint8Array, chunkBytes: number): string {
+  const { sha256: digests } = chunkDigests(data, chunkBytes);
+  if (digests.length <= 1) return sha256(data);
+  return sha256(Buffer.concat(digests.map((d) => Buffer.from(d, 'hex'))));
+}

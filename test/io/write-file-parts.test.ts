@@ -18,7 +18,7 @@ import { snapshotSaveInput } from '../../src/io/snapshot.js';
 import type { IoMethodChoice } from '../../src/io/io-options.js';
 import { writeFileParts } from '../../src/io/write-file-parts.js';
 import { tempDir } from '../helpers/temp-dir.js';
-import { NoDirectFileSystem, bytes, chunkDigests, fileBytes, sha256 } from './io-fixtures.js';
+import { NoDirectFileSystem, bytes, chunkDigests, chunkListHex, fileBytes, sha256 } from './io-fixtures.js';
 
 const MiB = 1024 * 1024;
 const fs = new PosixFileSystem();
@@ -51,7 +51,9 @@ for (const [name, sizes] of cases) {
         const w = await writeFileParts(fs, p, parts, { sync: true, ioMethod, pool, runtime, chunkBytes: CHUNK });
         const what = `${ioMethod}, ${label}`;
         assert.equal(w.sizeBytes, expected.length, what);
-        assert.equal(w.sha256Hex, sha256(expected), what);
+        // 2.1: the file hash is derived from the chunk digests (each byte hashed once).
+        assert.equal(w.sha256Hex, chunkListHex(expected, CHUNK), what);
+        assert.equal(w.hash, `${expected.length > CHUNK ? 'sha256-chunks' : 'sha256'}:${w.sha256Hex}`, what);
         assert.deepEqual(w.chunks, chunkDigests(expected, CHUNK), `chunk digests, ${what}`);
         assert.ok(fileBytes(p).equals(expected), `bytes on disk, ${what}`);
         if (ioMethod === 'direct') assert.equal(w.ioMethod, 'direct', `ext4 accepts O_DIRECT (${what})`);

@@ -259,7 +259,10 @@ describe('resharding restore on the local store (memory)', () => {
 /** Rewrites a 2.0 manifest as the 1.0 one an older build would have written (no chunk digests, timing, runtime). */
 async function downgradeToV1(fs: MemoryFileSystem, dir: string): Promise<void> {
   const p = `${dir}/${MANIFEST_FILE}`;
-  const m = asVersion1(JSON.parse(new TextDecoder().decode(await readWholeFile(fs, p))) as Manifest);
+  const m = JSON.parse(new TextDecoder().decode(await readWholeFile(fs, p))) as Manifest;
+  const bytes = new Map<string, Uint8Array>();
+  for (const f of m.files) bytes.set(f.path, await readWholeFile(fs, `${dir}/${f.path}`));
+  asVersion1(m, (f) => bytes.get(f)!);
   await replaceFile(fs, p, new TextEncoder().encode(JSON.stringify(m)));
 }
 

@@ -100,7 +100,7 @@ test('a 1.0 checkpoint (no chunk digests) still verifies and restores', async (t
   const root = tempDir(t);
   const store = await openStore(root);
   const saved = await store.save(3, { tensors: sampleTensors(3), state: { v: 1 } });
-  rewriteManifest(saved.path, asVersion1);
+  rewriteManifest(saved.path, (m) => asVersion1(m, (f) => readFileSync(join(saved.path, f))));
   const reopened = await openStore(root);
   assert.equal((await reopened.inspect(3)).version, '1.0');
   assert.deepEqual((await reopened.verify(3)).map((r) => r.ok), [true]);

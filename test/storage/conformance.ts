@@ -202,7 +202,7 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assert.ok(second.keptBytes! > 0 && second.keptBytes! < second.bytes, `kept ${second.keptBytes} of ${second.bytes}`);
       const m3 = await store.inspect(3);
       const m1 = await store.inspect(1);
-      assert.equal(m3.version, '2.0');
+      assert.equal(m3.version, '2.1');
       assert.equal(m3.parent, 2);
       const sources = m3.files.filter((f) => f.source !== undefined);
       const fileOf = (tensor: string): string => m3.tensors[tensor]!.slabs[0]!.file;

@@ -104,7 +104,7 @@ export function rankConformance(withFixture: WithFixture): void {
       assertSameTensors(restored.tensors, content.tensors, 'restored on another world size');
       assert.deepEqual(restored.state, content.state);
       assert.deepEqual(restored.rankState, [0, 1, 2, 3].map((rank) => ({ rank, rng: [7, rank] })));
-      assert.equal(restored.manifest.version, '2.0');
+      assert.equal(restored.manifest.version, '2.1');
       assert.equal(restored.manifest.nonce, attemptNonce('job-1'));
       assert.equal(restored.manifest.world.size, 4);
       // Replicated tensors are written once.

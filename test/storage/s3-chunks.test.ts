@@ -10,6 +10,7 @@ import test, { after, before, describe } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_CHUNK_BYTES, type Manifest } from '../../src/format/manifest-types.js';
 import { checkpointDirName } from '../../src/format/names.js';
+import { encodeSha256Sums } from '../../src/format/sha256sums.js';
 import { newNonce } from '../../src/format/nonce.js';
 import { S3Storage, s3ClientConfigFromEnv } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
@@ -159,7 +160,11 @@ function chunkSuite(): void {
       const tensors = bigTensor(C + 3, 9);
       await store.save(7, { tensors, state: null });
       const m = await manifestOf(prefix, 7);
-      asVersion1(m);
+      const bytes = new Map<string, Uint8Array>();
+      for (const f of m.files) bytes.set(f.path, (await storage.client.get(`${prefix}${checkpointDirName(7)}/${m.nonce}/${f.path}`))!.bytes);
+      asVersion1(m, (f) => bytes.get(f)!);
+      // 1.0 lists every file in SHA256SUMS (2.1 only those recorded by plain SHA-256).
+      await storage.client.put(`${prefix}${checkpointDirName(7)}/${m.nonce}/SHA256SUMS`, encodeSha256Sums(m.files));
       await storage.client.put(`${prefix}${checkpointDirName(7)}/manifest.json`, new TextEncoder().encode(JSON.stringify(m)));
       const restored = await (await openStore({ storage: s3Storage(prefix) })).restore(7);
       assertSameTensors(restored.tensors, tensors, '1.0 restore from S3');

@@ -95,7 +95,7 @@ test('replicate() leaves staging of a copy killed earlier behind it: the next ru
   assertSameTensors((await restoreFrom(b, 7)).tensors, sampleTensors(7), 'step 7');
 });
 
-/** Rewrites a committed 1.0 checkpoint as 2.0 with chunk digests of `chunkBytes` (re-sealed). */
+/** Rewrites a committed checkpoint as 2.0 with chunk digests of `chunkBytes` and plain whole-file hashes (re-sealed). */
 function makeChunked(ckptDir: string, chunkBytes: number): void {
   rewriteManifest(ckptDir, (m) => {
     m.version = '2.0';
@@ -104,6 +104,7 @@ function makeChunked(ckptDir: string, chunkBytes: number): void {
       const sha256: string[] = [];
       for (let at = 0; at < bytes.byteLength; at += chunkBytes) sha256.push(createHash('sha256').update(bytes.subarray(at, at + chunkBytes)).digest('hex'));
       f.chunks = { bytes: chunkBytes, sha256 };
+      f.hash = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     }
   });
 }

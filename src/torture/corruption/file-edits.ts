@@ -10,6 +10,7 @@ import { MemoryFileSystem } from '../../fs/memory-file-system.js';
 import type { FixtureCheckpoint } from '../corrupt-fixture.js';
 import type { FaultContext } from './variant.js';
 import { formatHash } from '../../format/sha256.js';
+import { CHUNK_LIST_ALGORITHM, chunkListHash } from '../../format/chunk-list-hash.js';
 
 export async function writeAt(fs: FileSystem, p: string, offset: number, bytes: Uint8Array): Promise<void> {
   const fh = await fs.open(p, 'write');
@@ -114,11 +115,16 @@ export function special(ctx: FaultContext): MemoryFileSystem {
   return ctx.fs;
 }
 
-/** Records `bytes` as the file's content: its whole-file hash and, in a 2.0 manifest, its chunk digests. */
+/**
+ * Records `bytes` as the file's content: its chunk digests (2.x) and its hash, in the form already
+ * recorded (plain, or derived from the chunk digests in 2.1; a plain hash stays valid in 2.1).
+ */
 export function bindDigests(f: ManifestFile, bytes: Uint8Array): void {
-  f.hash = sha256(bytes);
-  if (f.chunks === undefined) return;
-  const sha: string[] = [];
-  for (let at = 0; at < bytes.byteLength; at += f.chunks.bytes) sha.push(createHash('sha256').update(bytes.subarray(at, at + f.chunks.bytes)).digest('hex'));
-  f.chunks = { bytes: f.chunks.bytes, sha256: sha };
+  const plainHash = !f.hash.startsWith(`${CHUNK_LIST_ALGORITHM}:`);
+  if (f.chunks !== undefined) {
+    const sha: string[] = [];
+    for (let at = 0; at < bytes.byteLength; at += f.chunks.bytes) sha.push(createHash('sha256').update(bytes.subarray(at, at + f.chunks.bytes)).digest('hex'));
+    f.chunks = { bytes: f.chunks.bytes, sha256: sha };
+  }
+  f.hash = plainHash ? sha256(bytes) : chunkListHash(f.chunks!.sha256);
 }
