@@ -13,7 +13,7 @@
 import { invalidArg } from '../errors.js';
 import { encryptionKey, type EncryptionKey } from '../format/chunk-cipher.js';
 import type { FileSystem } from '../fs/file-system.js';
-import { readKeyFile, trimNewline } from './signing-keys.js';
+import { optionsFromEnv, readKeyFile, trimNewline } from './signing-keys.js';
 
 export interface EncryptionOptions {
   /** The secret (a string is taken as its UTF-8 bytes), at least 32 bytes. */
@@ -31,11 +31,7 @@ const ENV = {
 
 /** The encryption options named by the environment, or undefined when it names no key. */
 export function encryptionFromEnv(env: NodeJS.ProcessEnv = process.env): EncryptionOptions | undefined {
-  const options: EncryptionOptions = {};
-  for (const [field, name] of Object.entries(ENV) as [keyof typeof ENV, string][]) {
-    const value = env[name];
-    if (value !== undefined && value !== '') options[field] = value;
-  }
+  const options: EncryptionOptions = optionsFromEnv(env, ENV);
   if (options.key === undefined && options.keyFile === undefined) {
     if (options.keyId !== undefined) throw invalidArg(`${ENV.keyId} is set without ${ENV.key} or ${ENV.keyFile}: an id names a key, it is not one`);
     return undefined;

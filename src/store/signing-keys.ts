@@ -42,12 +42,18 @@ const ENV = {
 
 /** The signing options named by the environment, or undefined when it names none. */
 export function signingFromEnv(env: NodeJS.ProcessEnv = process.env): SigningOptions | undefined {
-  const options: SigningOptions = {};
-  for (const [field, name] of Object.entries(ENV) as [keyof typeof ENV, string][]) {
+  const options: SigningOptions = optionsFromEnv(env, ENV);
+  return Object.keys(options).length === 0 ? undefined : options;
+}
+
+/** The fields of `names` whose environment variable is set and not empty (key options of signing and encryption). */
+export function optionsFromEnv<F extends string>(env: NodeJS.ProcessEnv, names: Readonly<Record<F, string>>): Partial<Record<F, string>> {
+  const options: Partial<Record<F, string>> = {};
+  for (const [field, name] of Object.entries(names) as [F, string][]) {
     const value = env[name];
     if (value !== undefined && value !== '') options[field] = value;
   }
-  return Object.keys(options).length === 0 ? undefined : options;
+  return options;
 }
 
 export async function loadManifestTrust(fs: FileSystem, options: SigningOptions): Promise<ManifestTrust> {
