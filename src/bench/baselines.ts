@@ -120,7 +120,7 @@ export async function hashOnly(hashers: HashWorkerPool, memory: Uint8Array, byte
   await Promise.all(
     Array.from({ length: streams }, async () => {
       const h = hashers.open(per);
-      const updates: Promise<void>[] = [];
+      const updates: Promise<unknown>[] = [];
       for (let done = 0; done < per; done += chunk) {
         if (updates.length >= 4) await updates.shift();
         const off = (Math.floor(done / chunk) % slots) * chunk;

@@ -35,7 +35,7 @@ import { currentProvenance } from './provenance.js';
 import type { Provenance, SaveTiming } from '../format/manifest-types.js';
 import { signManifestHash, type SigningKey } from '../format/manifest-signature.js';
 import type { EncryptionKey } from '../format/chunk-cipher.js';
-import { manifestEncryption, sealParts, sealStream, type FileSealer } from './encrypt-file.js';
+import { manifestEncryption, sealedAsAsked, sealSpec, sealStream, type FileSealer } from './encrypt-file.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
 const SHARDS_IN_FLIGHT = 2;
@@ -191,9 +191,9 @@ async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: Planne
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const sealed = sealer === undefined ? undefined : await sealParts(sealer, shard.fileName, parts);
-  const written = await writer.writeFile(shard.fileName, sealed?.stored ?? parts, { runtime: io });
-  const file = manifestFile(shard.fileName, written, shard.rank, 'shard', sealed?.encrypted);
+  const seal = sealer === undefined ? undefined : sealSpec(sealer, shard.fileName, parts);
+  const written = await writer.writeFile(shard.fileName, parts, { runtime: io, seal: seal?.spec });
+  const file = manifestFile(shard.fileName, sealedAsAsked(written, seal, writer), shard.rank, 'shard', seal?.encrypted);
   return { file, tensors: shardTensors(shard, header.ranges), hashFallbackReason: written.hashFallbackReason };
 }
 

@@ -18,7 +18,7 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError } from '../errors.js';
-import type { EncryptionKey, RecordPlace } from '../format/chunk-cipher.js';
+import type { RecordPlace } from '../format/chunk-cipher.js';
 import { runCipherRequest, type CipherReply, type CipherRequest } from './cipher-worker.js';
 import { workerFlags, type WorkerFlags } from './worker-flags.js';
 
@@ -120,12 +120,13 @@ export class CipherPool {
     this.flags = options.flags ?? workerFlags();
   }
 
-  seal(key: EncryptionKey, place: RecordPlace, plain: Uint8Array): Promise<Uint8Array> {
-    return this.run({ op: 'seal', key: key.key, nonce: place.nonce, aad: place.aad, input: plain }) as Promise<Uint8Array>;
+  /** `key`: the 32-byte AES key (`EncryptionKey.key`). */
+  seal(key: Uint8Array, place: RecordPlace, plain: Uint8Array): Promise<Uint8Array> {
+    return this.run({ op: 'seal', key, nonce: place.nonce, aad: place.aad, input: plain }) as Promise<Uint8Array>;
   }
 
-  open(key: EncryptionKey, place: RecordPlace, stored: Uint8Array): Promise<Uint8Array | undefined> {
-    return this.run({ op: 'open', key: key.key, nonce: place.nonce, aad: place.aad, input: stored });
+  open(key: Uint8Array, place: RecordPlace, stored: Uint8Array): Promise<Uint8Array | undefined> {
+    return this.run({ op: 'open', key, nonce: place.nonce, aad: place.aad, input: stored });
   }
 
   private async run(job: Job): Promise<Uint8Array | undefined> {

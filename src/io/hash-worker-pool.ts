@@ -28,13 +28,18 @@
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { HoldfastError } from '../errors.js';
-import { ChunkedSha256, type FileDigest } from './file-digest.js';
+import { FilePass, type PassDigest } from './file-pass.js';
 import type { HashReply, HashRequest } from './hash-worker.js';
+import type { RecordCipherSpec } from './record-cipher-stream.js';
 import { describeWorkerFlags, workerFlags, type WorkerFlags } from './worker-flags.js';
 
 export interface HashStream {
-  update(bytes: Uint8Array): Promise<void>;
-  digest(): Promise<FileDigest>;
+  /**
+   * Resolves once the bytes are hashed (and, with a cipher, transformed in place): with how many
+   * bytes at their start are output (all of them, or the plaintext an open left there).
+   */
+  update(bytes: Uint8Array): Promise<number>;
+  digest(): Promise<PassDigest>;
   /** Drops the stream (after an error); later calls reject. */
   abort(): void;
   /**
@@ -161,6 +166,7 @@ class WorkerHashStream implements HashStream {
     private readonly worker: HashWorker,
     chunkBytes: number | undefined,
     wholeFile: boolean,
+    private readonly cipher: RecordCipherSpec | undefined,
   ) {
     worker.openStreams++;
     // Every call below goes through `via.then`, whose callbacks run in registration order, so the
@@ -168,36 +174,37 @@ class WorkerHashStream implements HashStream {
     this.via = worker.started.then((reason) => {
       if (reason !== undefined) {
         this.fallbackReason = reason;
-        return new InlineHashStream(chunkBytes, wholeFile, reason);
+        return new InlineHashStream(chunkBytes, wholeFile, cipher, reason);
       }
       const open: Omit<Extract<HashRequest, { op: 'open' }>, 'seq'> = { op: 'open', stream: this.id };
       if (chunkBytes !== undefined) open.chunkBytes = chunkBytes;
       if (!wholeFile) open.wholeFile = false;
+      if (cipher !== undefined) open.cipher = cipher;
       worker.request(open).catch(() => undefined);
       return undefined;
     });
     this.via.catch(() => undefined);
   }
 
-  update(bytes: Uint8Array): Promise<void> {
+  update(bytes: Uint8Array): Promise<number> {
     if (this.done) return Promise.reject(new HoldfastError('HF_ABORTED', 'hash stream already finished'));
-    if (bytes.byteLength === 0) return Promise.resolve();
+    if (bytes.byteLength === 0) return Promise.resolve(0);
     return this.via.then((inline) => (inline !== undefined ? inline.update(bytes) : this.post(bytes)));
   }
 
-  private post(bytes: Uint8Array): Promise<void> {
+  private async post(bytes: Uint8Array): Promise<number> {
     if (bytes.buffer instanceof SharedArrayBuffer) {
-      return this.worker
-        .request({ op: 'update', stream: this.id, buffer: bytes.buffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength })
-        .then(() => undefined);
+      const reply = await this.worker.request({ op: 'update', stream: this.id, buffer: bytes.buffer, byteOffset: bytes.byteOffset, byteLength: bytes.byteLength });
+      return reply.output ?? bytes.byteLength;
     }
+    // Not shared: a copy goes to the worker, and comes back when the worker transformed it.
     const copy = bytes.slice();
-    return this.worker
-      .request({ op: 'update', stream: this.id, buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength }, [copy.buffer])
-      .then(() => undefined);
+    const reply = await this.worker.request({ op: 'update', stream: this.id, buffer: copy.buffer, byteOffset: 0, byteLength: copy.byteLength }, [copy.buffer]);
+    if (this.cipher !== undefined && reply.returned !== undefined) bytes.set(new Uint8Array(reply.returned));
+    return reply.output ?? bytes.byteLength;
   }
 
-  async digest(): Promise<FileDigest> {
+  async digest(): Promise<PassDigest> {
     if (this.done) throw new HoldfastError('HF_ABORTED', 'hash stream already finished');
     this.finish();
     return this.via.then(async (inline) => (inline !== undefined ? inline.digest() : (await this.worker.request({ op: 'digest', stream: this.id })).digest!));
@@ -221,21 +228,22 @@ class WorkerHashStream implements HashStream {
 }
 
 class InlineHashStream implements HashStream {
-  private hash: ChunkedSha256 | undefined;
+  private hash: FilePass | undefined;
 
   constructor(
     chunkBytes: number | undefined,
     wholeFile: boolean,
+    cipher: RecordCipherSpec | undefined,
     readonly fallbackReason?: string,
   ) {
-    this.hash = new ChunkedSha256(chunkBytes, wholeFile);
+    this.hash = new FilePass(chunkBytes, wholeFile, cipher);
   }
 
-  async update(bytes: Uint8Array): Promise<void> {
+  async update(bytes: Uint8Array): Promise<number> {
     if (!this.hash) throw new HoldfastError('HF_ABORTED', 'hash stream already finished');
-    this.hash.update(bytes);
+    return this.hash.update(bytes);
   }
-  async digest(): Promise<FileDigest> {
+  async digest(): Promise<PassDigest> {
     if (!this.hash) throw new HoldfastError('HF_ABORTED', 'hash stream already finished');
     const digest = this.hash.digest();
     this.hash = undefined;
@@ -274,11 +282,12 @@ export class HashWorkerPool {
    * more than hashing it (~0.6 ms per MiB at 1.7 GB/s, against a message round trip per chunk).
    * With `chunkBytes` the stream also gives the SHA-256 of each chunk of that size, and with
    * `wholeFile` false (and a chunk size) only those: the file hash is then derived from them.
+   * With `cipher`, the stream also seals or opens the file's records in place (`FilePass`).
    */
-  open(expectedBytes?: number, chunkBytes?: number, wholeFile = true): HashStream {
+  open(expectedBytes?: number, chunkBytes?: number, wholeFile = true, cipher?: RecordCipherSpec): HashStream {
     if (this.closed) throw new HoldfastError('HF_ABORTED', 'hash worker pool closed');
-    if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream(chunkBytes, wholeFile);
-    if (this.startFailure !== undefined) return new InlineHashStream(chunkBytes, wholeFile, this.startFailure);
+    if (this.size === 0 || (expectedBytes !== undefined && expectedBytes < INLINE_HASH_MAX_BYTES)) return new InlineHashStream(chunkBytes, wholeFile, cipher);
+    if (this.startFailure !== undefined) return new InlineHashStream(chunkBytes, wholeFile, cipher, this.startFailure);
     this.workers = this.workers.filter((w) => w.dead === undefined);
     let best: HashWorker | undefined;
     for (const w of this.workers) {
@@ -287,7 +296,7 @@ export class HashWorkerPool {
     if (best === undefined || (best.openStreams > 0 && this.workers.length < this.size)) {
       this.workers.push((best = this.startWorker()));
     }
-    return new WorkerHashStream(best, chunkBytes, wholeFile);
+    return new WorkerHashStream(best, chunkBytes, wholeFile, cipher);
   }
 
   /** Starts every worker now and waits until each runs or has failed to start (then `fallbackReason` says why). */

@@ -9,29 +9,34 @@
  * hash of its bytes. Every request gets exactly one reply with its `seq`.
  */
 import { parentPort } from 'node:worker_threads';
-import { ChunkedSha256, type FileDigest } from './file-digest.js';
+import { FilePass, type PassDigest } from './file-pass.js';
+import type { RecordCipherSpec } from './record-cipher-stream.js';
 
 export type HashRequest =
-  | { op: 'open'; seq: number; stream: number; chunkBytes?: number; wholeFile?: false }
+  | { op: 'open'; seq: number; stream: number; chunkBytes?: number; wholeFile?: false; cipher?: RecordCipherSpec }
   | { op: 'update'; seq: number; stream: number; buffer: SharedArrayBuffer | ArrayBuffer; byteOffset: number; byteLength: number }
   | { op: 'digest'; seq: number; stream: number }
   | { op: 'abort'; seq: number; stream: number };
 
 /** `seq` 0 is the worker's first message, sent once its module has loaded: it has started. */
-export type HashReply = { seq: number; ok: true; digest?: FileDigest } | { seq: number; ok: false; message: string };
+/**
+ * `output`: after an update, how many bytes at the start of the range are output (see `FilePass`);
+ * `returned`: the range's buffer, given back when it was transferred rather than shared.
+ */
+export type HashReply = { seq: number; ok: true; digest?: PassDigest; output?: number; returned?: ArrayBuffer } | { seq: number; ok: false; message: string };
 
-const streams = new Map<number, ChunkedSha256>();
+const streams = new Map<number, FilePass>();
 
 function handle(req: HashRequest): HashReply {
   switch (req.op) {
     case 'open':
-      streams.set(req.stream, new ChunkedSha256(req.chunkBytes, req.wholeFile ?? true));
+      streams.set(req.stream, new FilePass(req.chunkBytes, req.wholeFile ?? true, req.cipher));
       return { seq: req.seq, ok: true };
     case 'update': {
       const h = streams.get(req.stream);
       if (h === undefined) return { seq: req.seq, ok: false, message: `hash stream ${req.stream} is not open` };
-      h.update(new Uint8Array(req.buffer, req.byteOffset, req.byteLength));
-      return { seq: req.seq, ok: true };
+      const output = h.update(new Uint8Array(req.buffer, req.byteOffset, req.byteLength));
+      return req.buffer instanceof SharedArrayBuffer ? { seq: req.seq, ok: true, output } : { seq: req.seq, ok: true, output, returned: req.buffer };
     }
     case 'digest': {
       const h = streams.get(req.stream);
@@ -52,6 +57,6 @@ parentPort?.on('message', (req: HashRequest) => {
   } catch (e) {
     reply = { seq: req.seq, ok: false, message: (e as Error)?.message ?? String(e) };
   }
-  parentPort!.postMessage(reply);
+  parentPort!.postMessage(reply, reply.ok && reply.returned !== undefined ? [reply.returned] : []);
 });
 parentPort?.postMessage({ seq: 0, ok: true } satisfies HashReply);

@@ -5,6 +5,7 @@
  */
 import type { AlignedBufferPool } from './aligned-memory.js';
 import type { IoRuntime } from './io-runtime.js';
+import type { RecordCipherSpec } from './record-cipher-stream.js';
 
 export type IoMethod = 'direct' | 'buffered';
 export type IoMethodChoice = IoMethod | 'auto';
@@ -26,4 +27,14 @@ export interface FileIoOptions {
   depth?: number;
   /** Called as chunks are done. */
   onProgress?: (doneBytes: number, totalBytes: number) => void;
+}
+
+/** What a checkpoint writer's `writeFile` takes. */
+export interface FileWriteOptions extends FileIoOptions {
+  /**
+   * Store the parts (the plaintext) as sealed records (`record-cipher-stream.ts`, op `seal`): sealed
+   * on the file's hashing worker in the same pass as its hash. A writer that cannot seal must throw,
+   * never write plaintext; one that did says so in `WrittenFile.sealed`.
+   */
+  seal?: RecordCipherSpec | undefined;
 }

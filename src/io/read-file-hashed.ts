@@ -41,6 +41,8 @@ import type { ChunkDigests } from '../format/manifest-types.js';
 import { AlignedBufferPool, roundUp } from './aligned-memory.js';
 import { isDirectRefusal } from './direct-io-support.js';
 import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
+import { plainOffsetAt, type RecordCipherEnd, type RecordCipherSpec } from './record-cipher-stream.js';
+import { HoldfastError } from '../errors.js';
 
 export interface HashedRead {
   /** Size found on disk; differs from the expected size when the file was cut or extended. */
@@ -59,6 +61,10 @@ export interface HashedRead {
   ioMethod?: IoMethod;
   /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
   hashFallbackReason?: string;
+  /** With `decrypt`: the records were opened, so `bytes` and what `deliver` got are plaintext. */
+  decrypted?: boolean;
+  /** With `decrypt`: the first record that did not authenticate (the plaintext handed out is not to be used). */
+  badRecord?: number;
 }
 
 export interface ReadHashedOptions extends FileIoOptions {
@@ -76,6 +82,11 @@ export interface ReadHashedOptions extends FileIoOptions {
    * (a restore into the caller's own arrays). The piece is only valid during the call.
    */
   deliver?: ((position: number, chunk: Uint8Array) => void) | undefined;
+  /**
+   * An encrypted file's records, opened in the same pass as the hash (`record-cipher-stream.ts`):
+   * the kept bytes and the delivered pieces are then plaintext, at plaintext offsets.
+   */
+  decrypt?: RecordCipherSpec | undefined;
 }
 
 interface ReadFileHashedOptions extends ReadHashedOptions {
@@ -180,7 +191,10 @@ async function readOpened(
   // bytes are hashed, while a write and its hash run side by side.
   const maxChunk = bytes === undefined ? pool.bufferBytes : KEEP_CHUNK_BYTES;
   const chunkBytes = Math.min(maxChunk, Math.max(MIN_CHUNK_BYTES, roundUp(Math.ceil(sizeBytes / depth), align)));
-  const hash = hashers.open(sizeBytes, options.chunks?.bytes, options.wholeFile ?? true);
+  const decrypt = options.decrypt;
+  const hash = hashers.open(sizeBytes, options.chunks?.bytes, options.wholeFile ?? true, decrypt);
+  // Where the plaintext a piece of stored bytes gave goes: the same offset without a cipher.
+  const plainAt = (stored: number): number => (decrypt === undefined ? stored : plainOffsetAt(decrypt.plainSize, decrypt.chunkBytes, stored));
   // `posted` resolves once this chunk's update has been posted (updates must be posted in file
   // order); the worker then hashes while later chunks are read and posted.
   let posted: Promise<void> = Promise.resolve();
@@ -199,7 +213,8 @@ async function readOpened(
       held = buf;
       const target = buf !== undefined ? buf.subarray(0, length) : bytes!.subarray(position, position + length);
       const n = await handle.pread(target, position, length);
-      if (buf !== undefined) options.deliver?.(position, target.subarray(0, n));
+      // Stored bytes go out as they are read; plaintext only once the worker has opened them.
+      if (buf !== undefined && decrypt === undefined) options.deliver?.(position, target.subarray(0, n));
       return { buf, target, n };
     });
     const prev = posted;
@@ -211,7 +226,9 @@ async function readOpened(
       }
       if (short !== undefined || failure !== undefined) return; // the file is already lost
       if (buf !== undefined) {
-        hashedChunk = hash.update(target);
+        hashedChunk = hash.update(target).then((out) => {
+          if (decrypt !== undefined) options.deliver?.(plainAt(position), target.subarray(0, out));
+        });
         return;
       }
       const pieces: Promise<void>[] = [];
@@ -220,7 +237,11 @@ async function readOpened(
         const stage = await pool.acquire();
         const view = stage.subarray(0, piece.byteLength);
         view.set(piece);
-        pieces.push(hash.update(view).finally(() => pool.release(stage)));
+        // Plaintext lands below the piece's stored end, in bytes already staged: nothing unread is overwritten.
+        const opened = (out: number): void => {
+          if (decrypt !== undefined) bytes!.set(view.subarray(0, out), plainAt(position + off));
+        };
+        pieces.push(hash.update(view).then(opened).finally(() => pool.release(stage)));
       }
       hashedChunk = Promise.all(pieces).then(() => undefined);
     });
@@ -261,17 +282,24 @@ async function readOpened(
       hash.abort();
       return { sizeBytes: short, sha256Hex: '' };
     }
-    const { sha256Hex, chunks } = await hash.digest();
+    const { sha256Hex, chunks, records } = await hash.digest();
     const read: HashedRead = { sizeBytes, sha256Hex, ioMethod: direct ? 'direct' : 'buffered' };
     if (chunks !== undefined) read.chunks = chunks;
-    if (bytes !== undefined) read.bytes = bytes;
+    if (bytes !== undefined) read.bytes = decrypt === undefined ? bytes : bytes.subarray(0, decrypt.plainSize);
     if (hash.fallbackReason !== undefined) read.hashFallbackReason = hash.fallbackReason;
+    if (decrypt !== undefined) Object.assign(read, openedRecords(path, records));
     return read;
   } catch (e) {
     await Promise.allSettled(inflight);
     hash.abort();
     throw e;
   }
+}
+
+/** What the records of a read that opened them say: all seen (a size that matched guarantees it), and the first bad one. */
+export function openedRecords(path: string, records: RecordCipherEnd | undefined): Pick<HashedRead, 'decrypted' | 'badRecord'> {
+  if (records === undefined || !records.complete) throw new HoldfastError('HF_IO', `${path}: the records of the file did not end with its last byte`, { path });
+  return records.badRecord === undefined ? { decrypted: true } : { decrypted: true, badRecord: records.badRecord };
 }
 
 interface FileToRead {

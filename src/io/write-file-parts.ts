@@ -30,7 +30,9 @@ import { isDirectRefusal, openForWrite } from './direct-io-support.js';
 import { posix as pathPosix } from 'node:path';
 import type { ChunkDigests } from '../format/manifest-types.js';
 import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
-import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileIoOptions, type IoMethod } from './io-options.js';
+import { DEFAULT_DEPTH, DEFAULT_DIRECT_MIN_BYTES, type FileWriteOptions, type IoMethod } from './io-options.js';
+import { encryptedSize } from '../format/chunk-cipher.js';
+import { plainPiecesOf, type RecordCipherSpec } from './record-cipher-stream.js';
 
 
 export interface WrittenFile {
@@ -46,9 +48,11 @@ export interface WrittenFile {
   fallbackReason?: string;
   /** Why the file was hashed on the calling thread instead of a worker (no worker could start). */
   hashFallbackReason?: string;
+  /** The parts were stored as sealed records (`FileWriteOptions.seal`). */
+  sealed?: true;
 }
 
-interface WriteFilePartsOptions extends FileIoOptions {
+interface WriteFilePartsOptions extends FileWriteOptions {
   /** fsync before close: required by the atomic modes, skipped by `unsafe`. */
   sync: boolean;
   /** Chunk size of the chunk digests, default `DEFAULT_CHUNK_BYTES`. */
@@ -65,7 +69,7 @@ export async function writeFileParts(
   options: WriteFilePartsOptions,
 ): Promise<WrittenFile> {
   const merged = mergeContiguous(parts);
-  const totalBytes = merged.reduce((n, p) => n + p.byteLength, 0);
+  const totalBytes = storedBytes(merged, options.seal);
   const choice = options.ioMethod ?? 'auto';
   const wantDirect = choice === 'direct' || (choice === 'auto' && totalBytes >= (options.directMinBytes ?? DEFAULT_DIRECT_MIN_BYTES));
   const mayFallBack = choice !== 'buffered';
@@ -83,6 +87,16 @@ export async function writeFileParts(
     const fh = await fs.open(path, 'create');
     return await writeOpened(fs, fh, merged, totalBytes, false, options, reason);
   }
+}
+
+/** The file's size: the parts', or that of their sealed records. */
+function storedBytes(parts: readonly Uint8Array[], seal: RecordCipherSpec | undefined): number {
+  const plainBytes = parts.reduce((n, p) => n + p.byteLength, 0);
+  if (seal === undefined) return plainBytes;
+  if (seal.op !== 'seal' || seal.plainSize !== plainBytes) {
+    throw new HoldfastError('HF_INVALID_ARG', `${seal.path}: a seal of ${seal.plainSize} plaintext bytes (${seal.op}) was given ${plainBytes} bytes of parts`);
+  }
+  return encryptedSize(plainBytes, seal.chunkBytes);
 }
 
 /** Joins neighbouring parts that are adjacent views of one buffer, so staged memory is written in long runs. */
@@ -117,7 +131,8 @@ async function writeOpened(
   if (direct && pool.bufferBytes % align !== 0) {
     throw new HoldfastError('HF_INVALID_ARG', `pool buffers of ${pool.bufferBytes} bytes are not a multiple of the ${align}-byte O_DIRECT alignment`);
   }
-  const hash = hashers.open(totalBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, false);
+  const seal = options.seal;
+  const hash = hashers.open(totalBytes, options.chunkBytes ?? DEFAULT_CHUNK_BYTES, false, seal);
   const inflight: Promise<void>[] = [];
   let failure: unknown;
   let doneBytes = 0;
@@ -129,9 +144,11 @@ async function writeOpened(
   let lastWrite: Promise<void> = Promise.resolve();
   const submit = (bytes: Uint8Array, writeLength: number, position: number, release: (() => void) | undefined): void => {
     const write = writeLength === bytes.byteLength ? bytes : new Uint8Array(bytes.buffer, bytes.byteOffset, writeLength);
-    const written = lastWrite.then(() => fh.pwrite(write, position));
+    const hashed = hash.update(bytes);
+    // Sealed records are written once the worker has sealed them; plain bytes are written while hashed.
+    const written = (seal === undefined ? lastWrite : Promise.all([lastWrite, hashed])).then(() => fh.pwrite(write, position));
     lastWrite = written;
-    const p = Promise.all([written, hash.update(bytes)])
+    const p = Promise.all([written, hashed])
       .then(() => {
         doneBytes += bytes.byteLength;
         options.onProgress?.(doneBytes, totalBytes);
@@ -151,6 +168,18 @@ async function writeOpened(
     let position = 0; // file offset of the next segment; block-aligned except after the last one
     let pi = 0; // current part
     let off = 0; // offset inside it
+    // Sealed: every segment is a pool buffer holding plaintext at its stored places, sealed in place.
+    const plain = seal === undefined ? undefined : new PartsReader(parts);
+    while (plain !== undefined && position < totalBytes && failure === undefined) {
+      await drainTo(depth - 1);
+      const buf = await pool.acquire();
+      const fill = Math.min(buf.byteLength, totalBytes - position);
+      for (const piece of plainPiecesOf(seal!.plainSize, seal!.chunkBytes, position, position + fill)) plain.read(buf.subarray(piece.at, piece.at + piece.bytes));
+      const padded = roundUp(fill, align);
+      if (padded > fill) buf.fill(0, fill, padded);
+      submit(buf.subarray(0, fill), padded, position, () => pool.release(buf));
+      position += fill;
+    }
     while (position < totalBytes && failure === undefined) {
       const part = parts[pi]!;
       const rem = part.byteLength - off;
@@ -192,6 +221,7 @@ async function writeOpened(
     const written: WrittenFile = { sizeBytes: totalBytes, sha256Hex, hash: fileHash, chunks: chunks!, ioMethod: direct ? 'direct' : 'buffered' };
     if (fallbackReason !== undefined) written.fallbackReason = fallbackReason;
     if (hash.fallbackReason !== undefined) written.hashFallbackReason = hash.fallbackReason;
+    if (seal !== undefined) written.sealed = true;
     return written;
   } catch (e) {
     await Promise.allSettled(inflight);
@@ -205,4 +235,25 @@ async function writeOpened(
 /** Memory the kernel can take as is: aligned staged memory for O_DIRECT; any shared memory when buffered. */
 function canZeroCopy(part: Uint8Array, off: number, align: number, direct: boolean): boolean {
   return direct ? isDirectCapable(part, off, align) : part.buffer instanceof SharedArrayBuffer;
+}
+
+/** The concatenation of byte parts, read in order. */
+class PartsReader {
+  private index = 0;
+  private offset = 0;
+
+  constructor(private readonly parts: readonly Uint8Array[]) {}
+
+  /** Fills `into` with the next `into.byteLength` bytes. */
+  read(into: Uint8Array): void {
+    for (let filled = 0; filled < into.byteLength; ) {
+      const part = this.parts[this.index];
+      if (part === undefined) throw new HoldfastError('HF_INVALID_ARG', `parts end ${into.byteLength - filled} bytes early`);
+      const n = Math.min(part.byteLength - this.offset, into.byteLength - filled);
+      into.set(part.subarray(this.offset, this.offset + n), filled);
+      filled += n;
+      this.offset += n;
+      if (this.offset === part.byteLength) (this.index++, (this.offset = 0));
+    }
+  }
 }

@@ -20,6 +20,7 @@ import { recordCount, recordPlace, recordStoredRange, type EncryptionKey } from 
 import type { Manifest, ManifestEncryption, ManifestFile } from '../format/manifest-types.js';
 import type { CipherPool } from '../io/cipher-pool.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
+import type { RecordCipherSpec } from '../io/record-cipher-stream.js';
 
 /** Records opened at once per file. */
 const RECORDS_IN_FLIGHT = 8;
@@ -57,7 +58,7 @@ export function checkpointOpener(manifest: Manifest, decryption: Decryption | un
 }
 
 /** A record that did not authenticate though its stored bytes matched the manifest. */
-function wrongKey(opener: CheckpointOpener, file: ManifestFile, index: number): HoldfastError {
+export function wrongKey(opener: CheckpointOpener, file: ManifestFile, index: number): HoldfastError {
   return new HoldfastError(
     'HF_KEY',
     `${opener.location}: record ${index} of ${file.path} does not authenticate with the key given as ${opener.key.keyId}, though its stored bytes match the manifest: that key is not the one this checkpoint was encrypted with (or the checkpoint was rewritten without it); nothing quarantined`,
@@ -65,22 +66,10 @@ function wrongKey(opener: CheckpointOpener, file: ManifestFile, index: number): 
   );
 }
 
-/**
- * The plaintext of a whole stored file, opened in place: plaintext record i goes to i·chunkBytes,
- * which only overlaps stored records i-1 and i, both handed to the cipher pool (which copies them)
- * before record i completes, since records are started in order. Returns a view of `stored`.
- */
-export async function openStoredFile(opener: CheckpointOpener, file: ManifestFile, stored: Uint8Array): Promise<Uint8Array> {
+/** How a reader opens `file`'s records in the pass that hashes it (`ReadHashedOptions.decrypt`). */
+export function openSpec(opener: CheckpointOpener, file: ManifestFile): RecordCipherSpec {
   const { plainSize, noncePrefix } = file.encrypted!;
-  const chunkBytes = opener.encryption.chunkBytes;
-  const records = recordCount(plainSize, chunkBytes);
-  await mapConcurrent(Array.from({ length: records }, (_, i) => i), RECORDS_IN_FLIGHT, async (i) => {
-    const [b, e] = recordStoredRange(i, plainSize, chunkBytes);
-    const plain = await opener.ciphers.open(opener.key, recordPlace(file.path, noncePrefix, i, records), stored.subarray(b, e));
-    if (plain === undefined) throw wrongKey(opener, file, i);
-    stored.set(plain, i * chunkBytes);
-  });
-  return stored.subarray(0, plainSize);
+  return { op: 'open', key: opener.key.key, path: file.path, noncePrefix, plainSize, chunkBytes: opener.encryption.chunkBytes };
 }
 
 /** The stored byte range holding the plaintext range [begin, end) (whole records), and the plaintext range those records give. */
@@ -108,7 +97,7 @@ export async function openStoredRecords(opener: CheckpointOpener, file: Manifest
   const out = new Uint8Array(Math.min(last * chunkBytes, plainSize) - plainStart);
   await mapConcurrent(Array.from({ length: last - first }, (_, k) => first + k), RECORDS_IN_FLIGHT, async (i) => {
     const [b, e] = recordStoredRange(i, plainSize, chunkBytes);
-    const plain = await opener.ciphers.open(opener.key, recordPlace(file.path, noncePrefix, i, count), stored.subarray(b - storedStart, e - storedStart));
+    const plain = await opener.ciphers.open(opener.key.key, recordPlace(file.path, noncePrefix, i, count), stored.subarray(b - storedStart, e - storedStart));
     if (plain === undefined) throw wrongKey(opener, file, i);
     out.set(plain, i * chunkBytes - plainStart);
   });

@@ -9,7 +9,7 @@
  * header must agree with the manifest and carry this checkpoint's step,
  * rank and nonce (catches a shard copied in from another checkpoint).
  */
-import { isHoldfastError } from '../errors.js';
+import { HoldfastError, isHoldfastError } from '../errors.js';
 import type { ChunkDigests, Manifest, ManifestFile } from '../format/manifest-types.js';
 import { META_NONCE, META_RANK, META_STEP, storedSlabShape } from '../format/manifest-types.js';
 import { parseManifest } from '../format/manifest.js';
@@ -21,13 +21,14 @@ import { parseHash, sha256Hex } from '../format/sha256.js';
 import { needsWholeFileHash } from '../format/chunk-list-hash.js';
 import { LENGTH_PREFIX_BYTES, parseShardHeader, readHeaderLength, type ShardHeader } from '../format/safetensors.js';
 import type { IoRuntime } from '../io/io-runtime.js';
+import type { HashedRead } from '../io/read-file-hashed.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import type { FileProblem, VerifyLevel } from '../format/vocabulary.js';
 import type { CheckpointReader, CheckpointStorage, StoredFileInfo } from '../storage/checkpoint-storage.js';
 import { resolveSources } from './source-reader.js';
 import { describeEntryType } from '../fs/file-system.js';
 import { planRestoreInto, type RestoreDestinations, type RestoreIntoPlan } from './restore-into.js';
-import { checkpointOpener, openStoredFile, openStoredRecords, storedRangeFor, type CheckpointOpener, type Decryption } from './decrypt-file.js';
+import { checkpointOpener, openSpec, openStoredRecords, storedRangeFor, wrongKey, type CheckpointOpener, type Decryption } from './decrypt-file.js';
 
 /** Files read and hashed at once, largest first (see `mapConcurrent`); problems are still reported in manifest order. */
 const FILES_IN_FLIGHT = 2;
@@ -147,17 +148,19 @@ async function checkFile(
   const absent = await presenceProblem(reader, file);
   if (absent !== undefined) return absent;
   let bytes: Uint8Array | undefined;
-  // Stored records must be opened before a byte reaches the caller: kept whole, then delivered.
-  const decrypt = opener !== undefined && (options.keepBytes || deliver !== undefined);
+  // With the key, an encrypted file's records are opened in the pass that hashes it: a restore gets
+  // plaintext, and a verification authenticates every record.
+  const decrypt = opener === undefined || file.encrypted === undefined ? undefined : openSpec(opener, file);
   // A restore needs the bytes whatever the level; level `sizes` reads them without comparing a hash.
   if (options.level === 'full' || options.keepBytes || deliver !== undefined) {
     const full = options.level === 'full';
     const read = await reader.readHashed(file.path, file.size, {
-      keep: decrypt || (deliver === undefined && options.keepBytes),
+      keep: deliver === undefined && options.keepBytes,
       runtime: options.io,
       chunks: full ? file.chunks : undefined,
       wholeFile: needsWholeFileHash(file, p),
-      deliver: decrypt ? undefined : deliver,
+      deliver,
+      decrypt,
     });
     if (read.sizeBytes !== file.size) return sizeProblem(p, file, read.sizeBytes);
     if (full && file.chunks !== undefined) {
@@ -168,13 +171,11 @@ async function checkFile(
     if (full && read.sha256Hex !== expected) {
       return { file: file.path, reason: 'hash', message: `${p}: SHA-256 mismatch: recorded ${expected}, computed ${read.sha256Hex}`, expected, actual: read.sha256Hex };
     }
-    bytes = read.bytes;
-    if (decrypt && bytes !== undefined) {
-      const opened = await openVerified(opener, file, bytes, full);
-      if ('reason' in opened) return opened;
-      bytes = opened;
-      deliver?.(0, bytes);
+    if (decrypt !== undefined) {
+      const problem = recordsProblem(opener!, file, read, full);
+      if (problem !== undefined) return problem;
     }
+    bytes = read.bytes;
     if (bytes !== undefined && options.keepBytes) bytesByFile.set(file.path, bytes);
   }
   if (file.kind !== 'shard') return undefined;
@@ -184,17 +185,15 @@ async function checkFile(
 }
 
 /**
- * The plaintext of a stored file. Once its digests matched, a record that does not authenticate is
- * the key's fault (HF_KEY, thrown); at level `sizes` nothing vouched for the stored bytes, so it is
- * a damaged file like any other.
+ * Whether the records of a read that opened them all authenticated. Once the file's digests matched,
+ * a record that does not is the key's fault (HF_KEY, thrown: never a quarantine); at level `sizes`
+ * nothing vouched for the stored bytes, so it is a damaged file like any other.
  */
-async function openVerified(opener: CheckpointOpener, file: ManifestFile, stored: Uint8Array, digestsChecked: boolean): Promise<Uint8Array | FileProblem> {
-  try {
-    return await openStoredFile(opener, file, stored);
-  } catch (e) {
-    if (digestsChecked || !isHoldfastError(e, 'HF_KEY')) throw e;
-    return { file: file.path, reason: 'hash', message: `${opener.location}: ${file.path} record ${String(e.data['record'])} does not authenticate (damaged, or another key; verify at level full to tell which)` };
-  }
+function recordsProblem(opener: CheckpointOpener, file: ManifestFile, read: HashedRead, digestsChecked: boolean): FileProblem | undefined {
+  if (read.decrypted !== true) throw new HoldfastError('HF_IO', `${opener.location}: the reader of ${file.path} did not open its records though asked to`, { path: opener.location });
+  if (read.badRecord === undefined) return undefined;
+  if (digestsChecked) throw wrongKey(opener, file, read.badRecord);
+  return { file: file.path, reason: 'hash', message: `${opener.location}: ${file.path} record ${read.badRecord} does not authenticate (damaged, or another key; verify at level full to tell which)` };
 }
 
 /** The first chunk whose digest differs from the manifest's (a reader that stopped there ends its list with it). */

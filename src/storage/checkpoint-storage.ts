@@ -13,7 +13,7 @@
  */
 import type { DurabilityMode } from '../format/vocabulary.js';
 import type { HashedRead, ReadHashedOptions } from '../io/read-file-hashed.js';
-import type { FileIoOptions } from '../io/io-options.js';
+import type { FileWriteOptions } from '../io/io-options.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { WriterLease } from './writer-lease.js';
 
@@ -74,7 +74,7 @@ export interface CheckpointWriter {
   /** Where the checkpoint will live once committed. */
   readonly location: string;
   /** A file from a sequence of byte parts (the shard fast path: aligned, hashed off-thread). */
-  writeFile(name: string, parts: readonly Uint8Array[], options: FileIoOptions): Promise<WrittenFile>;
+  writeFile(name: string, parts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile>;
   /** A file streamed in chunks (copies of the caller's files). */
   createFile(name: string): Promise<BlobSink>;
   /**
@@ -174,7 +174,7 @@ export interface AttemptArea {
   /** The staging directory or attempt prefix, for messages. */
   readonly location: string;
   /** A new data file, complete and durable when this returns (fsynced; or a finished upload). */
-  writeFile(name: string, parts: readonly Uint8Array[], options: FileIoOptions): Promise<WrittenFile>;
+  writeFile(name: string, parts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile>;
   /** A data file as the leader checks it: undefined when absent. */
   statFile(name: string): Promise<StoredFileInfo | undefined>;
   /** Creates record `name` whole, exclusively and durably; false when one of that name exists (another writer's or ours). */

@@ -13,7 +13,7 @@ import { HoldfastError } from '../errors.js';
 import { sameBytes } from '../format/bytes.js';
 import { MANIFEST_FILE, ATTEMPT_RECORDS_DIR, SHA256SUMS_FILE, checkpointDirName, stagingDirName } from '../format/names.js';
 import { ensureDir, readFileIfRegular, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
-import type { FileIoOptions } from '../io/io-options.js';
+import type { FileWriteOptions } from '../io/io-options.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { AttemptArea, StoredFileInfo } from './checkpoint-storage.js';
 import { ensureStagingRoot, type LocalLayout } from './local-layout.js';
@@ -30,7 +30,7 @@ export async function joinLocalAttempt(layout: LocalLayout, step: number, nonce:
     step,
     nonce,
     location: dir,
-    writeFile: (name: string, parts: readonly Uint8Array[], options: FileIoOptions): Promise<WrittenFile> => writeFileParts(fs, path.join(dir, name), parts, { ...options, sync: true }),
+    writeFile: (name: string, parts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile> => writeFileParts(fs, path.join(dir, name), parts, { ...options, sync: true }),
     statFile: async (name): Promise<StoredFileInfo | undefined> => {
       const st = await statOrUndefined(fs, path.join(dir, name));
       return st === undefined ? undefined : { kind: st.type === 'file' ? 'file' : st.type, sizeBytes: st.sizeBytes };

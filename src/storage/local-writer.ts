@@ -21,7 +21,7 @@ import { sameBytes } from '../format/bytes.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, checkpointDirName, pendingManifestName, stagingDirName } from '../format/names.js';
 import type { FileSystem } from '../fs/file-system.js';
 import { readFileIfRegular, removeTree, statOrUndefined, writeNewFile } from '../fs/file-utils.js';
-import type { FileIoOptions } from '../io/io-options.js';
+import type { FileWriteOptions } from '../io/io-options.js';
 import { writeFileParts, type WrittenFile } from '../io/write-file-parts.js';
 import type { BeginOptions, BlobSink, CheckpointWriter } from './checkpoint-storage.js';
 import { createLocalFile } from './local-file-sink.js';
@@ -66,7 +66,7 @@ async function clearStep(layout: LocalLayout, finalDir: string, step: number, no
 /** Files of one attempt inside `dir`: the fast path for shards, a stream for copies, the manifest pair last. */
 function fileWriters(fs: FileSystem, dir: string, sync: boolean): Pick<CheckpointWriter, 'writeFile' | 'createFile'> & { writeManifest(manifest: Uint8Array, sums: Uint8Array): Promise<void> } {
   return {
-    writeFile: (name: string, parts: readonly Uint8Array[], options: FileIoOptions): Promise<WrittenFile> => writeFileParts(fs, path.join(dir, name), parts, { ...options, sync }),
+    writeFile: (name: string, parts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile> => writeFileParts(fs, path.join(dir, name), parts, { ...options, sync }),
     createFile: (name: string): Promise<BlobSink> => createLocalFile(fs, path.join(dir, name), sync),
     // SHA256SUMS first, manifest last: in `unsafe` mode the manifest's presence is all a reader has.
     writeManifest: async (manifest: Uint8Array, sums: Uint8Array): Promise<void> => {

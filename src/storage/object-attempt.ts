@@ -12,7 +12,8 @@ import { chunkListHash } from '../format/chunk-list-hash.js';
 import { HoldfastError } from '../errors.js';
 import { sameBytes } from '../format/bytes.js';
 import { EPOCHS_DIR, MANIFEST_FILE, ATTEMPT_RECORDS_DIR, SHA256SUMS_FILE, checkpointDirName, epochRecordName, parseEpochRecordName } from '../format/names.js';
-import type { FileIoOptions } from '../io/io-options.js';
+import type { FileWriteOptions } from '../io/io-options.js';
+import { sealRecords } from '../io/seal-records.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import type { AttemptArea, EpochBackend } from './checkpoint-storage.js';
 import type { ObjectClient } from './object-client.js';
@@ -49,7 +50,8 @@ export function objectAttemptArea(client: ObjectClient, keys: ObjectKeys, step: 
     step,
     nonce,
     location: keys.location + prefix,
-    writeFile: async (name: string, parts: readonly Uint8Array[], _options: FileIoOptions): Promise<WrittenFile> => {
+    writeFile: async (name: string, plainParts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile> => {
+      const parts = options.seal === undefined ? plainParts : await sealRecords(options.runtime.ciphers, options.seal, plainParts);
       // The parts are in memory: their chunk digests are known before the upload, as its part checksums need.
       const chunks = chunkDigestsOf(parts);
       const upload = client.upload(keys.key(prefix + name), { partBytes: chunks.bytes, partSha256: (i) => chunks.sha256[i]! });
@@ -65,7 +67,8 @@ export function objectAttemptArea(client: ObjectClient, keys: ObjectKeys, step: 
         throw e;
       }
       const hash = chunkListHash(chunks.sha256);
-      return { sizeBytes, sha256Hex: hash.slice(hash.indexOf(':') + 1), hash, ioMethod: 'buffered', chunks };
+      const written: WrittenFile = { sizeBytes, sha256Hex: hash.slice(hash.indexOf(':') + 1), hash, ioMethod: 'buffered', chunks };
+      return options.seal === undefined ? written : { ...written, sealed: true };
     },
     statFile: async (name) => {
       const info = await client.head(keys.key(prefix + name));

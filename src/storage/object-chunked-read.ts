@@ -20,7 +20,8 @@ import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import { parseHash, sha256Hex } from '../format/sha256.js';
 import { chunkListHash } from '../format/chunk-list-hash.js';
 import { DEFAULT_DEPTH } from '../io/io-options.js';
-import type { HashedRead, ReadHashedOptions } from '../io/read-file-hashed.js';
+import { openedRecords, type HashedRead, type ReadHashedOptions } from '../io/read-file-hashed.js';
+import { plainOffsetAt, RecordCipherStream } from '../io/record-cipher-stream.js';
 import type { ObjectClient } from './object-client.js';
 
 export async function readObjectChunked(client: ObjectClient, key: string, url: string, expectedSizeBytes: number, options: ReadHashedOptions): Promise<HashedRead> {
@@ -34,6 +35,8 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
   const kept = options.keep ? new Uint8Array(size) : undefined;
   const whole = expected !== undefined && options.wholeFile === false ? undefined : options.runtime.hashers.open(size);
   const digests: string[] = [];
+  // The network is the limit here, not the cipher: records are opened on this thread, in order.
+  const opener = options.decrypt === undefined ? undefined : new RecordCipherStream(options.decrypt);
   let firstBad: number | undefined;
   let short: number | undefined;
   let failure: unknown;
@@ -61,12 +64,19 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
         }
       }
       // A restore into the caller's arrays copies each piece out as it arrives (checked, when the manifest has chunks).
-      options.deliver?.(begin, bytes);
+      if (opener === undefined) options.deliver?.(begin, bytes);
       return bytes;
     });
     const hashed = Promise.all([checked, inOrder]).then(async ([bytes]) => {
       if (bytes === undefined || stopped()) return;
       await whole?.update(bytes);
+      // Records are opened in file order, here: the plaintext lands below this chunk's stored end.
+      if (opener !== undefined) {
+        const n = opener.transform(bytes);
+        const at = plainOffsetAt(options.decrypt!.plainSize, options.decrypt!.chunkBytes, begin);
+        if (kept !== undefined) kept.set(bytes.subarray(0, n), at);
+        options.deliver?.(at, bytes.subarray(0, n));
+      }
       doneBytes += length;
       options.onProgress?.(doneBytes, size);
     });
@@ -92,7 +102,8 @@ export async function readObjectChunked(client: ObjectClient, key: string, url: 
     const sha256Hex = whole !== undefined ? (await whole.digest()).sha256Hex : parseHash(chunkListHash(digests), url).hex;
     const read: HashedRead = { sizeBytes: size, sha256Hex, ioMethod: 'buffered' };
     if (expected !== undefined) read.chunks = { bytes: chunkBytes, sha256: digests };
-    if (kept !== undefined) read.bytes = kept;
+    if (kept !== undefined) read.bytes = opener === undefined ? kept : kept.subarray(0, options.decrypt!.plainSize);
+    if (opener !== undefined) Object.assign(read, openedRecords(url, opener.finish()));
     if (whole?.fallbackReason !== undefined) read.hashFallbackReason = whole.fallbackReason;
     return read;
   } catch (e) {

@@ -53,7 +53,8 @@ import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidRecordName, checkpointDirName, compactTimestamp, quarantineName } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { ChunkedSha256 } from '../io/file-digest.js';
-import type { FileIoOptions } from '../io/io-options.js';
+import type { FileWriteOptions } from '../io/io-options.js';
+import { sealRecords } from '../io/seal-records.js';
 import type { HashedRead } from '../io/read-file-hashed.js';
 import type { WrittenFile } from '../io/write-file-parts.js';
 import { objectAttemptArea, objectEpochBackend } from './object-attempt.js';
@@ -377,11 +378,14 @@ class ObjectCheckpointWriter implements CheckpointWriter {
     return this.key(`${attemptPrefix(this.step, this.nonce)}${name}`);
   }
 
-  async writeFile(name: string, parts: readonly Uint8Array[], _options: FileIoOptions): Promise<WrittenFile> {
+  async writeFile(name: string, parts: readonly Uint8Array[], options: FileWriteOptions): Promise<WrittenFile> {
+    // An upload sends each part's checksum with it: records are sealed before the first byte goes.
+    const stored = options.seal === undefined ? parts : await sealRecords(options.runtime.ciphers, options.seal, parts);
     const sink = await this.createFile(name);
     try {
-      for (const part of parts) await sink.write(part);
-      return await sink.close();
+      for (const part of stored) await sink.write(part);
+      const written = await sink.close();
+      return options.seal === undefined ? written : { ...written, sealed: true };
     } catch (e) {
       await sink.abort();
       throw e;

@@ -247,7 +247,10 @@ function openHash(io: IoRuntime | undefined, sizeBytes: number): HashStream {
   if (io !== undefined) return io.hashers.open(sizeBytes);
   const h = createHash('sha256');
   return {
-    update: async (b) => void h.update(b),
+    update: async (b) => {
+      h.update(b);
+      return b.byteLength;
+    },
     digest: async () => {
       const sha256Hex = h.digest('hex');
       return { sha256Hex, hash: formatHash(sha256Hex) };

@@ -25,7 +25,7 @@ test('many interleaved streams keep their own order and bytes', async (t) => {
   t.after(() => pool.close());
   const chunks = Array.from({ length: 6 }, (_, s) => Array.from({ length: 20 }, (_, i) => bytes(1000 + i * 37, s * 100 + i)));
   const streams = chunks.map(() => pool.open());
-  const updates: Promise<void>[] = [];
+  const updates: Promise<unknown>[] = [];
   for (let i = 0; i < 20; i++) for (let s = 0; s < streams.length; s++) updates.push(streams[s]!.update(chunks[s]![i]!));
   await Promise.all(updates);
   const digests = await Promise.all(streams.map((s) => s.digest()));
