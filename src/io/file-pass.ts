@@ -9,6 +9,9 @@
 import { ChunkedSha256, type FileDigest } from './file-digest.js';
 import { RecordCipherStream, type RecordCipherEnd, type RecordCipherSpec } from './record-cipher-stream.js';
 
+/** Within the L2 cache of the dev VM's EPYC, as `ChunkedSha256` slices its two hashes. */
+const SLICE_BYTES = 256 * 1024;
+
 export interface PassDigest extends FileDigest {
   /** How the records went, for a pass with a cipher. */
   records?: RecordCipherEnd;
@@ -30,13 +33,19 @@ export class FilePass {
       this.hash.update(bytes);
       return bytes.byteLength;
     }
-    if (this.sealing) {
-      const n = this.cipher.transform(bytes);
-      this.hash.update(bytes);
-      return n;
+    // Slice by slice, so the hash and the cipher read each slice from cache, not memory, twice.
+    let out = 0;
+    for (let at = 0; at < bytes.byteLength; at += SLICE_BYTES) {
+      const end = Math.min(bytes.byteLength, at + SLICE_BYTES);
+      if (this.sealing) {
+        out += this.cipher.transform(bytes, at, end);
+        this.hash.update(bytes.subarray(at, end));
+      } else {
+        this.hash.update(bytes.subarray(at, end));
+        out += this.cipher.transform(bytes, at, end, out);
+      }
     }
-    this.hash.update(bytes);
-    return this.cipher.transform(bytes);
+    return out;
   }
 
   /** Ends the pass; the object is spent afterwards. */

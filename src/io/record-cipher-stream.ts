@@ -56,15 +56,18 @@ export class RecordCipherStream {
     this.records = recordCount(spec.plainSize, spec.chunkBytes);
   }
 
-  /** Transforms `bytes` in place; returns how many of them are output (all for `seal`, the plaintext for `open`). */
-  transform(bytes: Uint8Array): number {
-    let at = 0;
-    let out = 0;
-    while (at < bytes.byteLength) {
+  /**
+   * Transforms `bytes` [begin, end) in place; returns how many bytes are output (all for `seal`, the
+   * plaintext for `open`, written from `outAt`, which is at most `begin`).
+   */
+  transform(bytes: Uint8Array, begin = 0, end = bytes.byteLength, outAt = begin): number {
+    let at = begin;
+    let out = outAt;
+    while (at < end) {
       if (this.record >= this.records) throw new HoldfastError('HF_INVALID_ARG', `${this.spec.path}: more stored bytes than its ${this.records} records hold`);
       const bodyBytes = this.bodyBytes(this.record);
       if (this.inRecord < bodyBytes) {
-        const n = Math.min(bodyBytes - this.inRecord, bytes.byteLength - at);
+        const n = Math.min(bodyBytes - this.inRecord, end - at);
         const done = this.current().update(bytes.subarray(at, at + n));
         if (done.byteLength !== n) throw new HoldfastError('HF_IO', `AES-GCM returned ${done.byteLength} bytes for ${n}`);
         bytes.set(done, this.spec.op === 'seal' ? at : out);
@@ -74,7 +77,7 @@ export class RecordCipherStream {
         if (this.inRecord === bodyBytes && this.spec.op === 'seal') this.endSeal();
         continue;
       }
-      const n = Math.min(TAG_BYTES - this.inTag, bytes.byteLength - at);
+      const n = Math.min(TAG_BYTES - this.inTag, end - at);
       if (this.spec.op === 'seal') {
         bytes.set(this.tag.subarray(this.inTag, this.inTag + n), at);
         out += n;
@@ -85,7 +88,7 @@ export class RecordCipherStream {
       this.inTag += n;
       if (this.inTag === TAG_BYTES) this.nextRecord();
     }
-    return out;
+    return out - outAt;
   }
 
   finish(): RecordCipherEnd {
