@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import test, { after, before } from 'node:test';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import { s3ClientConfigFromEnv } from '../../src/storage/s3-storage.js';
+import { S3Storage, s3ClientConfigFromEnv, type S3StorageOptions } from '../../src/storage/s3-storage.js';
 
 export const HOW_TO_START = 'start the server with: S3ENV=$(bash scripts/s3-test-server.sh start) && eval "$S3ENV"';
 
@@ -19,6 +19,8 @@ export function hasS3Server(): boolean {
 export interface S3TestBucket {
   bucket: string;
   admin: S3Client;
+  /** An `S3Storage` on the suite's bucket, closed when the suite ends. */
+  storage(prefix: string, options?: S3StorageOptions): S3Storage;
 }
 
 export function s3Suite(name: string, body: (b: S3TestBucket) => void): void {
@@ -30,10 +32,23 @@ export function s3Suite(name: string, body: (b: S3TestBucket) => void): void {
     }
     return;
   }
-  const b: S3TestBucket = { bucket: `holdfast-test-${randomBytes(4).toString('hex')}`, admin: new S3Client(s3ClientConfigFromEnv(process.env)) };
+  const bucket = `holdfast-test-${randomBytes(4).toString('hex')}`;
+  const opened: S3Storage[] = [];
+  const b: S3TestBucket = {
+    bucket,
+    admin: new S3Client(s3ClientConfigFromEnv(process.env)),
+    storage: (prefix, options) => {
+      const s = new S3Storage({ bucket, prefix }, options);
+      opened.push(s);
+      return s;
+    },
+  };
   before(async () => {
     await b.admin.send(new CreateBucketCommand({ Bucket: b.bucket }));
   });
-  after(() => b.admin.destroy());
+  after(async () => {
+    for (const s of opened) await s.close();
+    b.admin.destroy();
+  });
   body(b);
 }

@@ -1,29 +1,22 @@
-// Chunk digests on the S3 data path, against the real server (Ceph RGW; see s3-storage.test.ts for
-// how to start it; without it this file is skipped, and s3-storage.test.ts fails CI for it):
+// Chunk digests on the S3 data path, against the real server (Ceph RGW; see test/helpers/s3-server.ts:
+// without it this file is skipped, and under CI that fails):
 // uploads are cut into parts of the chunk size whose SHA-256 checksum header is the manifest's chunk
 // digest; restores are ranged GETs verified chunk by chunk, and a damaged object is quarantined and
 // rolled back past.
 import { asVersion1 } from '../helpers/tamper.js';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import test, { after, before, describe } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { describe, test } from 'node:test';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { DEFAULT_CHUNK_BYTES, type Manifest } from '../../src/format/manifest-types.js';
 import { checkpointDirName } from '../../src/format/names.js';
 import { encodeSha256Sums } from '../../src/format/sha256sums.js';
 import { newNonce } from '../../src/format/nonce.js';
-import { S3Storage, s3ClientConfigFromEnv } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { assertSameTensors } from './conformance.js';
+import { s3Suite } from '../helpers/s3-server.js';
 
 const C = DEFAULT_CHUNK_BYTES;
-
-if (process.env.AWS_ENDPOINT_URL === undefined || process.env.AWS_ENDPOINT_URL === '') {
-  test('S3 chunk digests against a real server', { skip: 'skipped: no S3 server (AWS_ENDPOINT_URL unset); see s3-storage.test.ts' }, () => undefined);
-} else {
-  chunkSuite();
-}
 
 /** A tensor of `n` bytes that spans chunks, deterministic from `seed`. */
 function bigTensor(n: number, seed: number) {
@@ -32,23 +25,7 @@ function bigTensor(n: number, seed: number) {
   return { big: { dtype: 'U8' as const, shape: [n], data } };
 }
 
-function chunkSuite(): void {
-  const bucket = `holdfast-chunks-${randomBytes(4).toString('hex')}`;
-  const admin = new S3Client(s3ClientConfigFromEnv(process.env));
-  const opened: S3Storage[] = [];
-  const s3Storage = (prefix: string): S3Storage => {
-    const s = new S3Storage({ bucket, prefix });
-    opened.push(s);
-    return s;
-  };
-  before(async () => {
-    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  });
-  after(async () => {
-    for (const s of opened) await s.close();
-    admin.destroy();
-  });
-
+s3Suite('S3 chunk digests against a real server', ({ bucket, admin, storage: s3Storage }) => {
   async function manifestOf(prefix: string, step: number): Promise<Manifest> {
     const r = await admin.send(new GetObjectCommand({ Bucket: bucket, Key: `${prefix}${checkpointDirName(step)}/manifest.json` }));
     return JSON.parse(await r.Body!.transformToString()) as Manifest;
@@ -172,4 +149,4 @@ function chunkSuite(): void {
       await store.close();
     });
   });
-}
+});

@@ -6,8 +6,8 @@
 // Without the server (AWS_ENDPOINT_URL unset) the suite is skipped, except under CI, where that fails.
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import test, { after, before, describe } from 'node:test';
-import { CreateBucketCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import test, { describe } from 'node:test';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { commitCheckpoint } from '../../src/commit/commit-checkpoint.js';
 import { planShards } from '../../src/commit/plan-shards.js';
 import { isHoldfastError } from '../../src/errors.js';
@@ -17,13 +17,12 @@ import { readWholeFile, writeNewFile } from '../../src/fs/file-utils.js';
 import { MemoryFileSystem } from '../../src/fs/memory-file-system.js';
 import { IoRuntime } from '../../src/io/io-runtime.js';
 import { ObjectStorage } from '../../src/storage/object-storage.js';
-import { S3Storage, parseS3Url, s3ClientConfigFromEnv, type S3StorageOptions } from '../../src/storage/s3-storage.js';
+import { S3Storage, parseS3Url, s3ClientConfigFromEnv } from '../../src/storage/s3-storage.js';
 import { openStore } from '../../src/store/open-store.js';
 import { sampleTensors } from '../helpers/tensors.js';
 import { assertSameTensors, storageConformance, type StorageFixture } from './conformance.js';
 import { FaultyObjectClient, OBJECT_FAULTS } from './faulty-object-client.js';
-
-const HOW_TO_START = 'start the server with: S3ENV=$(bash scripts/s3-test-server.sh start) && eval "$S3ENV"';
+import { s3Suite } from '../helpers/s3-server.js';
 
 test('s3:// store URLs: bucket and a "/"-terminated prefix; malformed ones refused', () => {
   assert.deepEqual(parseS3Url('s3://bucket'), { bucket: 'bucket', prefix: '' });
@@ -46,36 +45,7 @@ test('client settings from the environment: path style with a custom endpoint, b
   assert.equal(s3ClientConfigFromEnv({ AWS_REQUEST_CHECKSUM_CALCULATION: 'WHEN_SUPPORTED' }).requestChecksumCalculation, undefined);
 });
 
-if (process.env.AWS_ENDPOINT_URL === undefined || process.env.AWS_ENDPOINT_URL === '') {
-  if (process.env.CI !== undefined && process.env.CI !== '') {
-    test('the S3 suite runs in CI', () => {
-      assert.fail(`AWS_ENDPOINT_URL is not set, so the S3 suite cannot run, and in CI it must (.ci/run starts the server); ${HOW_TO_START}`);
-    });
-  } else {
-    test('S3Storage against a real server', { skip: `skipped: no S3 server (AWS_ENDPOINT_URL unset); ${HOW_TO_START}` }, () => undefined);
-  }
-} else {
-  s3Suite();
-}
-
-function s3Suite(): void {
-  const bucket = `holdfast-test-${randomBytes(4).toString('hex')}`;
-  const admin = new S3Client(s3ClientConfigFromEnv(process.env));
-  const opened: S3Storage[] = [];
-  const s3Storage = (prefix: string, options?: S3StorageOptions): S3Storage => {
-    const s = new S3Storage({ bucket, prefix }, options);
-    opened.push(s);
-    return s;
-  };
-
-  before(async () => {
-    await admin.send(new CreateBucketCommand({ Bucket: bucket }));
-  });
-  after(async () => {
-    for (const s of opened) await s.close();
-    admin.destroy();
-  });
-
+s3Suite('S3Storage against a real server', ({ bucket, admin, storage: s3Storage }) => {
   /** The key of file `name` of committed `step` under `prefix` (the manifest names its attempt's nonce). */
   async function keyOf(storage: S3Storage, prefix: string, step: number, name: string): Promise<string> {
     const manifestKey = `${prefix}${checkpointDirName(step)}/manifest.json`;
@@ -230,4 +200,4 @@ function s3Suite(): void {
       await store.close();
     });
   });
-}
+});
