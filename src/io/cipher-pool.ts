@@ -6,10 +6,13 @@
  * it may be reused at once. Records go to the worker with the fewest
  * outstanding, so a file's records are sealed or opened in parallel.
  *
- * Why workers: a restore reads and hashes on other threads, and decrypting
- * every byte on the main thread would cap it at one core's AES-GCM rate and
- * steal the core that scatters tensors. Measured in docs/PERFORMANCE.md
- * ("Encryption at rest").
+ * Where it is used: the bulk paths seal and open records on the hashing
+ * workers, in the pass that hashes the file (`record-cipher-stream.ts`); this
+ * pool takes records that arrive one at a time or out of that pass — a
+ * caller's file copied into a checkpoint, a shard sealed whole before an
+ * object upload, the records a ranged restore (`layout`) or a copy out
+ * reads. Off the main thread, so a save or restore does not cap at one core's
+ * AES-GCM rate on the core that copies tensors.
  *
  * A worker that cannot start, or dies, is not an error: its records, and every
  * later one, run on the calling thread (same bytes, slower). Workers are

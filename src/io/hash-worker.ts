@@ -1,12 +1,15 @@
 /**
  * The body of one hashing worker thread (loaded by `HashWorkerPool` from
  * `dist/src/io/hash-worker.js`). Contract: it owns any number of streams by
- * id, each the SHA-256 of each chunk when opened with `chunkBytes`, and the
- * whole-file SHA-256 unless opened with `wholeFile: false` (`ChunkedSha256`); `update` hashes a range of a
- * SharedArrayBuffer in place (no copy: the main thread keeps the memory alive
- * and untouched until the reply), `digest` ends a stream. Messages of one stream are handled in the order
- * they were posted, which is what makes a file's hash equal to a one-pass
- * hash of its bytes. Every request gets exactly one reply with its `seq`.
+ * id, each a `FilePass`: the SHA-256 of each chunk when opened with
+ * `chunkBytes`, the whole-file SHA-256 unless opened with `wholeFile: false`,
+ * and, opened with a `cipher`, the file's records sealed or opened in place.
+ * `update` works on a range of a SharedArrayBuffer in place (no copy: the main
+ * thread keeps the memory alive and untouched until the reply) or on a
+ * transferred buffer it gives back; `digest` ends a stream. Messages of one
+ * stream are handled in the order they were posted, which is what makes a
+ * file's hash equal to a one-pass hash of its bytes (and its records follow
+ * each other). Every request gets exactly one reply with its `seq`.
  */
 import { parentPort } from 'node:worker_threads';
 import { FilePass, type PassDigest } from './file-pass.js';
