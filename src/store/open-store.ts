@@ -15,6 +15,7 @@ import { assertValidStep } from '../format/names.js';
 import { assertSafeRelativePath } from '../format/relative-path.js';
 import { describeEntryType, type FileSystem } from '../fs/file-system.js';
 import { statOrUndefined } from '../fs/file-utils.js';
+import { mapConcurrent } from '../io/map-concurrent.js';
 import { PosixFileSystem } from '../fs/posix-file-system.js';
 import { resolveUserPath } from '../fs/real-path.js';
 import { InFlightLimiter } from '../io/in-flight-limiter.js';
@@ -68,6 +69,8 @@ import {
 export const DEFAULT_STAGING_GRACE_MS = 10 * 60_000;
 /** The interval advisor reads the manifests of this many newest checkpoints (older ones may be of another setup). */
 const SAMPLE_MANIFESTS = 40;
+/** Manifests `list` reads at once. */
+const MANIFESTS_IN_FLIGHT = 16;
 
 /**
  * Opens the store at `root` (a directory, created if missing unless `create: false`), at an
@@ -262,22 +265,22 @@ class CheckpointStore implements RankStoreBase {
 
   async list(): Promise<CheckpointInfo[]> {
     const tags = tagsByStep(await readTags(this.storage));
-    const infos: CheckpointInfo[] = [];
-    for (const step of await this.storage.list()) {
+    // Manifests are read several at a time: each is a few small requests, waiting on the disk or the network.
+    const infos = await mapConcurrent(await this.storage.list(), MANIFESTS_IN_FLIGHT, async (step): Promise<CheckpointInfo | undefined> => {
       const reader = await this.storage.open(step);
-      if (reader === undefined) continue;
+      if (reader === undefined) return undefined;
       const loaded = await loadManifest(reader);
       const m = 'reason' in loaded ? undefined : loaded;
-      infos.push({
+      return {
         step,
         path: reader.location,
         bytes: m ? m.files.reduce((s, f) => s + f.size, 0) : 0,
         files: m ? m.files.length : 0,
         createdAt: m ? m.createdAt : '',
         tags: tags.get(step) ?? [],
-      });
-    }
-    return infos;
+      };
+    });
+    return infos.filter((i): i is CheckpointInfo => i !== undefined);
   }
 
   async verify(step?: number): Promise<VerifyReport[]> {
