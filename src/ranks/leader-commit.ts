@@ -7,7 +7,7 @@
  * ambiguous outcome itself, by reading the manifest back.
  */
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type JsonValue } from '../format/manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type JsonValue, type ManifestEncryption } from '../format/manifest-types.js';
 import { encodeManifest, sealManifest } from '../format/manifest.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { currentProvenance } from '../commit/provenance.js';
@@ -31,6 +31,8 @@ export interface LeaderContext {
   onPhase?: PhaseHook | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
+  /** The leader's encryption at rest: recorded in the manifest; every rank's record must carry the same. */
+  encryption?: ManifestEncryption | undefined;
 }
 
 export async function leadCommit(ctx: LeaderContext): Promise<void> {
@@ -64,7 +66,7 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
   const present = records as RankRecord[];
   const stats = new Map<string, StoredFileInfo | undefined>();
   for (const r of present) for (const f of r.files) stats.set(f.path, await area.statFile(f.path));
-  const merged = checkAndMerge(present, { step: area.step, nonce: area.nonce, worldSize }, stats);
+  const merged = checkAndMerge(present, { step: area.step, nonce: area.nonce, worldSize, encryption: ctx.encryption }, stats);
   if (Array.isArray(merged)) throw new HoldfastError('HF_ABORTED', merged.join('; '));
   const epoch = await ctx.epoch();
   // An abort marker another process wrote (a second process claiming rank 0) ends the attempt here.
@@ -86,6 +88,7 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
     parent: null,
     epoch,
     rankState: merged.rankState,
+    ...(ctx.encryption === undefined ? {} : { encryption: ctx.encryption }),
   });
   return { bytes: encodeManifest(manifest), sums: encodeSha256Sums(manifest.files) };
 }

@@ -4,7 +4,9 @@
  * runs the multi-rank protocol (src/ranks/), coordinated only through the
  * storage. The leader (rank 0) records the incarnation's epoch when it first
  * restores (resumed from the step it restored) or, failing that, when it
- * first saves (started fresh), or when told with `startEpoch`.
+ * first saves (started fresh), or when told with `startEpoch`. With the
+ * store's `encryption` key every rank seals its shard files and the leader
+ * commits only when every rank's key id is its own (ranks/seal-rank-file.ts).
  */
 import { HoldfastError, invalidArg, isHoldfastError } from '../errors.js';
 import type { JsonValue } from '../format/manifest-types.js';
@@ -14,6 +16,8 @@ import { decodeTensors } from '../restore/decode-tensors.js';
 import { recordEpoch } from '../ranks/epoch.js';
 import { defaultReplicaOwner, type RankSaveInput } from '../ranks/rank-input.js';
 import { startRankSave, type RankSaveHandle, type RankSaveResult } from '../ranks/rank-save.js';
+import { rankSealer } from '../ranks/seal-rank-file.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
 import type { PhaseHook } from '../ranks/rank-write.js';
 import type { ValidCheckpoint } from '../restore/find-valid.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -68,6 +72,8 @@ export interface RankStoreBase extends Store {
   readonly storage: CheckpointStorage;
   readonly io: IoRuntime;
   readonly durability: DurabilityMode;
+  /** The store's encryption key: seals every rank file (and opens encrypted checkpoints, as the base store does). */
+  readonly encryptWith?: EncryptionKey | undefined;
   findVerified(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint>;
 }
 
@@ -130,6 +136,7 @@ class RanksOverStore implements RankStore {
         onPhase: this.options.onPhase,
         gitCommit: options.gitCommit,
         configHash: options.configHash,
+        sealer: rankSealer(base.encryptWith, base.io),
       },
       step,
       input,
