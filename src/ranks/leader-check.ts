@@ -5,7 +5,8 @@
  * step, attempt and world size, under its own rank's name; no rank may have
  * failed; file names are unique and carry their rank's prefix; each file is
  * present at its recorded size; every rank sealed its files as the leader
- * does (the same key id, or plain like it); every tensor has one dtype and one global
+ * does (the same key id, or plain like it); every rank accepts the key the
+ * leader signs with (sign-rank-manifest.ts); every tensor has one dtype and one global
  * shape on all ranks, and the slabs of all ranks tile it exactly. All
  * problems are listed, not just the first: the abort marker says them all.
  */
@@ -16,6 +17,7 @@ import type { JsonValue, ManifestEncryption, ManifestFile, ManifestTensor } from
 import { tilingProblem } from '../format/slab-tiling.js';
 import type { StoredFileInfo } from '../storage/checkpoint-storage.js';
 import type { RankRecord, RankRecordFile } from './rank-record.js';
+import { rankSigningProblem, type KeyRef } from './sign-rank-manifest.js';
 
 export interface Expected {
   step: number;
@@ -23,6 +25,8 @@ export interface Expected {
   worldSize: number;
   /** The leader's own encryption at rest (undefined: plain); every rank must match it. */
   encryption?: ManifestEncryption | undefined;
+  /** The key the leader signs the manifest with (undefined: unsigned); every rank must accept it. */
+  signing?: KeyRef | undefined;
 }
 
 export interface MergedRecords {
@@ -46,6 +50,8 @@ export function checkAndMerge(records: readonly RankRecord[], expected: Expected
     }
     const sealing = sealingProblem(r, expected.encryption);
     if (sealing !== undefined) problems.push(sealing);
+    const signing = rankSigningProblem(rank, r.signing, expected.signing);
+    if (signing !== undefined) problems.push(signing);
     const prefix = shardFileName(rank, 0).slice(0, 6); // `r0003-`
     for (const f of r.files) {
       if (!f.path.startsWith(prefix)) problems.push(`${who}'s file ${f.path} does not carry its rank prefix ${prefix}`);

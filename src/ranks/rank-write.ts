@@ -13,6 +13,7 @@ import type { IoRuntime } from '../io/io-runtime.js';
 import type { AttemptArea } from '../storage/checkpoint-storage.js';
 import type { PlannedRankFile } from './rank-input.js';
 import { rankEncryption, sealRankFile, type FileSealer } from './seal-rank-file.js';
+import type { RankSigning } from './sign-rank-manifest.js';
 import { encodeRecord, rankRecordName, RANK_RECORD_FORMAT, type RankRecord, type RankRecordFile } from './rank-record.js';
 
 export interface RankIdentity {
@@ -21,6 +22,8 @@ export interface RankIdentity {
   attemptId: string;
   /** Seals every file with the store's key (encryption at rest); none: plain files. */
   sealer?: FileSealer | undefined;
+  /** The ids of the rank's signing keys, for the leader's check (sign-rank-manifest.ts). */
+  signing?: RankSigning | undefined;
 }
 
 /** Where a rank is in the protocol; `onPhase` is called as each is reached (progress, and the kill campaign's trigger). */
@@ -36,7 +39,7 @@ export async function writeRankPart(
   onPhase: PhaseHook | undefined,
 ): Promise<RankRecord> {
   const encryption = rankEncryption(who.sealer);
-  const base = { format: RANK_RECORD_FORMAT, step: area.step, nonce: area.nonce, attemptId: who.attemptId, rank: who.rank, worldSize: who.worldSize, ...(encryption === undefined ? {} : { encryption }), host: hostname(), pid: process.pid } as const;
+  const base = { format: RANK_RECORD_FORMAT, step: area.step, nonce: area.nonce, attemptId: who.attemptId, rank: who.rank, worldSize: who.worldSize, ...(encryption === undefined ? {} : { encryption }), ...(who.signing === undefined ? {} : { signing: who.signing }), host: hostname(), pid: process.pid } as const;
   let record: RankRecord;
   try {
     const written: RankRecordFile[] = [];

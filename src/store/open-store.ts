@@ -164,7 +164,7 @@ class CheckpointStore implements RankStoreBase {
     readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
     /** Signing and the keys a checkpoint must be signed by; none: signatures are neither made nor checked. */
-    private readonly trust?: ManifestTrust,
+    readonly trust?: ManifestTrust,
     /** Seals every file saved, and is the key encrypted checkpoints are opened with; none: saves are plain, encrypted restores HF_KEY. */
     readonly encryptWith?: EncryptionKey,
   ) {

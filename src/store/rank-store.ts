@@ -7,6 +7,8 @@
  * first saves (started fresh), or when told with `startEpoch`. With the
  * store's `encryption` key every rank seals its shard files and the leader
  * commits only when every rank's key id is its own (ranks/seal-rank-file.ts).
+ * With `signing` the leader signs the manifest; every rank's keys must accept
+ * its key (ranks/sign-rank-manifest.ts).
  */
 import { HoldfastError, invalidArg, isHoldfastError } from '../errors.js';
 import type { JsonValue } from '../format/manifest-types.js';
@@ -18,6 +20,7 @@ import { defaultReplicaOwner, type RankSaveInput } from '../ranks/rank-input.js'
 import { startRankSave, type RankSaveHandle, type RankSaveResult } from '../ranks/rank-save.js';
 import { rankSealer } from '../ranks/seal-rank-file.js';
 import type { EncryptionKey } from '../format/chunk-cipher.js';
+import type { ManifestTrust } from '../format/manifest-signature.js';
 import type { PhaseHook } from '../ranks/rank-write.js';
 import type { ValidCheckpoint } from '../restore/find-valid.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -74,6 +77,8 @@ export interface RankStoreBase extends Store {
   readonly durability: DurabilityMode;
   /** The store's encryption key: seals every rank file (and opens encrypted checkpoints, as the base store does). */
   readonly encryptWith?: EncryptionKey | undefined;
+  /** The store's signing keys: the leader signs with them (sign-rank-manifest.ts); restores require them. */
+  readonly trust?: ManifestTrust | undefined;
   findVerified(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint>;
 }
 
@@ -137,6 +142,7 @@ class RanksOverStore implements RankStore {
         gitCommit: options.gitCommit,
         configHash: options.configHash,
         sealer: rankSealer(base.encryptWith, base.io),
+        trust: base.trust,
       },
       step,
       input,

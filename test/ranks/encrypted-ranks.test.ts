@@ -1,15 +1,13 @@
-// Encryption at rest for multi-rank stores, with real rank processes (encrypted-rank-child.ts, the
+// Encryption at rest for multi-rank stores, with real rank processes (keyed-rank-child.ts, the
 // key from HOLDFAST_ENCRYPTION_KEY as the CLI reads it), on the local backend and on the real S3
 // server: ranks seal their shard files and the leader records the key; restores with the key are
 // bit-exact on the saving world size and on others (whole, and by layout); without it HF_KEY names
 // the key id while verify, latest and rollback work; a rank with another key (or none) aborts the
 // attempt naming both key ids, and nothing commits; no stored file holds a tensor's plaintext.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { encryptedSize, encryptionKey } from '../../src/format/chunk-cipher.js';
@@ -25,41 +23,18 @@ import { bytesOf } from '../helpers/tensors.js';
 import { cutPart } from '../restore/sharded-fixture.js';
 import { assertSameTensors } from '../storage/conformance.js';
 import { BIG_PER_RANK, encryptedContent, encryptedRankInput } from './encrypted-content.js';
-import type { EncryptedRankConfig, EncryptedRankResult } from './encrypted-rank-child.js';
+import type { KeyedRankResult } from './keyed-rank-child.js';
+import { assertAllCommitted, runKeyedRanks, type RankRun } from './keyed-ranks.js';
 
-const CHILD = fileURLToPath(new URL('./encrypted-rank-child.js', import.meta.url));
 const KEY = 'an encryption secret of at least 32 bytes';
 const OTHER = 'another encryption secret, also 32+ bytes';
 const SEED = 5;
 const keyIdOf = (secret: string): string => encryptionKey(new TextEncoder().encode(secret)).keyId;
 
 /** Runs one rank process per entry of `keys` (undefined: no key in its environment); their results by rank. */
-async function saveWithRanks(where: string, attempt: string, step: number, keys: (string | undefined)[], resume?: EncryptedRankConfig['resume']): Promise<EncryptedRankResult[]> {
-  const env = { ...process.env };
-  delete env['HOLDFAST_ENCRYPTION_KEY'];
-  delete env['HOLDFAST_ENCRYPTION_KEY_FILE'];
-  delete env['HOLDFAST_ENCRYPTION_KEY_ID'];
-  return Promise.all(
-    keys.map((key, rank) => {
-      const config: EncryptedRankConfig = { where, rank, worldSize: keys.length, attempt, step, seed: SEED, ...(resume === undefined ? {} : { resume }) };
-      return new Promise<EncryptedRankResult>((resolve, reject) => {
-        const child = spawn(process.execPath, [CHILD, JSON.stringify(config)], { env: key === undefined ? env : { ...env, HOLDFAST_ENCRYPTION_KEY: key }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-        child.on('error', reject);
-        child.on('exit', (code) => {
-          const line = /^result (.*)$/m.exec(out);
-          if (code !== 0 || line === null) reject(new Error(`rank ${rank} exited ${code} without a result: ${out}`));
-          else resolve(JSON.parse(line[1]!) as EncryptedRankResult);
-        });
-      });
-    }),
-  );
-}
-
-function assertAllCommitted(results: EncryptedRankResult[]): void {
-  for (const r of results) assert.equal(r.outcome, 'committed', `rank ${r.rank}: ${r.code}: ${r.message}`);
+function saveWithRanks(where: string, attempt: string, step: number, keys: (string | undefined)[], resume?: RankRun['resume']): Promise<KeyedRankResult[]> {
+  const envs = keys.map((key) => (key === undefined ? {} : { HOLDFAST_ENCRYPTION_KEY: key }));
+  return runKeyedRanks({ where, attempt, step, seed: SEED, big: true, ...(resume === undefined ? {} : { resume }) }, envs);
 }
 
 /** The stored bytes of every file of checkpoint `step`, by path, read through the storage (no key, no decryption). */
