@@ -1,13 +1,14 @@
 /**
  * The leader's (rank 0's) half of a multi-rank save, after its own record:
  * wait for every record, check them, write the 2.0 manifest (epoch, rank
- * state) and commit it with the backend's commit. Any failure before the
+ * state), sign it with the store's key when it has one, and commit it with
+ * the backend's commit. Any failure before the
  * commit leaves an abort marker, so the other ranks' `committed` settles at
  * once instead of at their deadline. The backend's commit settles an
  * ambiguous outcome itself, by reading the manifest back.
  */
 import { HoldfastError, isHoldfastError } from '../errors.js';
-import { MANIFEST_FORMAT, MANIFEST_VERSION, type JsonValue } from '../format/manifest-types.js';
+import { MANIFEST_FORMAT, MANIFEST_VERSION, type JsonValue, type ManifestEncryption } from '../format/manifest-types.js';
 import { encodeManifest, sealManifest } from '../format/manifest.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
 import { currentProvenance } from '../commit/provenance.js';
@@ -18,6 +19,8 @@ import { newerEpochs } from './epoch.js';
 import { checkAndMerge } from './leader-check.js';
 import { ABORT_RECORD, encodeRecord, parseAbortRecord, type RankRecord } from './rank-record.js';
 import type { PhaseHook } from './rank-write.js';
+import { leaderSigningKey, signedManifest } from './sign-rank-manifest.js';
+import type { ManifestTrust } from '../format/manifest-signature.js';
 
 export interface LeaderContext {
   storage: CheckpointStorage;
@@ -31,6 +34,10 @@ export interface LeaderContext {
   onPhase?: PhaseHook | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
+  /** The leader's encryption at rest: recorded in the manifest; every rank's record must carry the same. */
+  encryption?: ManifestEncryption | undefined;
+  /** The leader's signing keys: it signs the manifest; every rank's record must accept its key. */
+  trust?: ManifestTrust | undefined;
 }
 
 export async function leadCommit(ctx: LeaderContext): Promise<void> {
@@ -52,6 +59,8 @@ export async function leadCommit(ctx: LeaderContext): Promise<void> {
 
 async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; sums: Uint8Array }> {
   const { area, worldSize } = ctx;
+  // Before waiting for anyone: a leader that cannot sign aborts at once, and every rank is told why.
+  const signWith = leaderSigningKey(ctx.trust);
   const { records, unreadable } = await collectRecords(area, worldSize, ctx.deadlineMs);
   const missing = records.flatMap((r, rank) => (r === undefined ? [rank] : []));
   const failed = records.filter((r): r is RankRecord => r?.error !== undefined);
@@ -64,7 +73,7 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
   const present = records as RankRecord[];
   const stats = new Map<string, StoredFileInfo | undefined>();
   for (const r of present) for (const f of r.files) stats.set(f.path, await area.statFile(f.path));
-  const merged = checkAndMerge(present, { step: area.step, nonce: area.nonce, worldSize }, stats);
+  const merged = checkAndMerge(present, { step: area.step, nonce: area.nonce, worldSize, encryption: ctx.encryption, signing: signWith }, stats);
   if (Array.isArray(merged)) throw new HoldfastError('HF_ABORTED', merged.join('; '));
   const epoch = await ctx.epoch();
   // An abort marker another process wrote (a second process claiming rank 0) ends the attempt here.
@@ -72,7 +81,7 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
   if (marker !== undefined) throw new HoldfastError('HF_ABORTED', `another process aborted this attempt: ${parseAbortRecord(marker)?.reason ?? 'unreadable marker'}`);
   const newer = await newerEpochs(ctx.storage, epoch);
   if (newer.length > 0) throw new HoldfastError('HF_ABORTED', `epoch ${epoch} is fenced: a newer job incarnation recorded epoch ${newer.join(', ')}`);
-  const manifest = sealManifest({
+  const sealed = sealManifest({
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
     step: area.step,
@@ -86,7 +95,9 @@ async function buildManifest(ctx: LeaderContext): Promise<{ bytes: Uint8Array; s
     parent: null,
     epoch,
     rankState: merged.rankState,
+    ...(ctx.encryption === undefined ? {} : { encryption: ctx.encryption }),
   });
+  const manifest = signedManifest(sealed, signWith);
   return { bytes: encodeManifest(manifest), sums: encodeSha256Sums(manifest.files) };
 }
 

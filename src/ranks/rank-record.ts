@@ -1,12 +1,15 @@
 /**
  * The documents ranks leave in an attempt's `records/`: each rank's record
  * (`rank-<r:04>`), written last, after its files are durable, listing them
- * with sizes, hashes and chunk digests, its slabs and its rank state; or an
+ * with sizes, hashes and chunk digests (and how each is sealed, under which
+ * key, when the store encrypts), its slabs, its rank state and the ids of
+ * its signing keys; or an
  * error record saying why it failed. And the leader's abort marker (`ABORT`).
  * The leader checks every field against the others (leader-check.ts), so
  * parsing here only refuses what is not such a record at all.
  */
-import type { ChunkDigests, JsonValue, ManifestTensor } from '../format/manifest-types.js';
+import type { ChunkDigests, FileEncryption, JsonValue, ManifestEncryption, ManifestTensor } from '../format/manifest-types.js';
+import type { RankSigning } from './sign-rank-manifest.js';
 
 export const RANK_RECORD_FORMAT = 'holdfast-rank-record';
 export const ABORT_RECORD = 'ABORT';
@@ -17,6 +20,8 @@ export interface RankRecordFile {
   /** `sha256:<hex>` */
   hash: string;
   chunks: ChunkDigests;
+  /** How the file was sealed, when the rank's store has a key; `size`, `hash` and `chunks` are of the stored bytes. */
+  encrypted?: FileEncryption;
 }
 
 export interface RankRecord {
@@ -30,6 +35,10 @@ export interface RankRecord {
   /** This rank's slabs, keyed by global tensor (dtype and global shape as this rank sees them). */
   tensors: Record<string, ManifestTensor>;
   rankState: JsonValue;
+  /** The rank's encryption at rest (its key id), absent when it writes plain files; the leader requires its own. */
+  encryption?: ManifestEncryption;
+  /** The ids of the rank's signing and verify keys, absent when it has none; the leader requires its own to be accepted. */
+  signing?: RankSigning;
   host: string;
   pid: number;
   /** Present on an error record: why this rank could not write its part. */

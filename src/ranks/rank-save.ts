@@ -18,6 +18,9 @@ import { awaitCommit } from './await-commit.js';
 import { leadCommit, putAbort } from './leader-commit.js';
 import { planRankFiles, type RankSaveInput } from './rank-input.js';
 import { writeRankPart, type PhaseHook } from './rank-write.js';
+import { rankEncryption, type FileSealer } from './seal-rank-file.js';
+import { rankSigning } from './sign-rank-manifest.js';
+import type { ManifestTrust } from '../format/manifest-signature.js';
 
 export interface RankSaveContext {
   storage: CheckpointStorage;
@@ -35,6 +38,10 @@ export interface RankSaveContext {
   onPhase?: PhaseHook | undefined;
   gitCommit?: string | undefined;
   configHash?: string | undefined;
+  /** Seals this rank's files (encryption at rest); the leader also requires every rank's key id to be its own. */
+  sealer?: FileSealer | undefined;
+  /** The store's signing keys: the leader signs the manifest with them; every rank's record names them. */
+  trust?: ManifestTrust | undefined;
 }
 
 export interface RankSaveResult extends SaveResult {
@@ -63,7 +70,7 @@ export function startRankSave(ctx: RankSaveContext, step: number, input: RankSav
   const written = joined.then(async (area) => {
     await ctx.onPhase?.('joined');
     try {
-      return await writeRankPart(area, { rank: ctx.rank, worldSize: ctx.worldSize, attemptId: ctx.attempt.id }, files, input.rankState ?? null, ctx.io, ctx.onPhase);
+      return await writeRankPart(area, { rank: ctx.rank, worldSize: ctx.worldSize, attemptId: ctx.attempt.id, sealer: ctx.sealer, signing: rankSigning(ctx.trust) }, files, input.rankState ?? null, ctx.io, ctx.onPhase);
     } catch (e) {
       // The leader's own failure: no one else would write the marker the other ranks wait for.
       if (ctx.rank === 0 && !isHoldfastError(e, 'HF_ABORTED')) await putAbort({ area, onPhase: ctx.onPhase }, e instanceof Error ? e.message : String(e));
@@ -73,7 +80,7 @@ export function startRankSave(ctx: RankSaveContext, step: number, input: RankSav
   const committed = Promise.all([joined, written]).then(async ([area, own]): Promise<RankSaveResult> => {
     let location: string;
     if (ctx.rank === 0) {
-      await leadCommit({ storage: ctx.storage, area, attempt: ctx.attempt, worldSize: ctx.worldSize, epoch: ctx.epoch, state: input.state ?? null, deadlineMs: ctx.deadlineMs, onPhase: ctx.onPhase, gitCommit: ctx.gitCommit, configHash: ctx.configHash });
+      await leadCommit({ storage: ctx.storage, area, attempt: ctx.attempt, worldSize: ctx.worldSize, epoch: ctx.epoch, state: input.state ?? null, deadlineMs: ctx.deadlineMs, onPhase: ctx.onPhase, gitCommit: ctx.gitCommit, configHash: ctx.configHash, encryption: rankEncryption(ctx.sealer), trust: ctx.trust });
       await ctx.onPhase?.('committed');
       location = (await ctx.storage.open(step))?.location ?? area.location;
     } else {

@@ -12,12 +12,19 @@ import { defineEntry } from '../format/define-entry.js';
 import type { IoRuntime } from '../io/io-runtime.js';
 import type { AttemptArea } from '../storage/checkpoint-storage.js';
 import type { PlannedRankFile } from './rank-input.js';
+import { rankEncryption, rankFileSeal, type FileSealer } from './seal-rank-file.js';
+import { sealedAsAsked } from '../commit/encrypt-file.js';
+import type { RankSigning } from './sign-rank-manifest.js';
 import { encodeRecord, rankRecordName, RANK_RECORD_FORMAT, type RankRecord, type RankRecordFile } from './rank-record.js';
 
 export interface RankIdentity {
   rank: number;
   worldSize: number;
   attemptId: string;
+  /** Seals every file with the store's key (encryption at rest); none: plain files. */
+  sealer?: FileSealer | undefined;
+  /** The ids of the rank's signing keys, for the leader's check (sign-rank-manifest.ts). */
+  signing?: RankSigning | undefined;
 }
 
 /** Where a rank is in the protocol; `onPhase` is called as each is reached (progress, and the kill campaign's trigger). */
@@ -32,12 +39,13 @@ export async function writeRankPart(
   io: IoRuntime,
   onPhase: PhaseHook | undefined,
 ): Promise<RankRecord> {
-  const base = { format: RANK_RECORD_FORMAT, step: area.step, nonce: area.nonce, attemptId: who.attemptId, rank: who.rank, worldSize: who.worldSize, host: hostname(), pid: process.pid } as const;
+  const encryption = rankEncryption(who.sealer);
+  const base = { format: RANK_RECORD_FORMAT, step: area.step, nonce: area.nonce, attemptId: who.attemptId, rank: who.rank, worldSize: who.worldSize, ...(encryption === undefined ? {} : { encryption }), ...(who.signing === undefined ? {} : { signing: who.signing }), host: hostname(), pid: process.pid } as const;
   let record: RankRecord;
   try {
     const written: RankRecordFile[] = [];
     const tensors: Record<string, ManifestTensor> = {};
-    for (const file of files) written.push(await writeOneFile(area, who.rank, file, io, tensors));
+    for (const file of files) written.push(await writeOneFile(area, who, file, io, tensors));
     await onPhase?.('files-durable');
     record = { ...base, files: written, tensors, rankState: rankState ?? null };
   } catch (e) {
@@ -55,16 +63,19 @@ export async function writeRankPart(
   return record;
 }
 
-async function writeOneFile(area: AttemptArea, rank: number, file: PlannedRankFile, io: IoRuntime, tensors: Record<string, ManifestTensor>): Promise<RankRecordFile> {
+async function writeOneFile(area: AttemptArea, who: RankIdentity, file: PlannedRankFile, io: IoRuntime, tensors: Record<string, ManifestTensor>): Promise<RankRecordFile> {
   const entries = file.slabs.map((s) => ({ name: s.name, dtype: s.dtype, shape: s.storedShape, byteLength: s.bytes.byteLength }));
-  const header = encodeShardHeader(entries, { [META_STEP]: String(area.step), [META_RANK]: String(rank), [META_NONCE]: area.nonce });
+  const header = encodeShardHeader(entries, { [META_STEP]: String(area.step), [META_RANK]: String(who.rank), [META_NONCE]: area.nonce });
+  // Slab byte ranges stay offsets into the plaintext; size, hash and chunks are of the stored bytes.
   const parts = [header.bytes, ...file.slabs.map((s) => s.bytes)];
-  const written = await area.writeFile(file.fileName, parts, { runtime: io });
+  const seal = rankFileSeal(who.sealer, file.fileName, parts);
+  const written = sealedAsAsked(await area.writeFile(file.fileName, parts, { runtime: io, seal: seal?.spec }), seal, area);
   file.slabs.forEach((s, i) => {
     const byteRange = header.ranges[i]!;
     const slab = 'flat' in s.extent ? { file: file.fileName, byteRange, flat: s.extent.flat } : { file: file.fileName, byteRange, offset: s.extent.offset, shape: s.extent.shape };
     if (Object.hasOwn(tensors, s.name)) tensors[s.name]!.slabs.push(slab);
     else defineEntry(tensors, s.name, { dtype: s.dtype, shape: s.globalShape, slabs: [slab] });
   });
-  return { path: file.fileName, size: written.sizeBytes, hash: written.hash, chunks: written.chunks };
+  const listed = { path: file.fileName, size: written.sizeBytes, hash: written.hash, chunks: written.chunks };
+  return seal === undefined ? listed : { ...listed, encrypted: seal.encrypted };
 }

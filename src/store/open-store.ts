@@ -82,9 +82,6 @@ export async function openStore(where: string | { storage: CheckpointStorage }, 
 export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options?: StoreOptions): Promise<Store>;
 export async function openStore(where: string | { storage: CheckpointStorage } | TieredWhere, options: StoreOptions | (StoreOptions & RankOptions) = {}): Promise<Store | RankStore> {
   if (typeof where === 'object' && where !== null && 'local' in where) return (await import('./tiered-store.js')).openTieredStore(where, options);
-  if (isRankOptions(options) && options.encryption !== undefined) {
-    throw invalidArg('encryption at rest is not supported for multi-rank stores ({ rank, worldSize }) in this build: their ranks write files the store does not seal; save unencrypted or from one process');
-  }
   const store = await openPlainStore(where, options);
   if (!isRankOptions(options)) return store;
   try {
@@ -170,9 +167,9 @@ class CheckpointStore implements RankStoreBase {
     readonly durability: DurabilityMode,
     private readonly options: StoreOptions,
     /** Signing and the keys a checkpoint must be signed by; none: signatures are neither made nor checked. */
-    private readonly trust?: ManifestTrust,
+    readonly trust?: ManifestTrust,
     /** Seals every file saved, and is the key encrypted checkpoints are opened with; none: saves are plain, encrypted restores HF_KEY. */
-    private readonly encryptWith?: EncryptionKey,
+    readonly encryptWith?: EncryptionKey,
   ) {
     this.root = storage.location;
     this.ownsIo = options.runtime === undefined;

@@ -4,7 +4,11 @@
  * runs the multi-rank protocol (src/ranks/), coordinated only through the
  * storage. The leader (rank 0) records the incarnation's epoch when it first
  * restores (resumed from the step it restored) or, failing that, when it
- * first saves (started fresh), or when told with `startEpoch`.
+ * first saves (started fresh), or when told with `startEpoch`. With the
+ * store's `encryption` key every rank seals its shard files and the leader
+ * commits only when every rank's key id is its own (ranks/seal-rank-file.ts).
+ * With `signing` the leader signs the manifest; every rank's keys must accept
+ * its key (ranks/sign-rank-manifest.ts).
  */
 import { HoldfastError, invalidArg, isHoldfastError } from '../errors.js';
 import type { JsonValue } from '../format/manifest-types.js';
@@ -14,6 +18,9 @@ import { decodeTensors } from '../restore/decode-tensors.js';
 import { recordEpoch } from '../ranks/epoch.js';
 import { defaultReplicaOwner, type RankSaveInput } from '../ranks/rank-input.js';
 import { startRankSave, type RankSaveHandle, type RankSaveResult } from '../ranks/rank-save.js';
+import { rankSealer } from '../ranks/seal-rank-file.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
+import type { ManifestTrust } from '../format/manifest-signature.js';
 import type { PhaseHook } from '../ranks/rank-write.js';
 import type { ValidCheckpoint } from '../restore/find-valid.js';
 import type { CheckpointStorage } from '../storage/checkpoint-storage.js';
@@ -68,6 +75,10 @@ export interface RankStoreBase extends Store {
   readonly storage: CheckpointStorage;
   readonly io: IoRuntime;
   readonly durability: DurabilityMode;
+  /** The store's encryption key: seals every rank file (and opens encrypted checkpoints, as the base store does). */
+  readonly encryptWith?: EncryptionKey | undefined;
+  /** The store's signing keys: the leader signs with them (sign-rank-manifest.ts); restores require them. */
+  readonly trust?: ManifestTrust | undefined;
   findVerified(step: number | undefined, keepBytes: boolean): Promise<ValidCheckpoint>;
 }
 
@@ -130,6 +141,8 @@ class RanksOverStore implements RankStore {
         onPhase: this.options.onPhase,
         gitCommit: options.gitCommit,
         configHash: options.configHash,
+        sealer: rankSealer(base.encryptWith, base.io),
+        trust: base.trust,
       },
       step,
       input,
