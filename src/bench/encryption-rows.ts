@@ -4,7 +4,7 @@
  * and a store with an encryption key, interleaved run by run (plain save,
  * encrypted save, plain restore, encrypted restore), so a machine whose load
  * drifts during the benchmark shifts both alike and their ratio is the cost of
- * sealing and opening every 8 MiB record on the cipher workers. The key is
+ * sealing and opening every 8 MiB record in the hashing pass. The key is
  * random per run: the rows measure the cipher, not a secret.
  */
 import { randomBytes } from 'node:crypto';
