@@ -14,7 +14,7 @@ import { invalidArg } from '../errors.js';
 import type { FileEncryption, JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
 import { DEFAULT_CHUNK_BYTES, MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
-import { incrementalParent, keptShard, type KeptShard } from './incremental.js';
+import { incrementalParent, keptShard, shardPlainDigest, type KeptShard } from './incremental.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
@@ -34,7 +34,7 @@ import { TIMING_MAX_MS } from '../format/save-limits.js';
 import { currentProvenance } from './provenance.js';
 import type { Provenance, SaveTiming } from '../format/manifest-types.js';
 import { signManifestHash, type SigningKey } from '../format/manifest-signature.js';
-import { plainDigest, type EncryptionKey } from '../format/chunk-cipher.js';
+import type { EncryptionKey } from '../format/chunk-cipher.js';
 import { manifestEncryption, sealParts, sealStream, type FileSealer } from './encrypt-file.js';
 
 /** Shard files written at once, largest first (see `mapConcurrent`). */
@@ -192,8 +192,8 @@ async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: Planne
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
   const sealing = sealer === undefined ? undefined : sealParts(sealer, shard.fileName, parts);
-  // What the next incremental save compares its candidate with (incremental.ts); hashed while the workers seal.
-  const digest = sealer !== undefined && incremental ? plainDigest(sealer.key, parts) : undefined;
+  // What the next incremental save compares its candidate with; the tensor bytes were hashed already if this save had a candidate.
+  const digest = sealer !== undefined && incremental ? shardPlainDigest(sealer.key, shard, header.bytes) : undefined;
   const sealed = await sealing;
   const written = await writer.writeFile(shard.fileName, sealed?.stored ?? parts, { runtime: io });
   const encrypted = sealed === undefined || digest === undefined ? sealed?.encrypted : { ...sealed.encrypted, plainDigest: digest };

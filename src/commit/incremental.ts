@@ -13,7 +13,9 @@
  * Encrypted: the recorded digests are of the ciphertext, which a fresh nonce
  * prefix makes differ on every save, so the same candidate is compared with
  * the parent's keyed plaintext digest instead (`encrypted.plainDigest`,
- * recorded by every encrypted incremental save). The kept entry keeps the
+ * recorded by every encrypted incremental save: HMAC of the header and the
+ * SHA-256 of the tensor bytes, which are hashed once per save, for the
+ * comparison and for the digest the save records). The kept entry keeps the
  * parent's `encrypted` (nonce prefix, digest): the record's associated data is
  * its path, the same in both checkpoints, so the child decrypts it as it is. A
  * parent under another key, without digests, or plain (its files are not to
@@ -22,6 +24,7 @@
  * (INCREMENTAL_SHARD_BYTES) so a frozen tensor does not share a file with a
  * trained one; a tensor over that size gets a file of its own.
  */
+import { createHash } from 'node:crypto';
 import { isHoldfastError } from '../errors.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { parseManifest } from '../format/manifest.js';
@@ -56,15 +59,14 @@ export function keptShard(parent: Manifest, shard: PlannedShard, encryption?: Sa
   if (old === undefined || old.chunks === undefined) return undefined;
   const holder: FileSource = old.source ?? { step: parent.step, nonce: parent.nonce };
   const header = encodeShardHeader(shardEntries(shard), { [META_STEP]: String(holder.step), [META_RANK]: String(shard.rank), [META_NONCE]: holder.nonce });
-  const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
-  const plainSize = header.bytes.byteLength + shard.dataBytes;
-  const same = encryption === undefined ? parent.encryption === undefined && sameStoredBytes(old, plainSize, parts) : sameSealedPlaintext(parent, old, plainSize, parts, encryption);
+  const same = encryption === undefined ? parent.encryption === undefined && sameStoredBytes(old, shard, header.bytes) : sameSealedPlaintext(parent, old, shard, header.bytes, encryption);
   return same ? { file: { ...old, source: holder }, ranges: header.ranges } : undefined;
 }
 
 /** Chunk by chunk against the recorded chunk digests of a plain file. */
-function sameStoredBytes(old: ManifestFile, plainSize: number, parts: Uint8Array[]): boolean {
-  if (plainSize !== old.size) return false;
+function sameStoredBytes(old: ManifestFile, shard: PlannedShard, header: Uint8Array): boolean {
+  if (header.byteLength + shard.dataBytes !== old.size) return false;
+  const parts = [header, ...shard.tensors.map((t) => t.bytes)];
   // A changed file is usually given away by its first chunk, so looking for reuse costs one chunk per changed file, not a pass over its bytes.
   const recorded = old.chunks!.sha256;
   let i = 0;
@@ -75,12 +77,27 @@ function sameStoredBytes(old: ManifestFile, plainSize: number, parts: Uint8Array
 }
 
 /** Against the keyed plaintext digest of a file the parent stored under this save's key and record size. */
-function sameSealedPlaintext(parent: Manifest, old: ManifestFile, plainSize: number, parts: Uint8Array[], encryption: SaveEncryption): boolean {
+function sameSealedPlaintext(parent: Manifest, old: ManifestFile, shard: PlannedShard, header: Uint8Array, encryption: SaveEncryption): boolean {
   const e = parent.encryption;
   if (e === undefined || e.keyId !== encryption.key.keyId || e.chunkBytes !== encryption.chunkBytes) return false;
   const recorded = old.encrypted?.plainDigest;
-  // A whole pass over the plaintext, even for a file that changed: an HMAC cannot be compared chunk by chunk.
-  return recorded !== undefined && old.encrypted!.plainSize === plainSize && plainDigest(encryption.key, parts) === recorded;
+  // A whole pass over the tensor bytes even for a changed file (a digest is not compared chunk by chunk); the write reuses it.
+  return recorded !== undefined && old.encrypted!.plainSize === header.byteLength + shard.dataBytes && shardPlainDigest(encryption.key, shard, header) === recorded;
+}
+
+/** SHA-256 of each planned shard's tensor bytes, hashed once per save (planned shards are the save's own objects). */
+const tensorHashes = new WeakMap<PlannedShard, Uint8Array>();
+
+/** The keyed digest (`encrypted.plainDigest`) of the shard's file written under `header`. */
+export function shardPlainDigest(key: EncryptionKey, shard: PlannedShard, header: Uint8Array): string {
+  let tensors = tensorHashes.get(shard);
+  if (tensors === undefined) {
+    const hash = createHash('sha256');
+    for (const t of shard.tensors) hash.update(t.bytes);
+    tensors = hash.digest();
+    tensorHashes.set(shard, tensors);
+  }
+  return plainDigest(key, header, tensors);
 }
 
 /**

@@ -27,8 +27,8 @@
  * nothing usable about a 256-bit secret).
  *
  * Plaintext digests (`files[].encrypted.plainDigest`, incremental series
- * only): HMAC-SHA-256 of a file's plaintext under a second HKDF subkey of the
- * same secret (its own label), so an incremental save can tell that a planned
+ * only): HMAC-SHA-256 of a file's plaintext (`plainDigest`) under a second
+ * HKDF subkey of the same secret (its own label), so an incremental save can tell that a planned
  * shard equals the parent's stored one without decrypting it, while a reader
  * without the key learns nothing from the digest: it cannot test a guessed
  * plaintext against it. A shard's plaintext starts with a header naming the
@@ -70,11 +70,13 @@ export function encryptionKey(secret: Uint8Array, keyId?: string): EncryptionKey
   return { keyId: id, key, digestKey };
 }
 
-/** `hmac-sha256:<hex>` of the plaintext that is the concatenation of `parts` (one pass, on this thread). */
-export function plainDigest(key: EncryptionKey, parts: readonly Uint8Array[]): string {
-  const hmac = createHmac('sha256', key.digestKey);
-  for (const p of parts) hmac.update(p);
-  return `${PLAIN_DIGEST_ALG}:${hmac.digest('hex')}`;
+/**
+ * `hmac-sha256:<hex>` of a plaintext given as its `head` (a shard's header) and the SHA-256 of the
+ * rest (its tensor bytes): HMAC(head ‖ SHA-256(rest)). Hashing the tensor bytes apart lets a save
+ * hash them once, though it compares them under the parent's header and records them under its own.
+ */
+export function plainDigest(key: EncryptionKey, head: Uint8Array, restSha256: Uint8Array): string {
+  return `${PLAIN_DIGEST_ALG}:${createHmac('sha256', key.digestKey).update(head).update(restSha256).digest('hex')}`;
 }
 
 /** Records of a file of `plainBytes`: none for an empty file. */

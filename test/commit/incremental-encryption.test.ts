@@ -27,7 +27,7 @@ const SMALL_SHARDS = { shardSizeBytes: 1 };
 const tensors = (step: number): Record<string, Tensor> => ({ embed: bigTensor(1024 * 1024, 42), moving: sampleTensors(step)['f32.weight']! });
 
 /** The plaintext of a stored file, opened record by record with `secret`. */
-function decrypted(dir: string, step: number, m: Manifest, f: ManifestFile, secret: string): Uint8Array {
+function decrypted(dir: string, step: number, m: Manifest, f: ManifestFile, secret: string): Buffer {
   const key = encryptionKey(new TextEncoder().encode(secret));
   const stored = readFileSync(join(ckpt(dir, step), f.path));
   const { plainSize, noncePrefix } = f.encrypted!;
@@ -64,9 +64,12 @@ describe('incremental saves under encryption', () => {
       // Keyed: the HMAC of the plaintext under the secret's digest subkey, which neither the plain SHA-256 nor another key gives.
       const plain = decrypted(dir, 3, m3, f3, SECRET);
       assert.equal(plain.byteLength, f3.encrypted!.plainSize);
-      assert.equal(f3.encrypted!.plainDigest, plainDigest(encryptionKey(new TextEncoder().encode(SECRET)), [plain]));
-      assert.notEqual(f3.encrypted!.plainDigest, plainDigest(encryptionKey(new TextEncoder().encode(OTHER)), [plain]));
+      const dataStart = 8 + Number(plain.readBigUInt64LE(0));
+      const [header, tensorsSha256] = [plain.subarray(0, dataStart), createHash('sha256').update(plain.subarray(dataStart)).digest()];
+      assert.equal(f3.encrypted!.plainDigest, plainDigest(encryptionKey(new TextEncoder().encode(SECRET)), header, tensorsSha256));
+      assert.notEqual(f3.encrypted!.plainDigest, plainDigest(encryptionKey(new TextEncoder().encode(OTHER)), header, tensorsSha256));
       assert.ok(!f3.encrypted!.plainDigest!.includes(createHash('sha256').update(plain).digest('hex')));
+      assert.ok(!f3.encrypted!.plainDigest!.includes(tensorsSha256.toString('hex')));
     }
   });
 
