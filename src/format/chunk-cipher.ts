@@ -27,13 +27,14 @@
  * nothing usable about a 256-bit secret).
  *
  * Plaintext digests (`files[].encrypted.plainDigest`, incremental series
- * only): HMAC-SHA-256 of a file's plaintext (`plainDigest`) under a second
- * HKDF subkey of the same secret (its own label), so an incremental save can tell that a planned
- * shard equals the parent's stored one without decrypting it, while a reader
- * without the key learns nothing from the digest: it cannot test a guessed
- * plaintext against it. A shard's plaintext starts with a header naming the
- * nonce of the save that wrote it, so no two written files share a digest;
- * only a kept file repeats its holder's, which its `source` says anyway.
+ * only): HMAC-SHA-256, under a second HKDF subkey of the same secret (its own
+ * label), of a shard's plaintext header followed by the SHA-256 of its tensor
+ * bytes (`plainDigest`). An incremental save tells by it that a planned shard
+ * equals the parent's stored one without decrypting it, while a reader
+ * without the key learns nothing from it: it cannot test a guessed plaintext
+ * against it. The header names the nonce of the save that wrote the file, so
+ * no two written files share a digest; only a kept file repeats its holder's,
+ * which its `source` says anyway.
  */
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { invalidArg } from '../errors.js';

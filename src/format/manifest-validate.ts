@@ -11,9 +11,9 @@
  * it. So a writer adding a field must bump the major; extension data belongs
  * in `state`. (Every 2.x field, `encryption` and `files[].encrypted` among
  * them, its optional `plainDigest`, and 2.1's `sha256-chunks:` file hashes
- * joined before any 2.x store left this repository.) A 1.x document must not carry a 2.x field. All
- * sizes, ranks, steps and offsets must be safe integers (JSON above 2^53
- * silently loses precision).
+ * joined before any 2.x store left this repository.) A 1.x document must not
+ * carry a 2.x field. All sizes, ranks, steps and offsets must be safe
+ * integers (JSON above 2^53 silently loses precision).
  */
 import { DTYPES, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
