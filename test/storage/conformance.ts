@@ -269,6 +269,7 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       const part = await other.restore({ step: 3, layout: { 'frozen.embed': { offset: [1, 0], shape: [2, 5] } } });
       assert.ok(bytesOf(part.tensors['frozen.embed']!).equals(bytesOf(withFrozen(3)['frozen.embed']!).subarray(20, 60)), 'a range of a kept file, decrypted from its source');
       assert.deepEqual((await (await storeOver(fx)).verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]], 'verified without the key');
+      assert.deepEqual((await other.verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]], 'verified with the key (headers decrypted, kept ones in their source)');
       const gc = await other.gc({ keepLast: 1 });
       assert.deepEqual(gc.removedSteps, [2]);
       assertSameTensors((await other.restore()).tensors, withFrozen(3), 'after gc');
