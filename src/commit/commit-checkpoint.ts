@@ -14,7 +14,7 @@ import { invalidArg } from '../errors.js';
 import type { FileEncryption, JsonValue, ManifestFile, ManifestTensor } from '../format/manifest-types.js';
 import { DEFAULT_CHUNK_BYTES, MANIFEST_FORMAT, MANIFEST_VERSION, META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { sealManifest, encodeManifest } from '../format/manifest.js';
-import { incrementalParent, keptShard, type KeptShard } from './incremental.js';
+import { incrementalParent, keptShard, shardPlainDigest, type KeptShard } from './incremental.js';
 import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from '../format/names.js';
 import { newNonce } from '../format/nonce.js';
 import { encodeSha256Sums } from '../format/sha256sums.js';
@@ -82,7 +82,8 @@ export async function commitCheckpoint(ctx: CommitContext, step: number, content
   }
   const provenance = currentProvenance(ctx);
   // Whatever a reader would refuse is refused here, before the first byte is written.
-  assertPlanWithinLimits({ step, shards: content.shards, files: content.files, state: content.state, provenance });
+  const encryption = ctx.encryptWith === undefined ? undefined : manifestEncryption({ key: ctx.encryptWith, ciphers: ctx.io.ciphers, chunkBytes: DEFAULT_CHUNK_BYTES });
+  assertPlanWithinLimits({ step, shards: content.shards, files: content.files, state: content.state, provenance, encryption, incremental: content.incremental !== undefined });
   const lease = await ctx.takeLease?.();
   if (lease?.tookOver) await ctx.storage.audit('lease-takeover', { step, epoch: lease.record.epoch });
   try {
@@ -97,11 +98,10 @@ async function writeAndCommit(ctx: CommitContext, step: number, content: Checkpo
   const nonce = newNonce();
   const sealer: FileSealer | undefined = ctx.encryptWith === undefined ? undefined : { key: ctx.encryptWith, ciphers: ctx.io.ciphers, chunkBytes: DEFAULT_CHUNK_BYTES };
   // Under the lease: retention cannot delete the parent before this checkpoint, which needs it, commits.
-  // Encrypted: nothing is kept (fresh nonces make every save's stored bytes differ, and a plain parent's file must not be kept in the clear).
-  const parent = content.incremental === undefined || sealer !== undefined ? undefined : await incrementalParent(ctx.storage, step, content.incremental.fullEvery);
+  const parent = content.incremental === undefined ? undefined : await incrementalParent(ctx.storage, step, content.incremental.fullEvery);
   const kept = new Map<PlannedShard, KeptShard>();
   for (const shard of parent === undefined ? [] : content.shards) {
-    const k = keptShard(parent!, shard);
+    const k = keptShard(parent!, shard, sealer);
     if (k !== undefined) kept.set(shard, k);
   }
   const writer = await ctx.storage.begin(step, { nonce, durability: ctx.mode, lease });
@@ -178,7 +178,7 @@ function writeShards(io: IoRuntime, writer: CheckpointWriter, content: Checkpoin
     content.shards,
     SHARDS_IN_FLIGHT,
     async (shard) => {
-      const w = await writeShard(writer, io, shard, step, nonce, sealer);
+      const w = await writeShard(writer, io, shard, step, nonce, sealer, content.incremental !== undefined);
       if (holdsDeferred(shard) && --pending === 0) returned();
       return w;
     },
@@ -186,14 +186,17 @@ function writeShards(io: IoRuntime, writer: CheckpointWriter, content: Checkpoin
   );
 }
 
-async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string, sealer: FileSealer | undefined): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
+async function writeShard(writer: CheckpointWriter, io: IoRuntime, shard: PlannedShard, step: number, nonce: string, sealer: FileSealer | undefined, incremental: boolean): Promise<{ file: ManifestFile; tensors: [string, ManifestTensor][]; hashFallbackReason?: string | undefined }> {
   const entries = shard.tensors.map((t) => ({ name: t.name, dtype: t.tensor.dtype, shape: t.tensor.shape, byteLength: t.bytes.byteLength }));
   const metadata = { [META_STEP]: String(step), [META_RANK]: String(shard.rank), [META_NONCE]: nonce };
   const header = encodeShardHeader(entries, metadata);
   const parts = [header.bytes, ...shard.tensors.map((t) => t.bytes)];
   const seal = sealer === undefined ? undefined : sealSpec(sealer, shard.fileName, parts);
+  // What the next incremental save compares its candidate with; the tensor bytes were hashed already if this save had a candidate.
+  const digest = sealer !== undefined && incremental ? shardPlainDigest(sealer.key, shard, header.bytes) : undefined;
   const written = await writer.writeFile(shard.fileName, parts, { runtime: io, seal: seal?.spec });
-  const file = manifestFile(shard.fileName, sealedAsAsked(written, seal, writer), shard.rank, 'shard', seal?.encrypted);
+  const encrypted = seal === undefined || digest === undefined ? seal?.encrypted : { ...seal.encrypted, plainDigest: digest };
+  const file = manifestFile(shard.fileName, sealedAsAsked(written, seal, writer), shard.rank, 'shard', encrypted);
   return { file, tensors: shardTensors(shard, header.ranges), hashFallbackReason: written.hashFallbackReason };
 }
 

@@ -8,10 +8,23 @@
  * under the header its holder wrote (that checkpoint's step and nonce in
  * `__metadata__`), hashed on this thread chunk by chunk against the recorded
  * chunk digests; all equal (and the size) means equal bytes, header included,
- * so the child's verification of the kept file is the parent's. Incremental saves plan small shards
+ * so the child's verification of the kept file is the parent's.
+ *
+ * Encrypted: the recorded digests are of the ciphertext, which a fresh nonce
+ * prefix makes differ on every save, so the same candidate is compared with
+ * the parent's keyed plaintext digest instead (`encrypted.plainDigest`,
+ * recorded by every encrypted incremental save: HMAC of the header and the
+ * SHA-256 of the tensor bytes, which are hashed once per save, for the
+ * comparison and for the digest the save records). The kept entry keeps the
+ * parent's `encrypted` (nonce prefix, digest): the record's associated data is
+ * its path, the same in both checkpoints, so the child decrypts it as it is. A
+ * parent under another key, without digests, or plain (its files are not to
+ * be kept in the clear) is written again; so is an encrypted parent's file in
+ * a plain save. Incremental saves plan small shards
  * (INCREMENTAL_SHARD_BYTES) so a frozen tensor does not share a file with a
  * trained one; a tensor over that size gets a file of its own.
  */
+import { createHash } from 'node:crypto';
 import { isHoldfastError } from '../errors.js';
 import { MANIFEST_MAX_BYTES } from '../format/limits.js';
 import { parseManifest } from '../format/manifest.js';
@@ -21,6 +34,7 @@ import type { FileSource, Manifest, ManifestFile } from '../format/manifest-type
 import { META_NONCE, META_RANK, META_STEP } from '../format/manifest-types.js';
 import { chunkHashes } from '../format/chunk-digests.js';
 import { encodeShardHeader } from '../format/safetensors.js';
+import { plainDigest, type EncryptionKey } from '../format/chunk-cipher.js';
 import { shardEntries, type PlannedShard } from './plan-shards.js';
 
 /** Shard target of an incremental series: small enough that frozen and trained tensors rarely share a file. */
@@ -32,23 +46,58 @@ export interface KeptShard {
   ranges: [number, number][];
 }
 
+/** How this save encrypts its files (the sealer's key and record size), if it does. */
+export interface SaveEncryption {
+  key: EncryptionKey;
+  chunkBytes: number;
+}
+
 /** The parent's file this shard would duplicate byte for byte, or undefined when it must be written. */
-export function keptShard(parent: Manifest, shard: PlannedShard): KeptShard | undefined {
+export function keptShard(parent: Manifest, shard: PlannedShard, encryption?: SaveEncryption): KeptShard | undefined {
   const old = parent.files.find((f) => f.path === shard.fileName && f.kind === 'shard' && f.rank === shard.rank);
   // A 1.0 parent records no chunk digests, which a 2.0 entry needs: its files are written again.
   if (old === undefined || old.chunks === undefined) return undefined;
   const holder: FileSource = old.source ?? { step: parent.step, nonce: parent.nonce };
   const header = encodeShardHeader(shardEntries(shard), { [META_STEP]: String(holder.step), [META_RANK]: String(shard.rank), [META_NONCE]: holder.nonce });
-  if (header.bytes.byteLength + shard.dataBytes !== old.size) return undefined;
-  // Chunk by chunk against the recorded chunk digests: a changed file is usually given away by its
-  // first chunk, so looking for reuse costs one chunk per changed file, not a pass over its bytes.
-  const recorded = old.chunks.sha256;
+  const same = encryption === undefined ? parent.encryption === undefined && sameStoredBytes(old, shard, header.bytes) : sameSealedPlaintext(parent, old, shard, header.bytes, encryption);
+  return same ? { file: { ...old, source: holder }, ranges: header.ranges } : undefined;
+}
+
+/** Chunk by chunk against the recorded chunk digests of a plain file. */
+function sameStoredBytes(old: ManifestFile, shard: PlannedShard, header: Uint8Array): boolean {
+  if (header.byteLength + shard.dataBytes !== old.size) return false;
+  const parts = [header, ...shard.tensors.map((t) => t.bytes)];
+  // A changed file is usually given away by its first chunk, so looking for reuse costs one chunk per changed file, not a pass over its bytes.
+  const recorded = old.chunks!.sha256;
   let i = 0;
-  for (const digest of chunkHashes([header.bytes, ...shard.tensors.map((t) => t.bytes)], old.chunks.bytes)) {
-    if (digest !== recorded[i++]) return undefined;
+  for (const digest of chunkHashes(parts, old.chunks!.bytes)) {
+    if (digest !== recorded[i++]) return false;
   }
-  if (i !== recorded.length) return undefined;
-  return { file: { ...old, source: holder }, ranges: header.ranges };
+  return i === recorded.length;
+}
+
+/** Against the keyed plaintext digest of a file the parent stored under this save's key and record size. */
+function sameSealedPlaintext(parent: Manifest, old: ManifestFile, shard: PlannedShard, header: Uint8Array, encryption: SaveEncryption): boolean {
+  const e = parent.encryption;
+  if (e === undefined || e.keyId !== encryption.key.keyId || e.chunkBytes !== encryption.chunkBytes) return false;
+  const recorded = old.encrypted?.plainDigest;
+  // A whole pass over the tensor bytes even for a changed file (a digest is not compared chunk by chunk); the write reuses it.
+  return recorded !== undefined && old.encrypted!.plainSize === header.byteLength + shard.dataBytes && shardPlainDigest(encryption.key, shard, header) === recorded;
+}
+
+/** SHA-256 of each planned shard's tensor bytes, hashed once per save (planned shards are the save's own objects). */
+const tensorHashes = new WeakMap<PlannedShard, Uint8Array>();
+
+/** The keyed digest (`encrypted.plainDigest`) of the shard's file written under `header`. */
+export function shardPlainDigest(key: EncryptionKey, shard: PlannedShard, header: Uint8Array): string {
+  let tensors = tensorHashes.get(shard);
+  if (tensors === undefined) {
+    const hash = createHash('sha256');
+    for (const t of shard.tensors) hash.update(t.bytes);
+    tensors = hash.digest();
+    tensorHashes.set(shard, tensors);
+  }
+  return plainDigest(key, header, tensors);
 }
 
 /**

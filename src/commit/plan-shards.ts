@@ -17,7 +17,7 @@
  */
 import { invalidArg } from '../errors.js';
 import { assertValidTensor, elementBytes, tensorBytes, type Tensor } from '../format/dtype.js';
-import type { Provenance } from '../format/manifest-types.js';
+import type { ManifestEncryption, Provenance } from '../format/manifest-types.js';
 import { shardFileName } from '../format/names.js';
 import { tensorNameProblem, type ShardEntry } from '../format/safetensors.js';
 import { assertSaveWithinLimits } from '../format/save-limits.js';
@@ -76,6 +76,9 @@ export interface PlannedCheckpoint {
   files: readonly { name: string; sizeBytes: number }[];
   state: unknown;
   provenance: Provenance;
+  /** The save's `encryption` (its files are drafted at their stored sizes, with `encrypted`). */
+  encryption?: ManifestEncryption | undefined;
+  incremental?: boolean | undefined;
 }
 
 /**
@@ -90,5 +93,7 @@ export function assertPlanWithinLimits(plan: PlannedCheckpoint): void {
     files: plan.files,
     state: plan.state,
     provenance: plan.provenance,
+    encryption: plan.encryption,
+    incremental: plan.incremental,
   });
 }

@@ -25,8 +25,18 @@
  * works as it is. The key id recorded in the manifest is a digest of the
  * secret under its own label (64 bits of SHA-256: names the key, reveals
  * nothing usable about a 256-bit secret).
+ *
+ * Plaintext digests (`files[].encrypted.plainDigest`, incremental series
+ * only): HMAC-SHA-256, under a second HKDF subkey of the same secret (its own
+ * label), of a shard's plaintext header followed by the SHA-256 of its tensor
+ * bytes (`plainDigest`). An incremental save tells by it that a planned shard
+ * equals the parent's stored one without decrypting it, while a reader
+ * without the key learns nothing from it: it cannot test a guessed plaintext
+ * against it. The header names the nonce of the save that wrote the file, so
+ * no two written files share a digest; only a kept file repeats its holder's,
+ * which its `source` says anyway.
  */
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { invalidArg } from '../errors.js';
 import { KEY_ID } from './manifest-signature.js';
 
@@ -43,7 +53,12 @@ export interface EncryptionKey {
   keyId: string;
   /** The 32-byte AES key (derived from the secret). */
   key: Uint8Array;
+  /** The 32-byte HMAC-SHA-256 key of plaintext digests (derived from the secret under another label). */
+  digestKey: Uint8Array;
 }
+
+/** Prefix of `files[].encrypted.plainDigest`: `hmac-sha256:` and 64 lowercase hex digits. */
+export const PLAIN_DIGEST_ALG = 'hmac-sha256';
 
 export function encryptionKey(secret: Uint8Array, keyId?: string): EncryptionKey {
   if (secret.byteLength < ENCRYPTION_MIN_SECRET_BYTES) {
@@ -52,7 +67,17 @@ export function encryptionKey(secret: Uint8Array, keyId?: string): EncryptionKey
   const id = keyId ?? `aes-${createHash('sha256').update('holdfast-encryption-key-id:').update(secret).digest('hex').slice(0, 16)}`;
   if (!KEY_ID.test(id)) throw invalidArg(`encryption key id ${JSON.stringify(id.slice(0, 140))}: expected 1 to 128 of A-Z a-z 0-9 . _ : -`);
   const key = new Uint8Array(hkdfSync('sha256', secret, 'holdfast-encryption-v1', 'aes-256-gcm file records', 32));
-  return { keyId: id, key };
+  const digestKey = new Uint8Array(hkdfSync('sha256', secret, 'holdfast-encryption-v1', 'hmac-sha256 plaintext digests', 32));
+  return { keyId: id, key, digestKey };
+}
+
+/**
+ * `hmac-sha256:<hex>` of a plaintext given as its `head` (a shard's header) and the SHA-256 of the
+ * rest (its tensor bytes): HMAC(head ‖ SHA-256(rest)). Hashing the tensor bytes apart lets a save
+ * hash them once, though it compares them under the parent's header and records them under its own.
+ */
+export function plainDigest(key: EncryptionKey, head: Uint8Array, restSha256: Uint8Array): string {
+  return `${PLAIN_DIGEST_ALG}:${createHmac('sha256', key.digestKey).update(head).update(restSha256).digest('hex')}`;
 }
 
 /** Records of a file of `plainBytes`: none for an empty file. */

@@ -68,6 +68,12 @@ export interface FileEncryption {
   plainSize: number;
   /** 16 lowercase hex digits: the random first 8 bytes of every record nonce of this file. */
   noncePrefix: string;
+  /**
+   * Shards of an incremental series: `hmac-sha256:<64 hex>` of the plaintext (its header, then the
+   * SHA-256 of its tensor bytes) under a subkey of the encryption secret (chunk-cipher.ts), so the
+   * next save can keep the file without decrypting it.
+   */
+  plainDigest?: string;
 }
 
 /** 2.x: encryption at rest (format/chunk-cipher.ts); covered by `manifestHash`. */

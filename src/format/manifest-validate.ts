@@ -10,10 +10,10 @@
  * future "compression") would report a checkpoint as good while misreading
  * it. So a writer adding a field must bump the major; extension data belongs
  * in `state`. (Every 2.x field, `encryption` and `files[].encrypted` among
- * them, and 2.1's `sha256-chunks:` file hashes joined before any 2.x store
- * left this repository.) A 1.x document must not carry a 2.x field. All
- * sizes, ranks, steps and offsets must be safe integers (JSON above 2^53
- * silently loses precision).
+ * them, its optional `plainDigest`, and 2.1's `sha256-chunks:` file hashes
+ * joined before any 2.x store left this repository.) A 1.x document must not
+ * carry a 2.x field. All sizes, ranks, steps and offsets must be safe
+ * integers (JSON above 2^53 silently loses precision).
  */
 import { DTYPES, elementBytes, isDType, type DType } from './dtype.js';
 import { FieldChecker, describeFound } from './field-checks.js';
@@ -25,7 +25,7 @@ import { duplicatePathProblem, relativePathProblem } from './relative-path.js';
 import { hashProblem, type HashAlgorithm } from './sha256.js';
 import { KEY_ID } from './manifest-signature.js';
 import { tilingProblem, type SlabExtent } from './slab-tiling.js';
-import { ENCRYPTION_ALG, MAX_RECORDS, encryptedSize, recordCount } from './chunk-cipher.js';
+import { ENCRYPTION_ALG, MAX_RECORDS, PLAIN_DIGEST_ALG, encryptedSize, recordCount } from './chunk-cipher.js';
 
 /** The fields of each major version: [required, optional]. */
 const FIELDS = {
@@ -50,6 +50,7 @@ const TENSOR_FIELDS = ['dtype', 'shape', 'slabs'];
 const NONCE = /^[0-9a-f]{32}$/;
 const NONCE_PREFIX = /^[0-9a-f]{16}$/;
 const HEX_DIGEST = /^[0-9a-f]{64}$/;
+const PLAIN_DIGEST = new RegExp(`^${PLAIN_DIGEST_ALG}:[0-9a-f]{64}$`);
 const VERSION = /^(0|[1-9][0-9]{0,8})\.(0|[1-9][0-9]{0,8})$/;
 /** Chunk sizes: whole 4096-byte pages (the O_DIRECT grid), at most 1 GiB. */
 const CHUNK_ALIGN = 4096;
@@ -146,9 +147,10 @@ function checkFileEncryption(c: FieldChecker, v: unknown, where: string, size: n
   }
   if (v === undefined) c.fail(where, 'the checkpoint is encrypted, and this file has no "encrypted" (every file must be encrypted)');
   const e = c.object(v, `${where}.encrypted`);
-  c.keys(e, `${where}.encrypted`, ['plainSize', 'noncePrefix']);
+  c.keys(e, `${where}.encrypted`, ['plainSize', 'noncePrefix'], ['plainDigest']);
   const plainSize = c.safeInt(e.plainSize, `${where}.encrypted.plainSize`);
   if (typeof e.noncePrefix !== 'string' || !NONCE_PREFIX.test(e.noncePrefix)) c.expected(`${where}.encrypted.noncePrefix`, '16 lowercase hex characters', e.noncePrefix);
+  if (e.plainDigest !== undefined && (typeof e.plainDigest !== 'string' || !PLAIN_DIGEST.test(e.plainDigest))) c.expected(`${where}.encrypted.plainDigest`, `"${PLAIN_DIGEST_ALG}:" and 64 lowercase hex digits`, e.plainDigest);
   if (recordCount(plainSize, encryption.chunkBytes) > MAX_RECORDS) c.fail(`${where}.encrypted.plainSize`, `${plainSize} bytes need more than ${MAX_RECORDS} records`);
   const stored = encryptedSize(plainSize, encryption.chunkBytes);
   if (stored !== size) c.fail(`${where}.size`, `${size} bytes, but ${plainSize} plaintext bytes in records of ${encryption.chunkBytes} are stored as ${stored}`);

@@ -11,7 +11,12 @@
  * tensors, state and provenance, then measures the manifest against MANIFEST_MAX_BYTES and
  * runs the readers' schema check on it. The commit later writes a manifest
  * of the same length (only the hashes, chunk digests, nonce and creation
- * time differ, and those keep their lengths). Cost: one encoding of the manifest and of each
+ * time differ, and those keep their lengths). An encrypted save's draft has
+ * its `encryption`, stored sizes (tags included) and every file's `encrypted`
+ * (with `plainDigest` on the shards of an incremental save). An incremental
+ * save's is an upper bound: which shards are kept is decided later, so every
+ * shard is drafted with a `source` and the parent is drafted as this step (a
+ * kept shard's header names an older step, never a longer one). Cost: one encoding of the manifest and of each
  * header, no tensor bytes touched (those are checked by `assertValidTensor`).
  */
 import { HoldfastError, invalidArg, isHoldfastError } from '../errors.js';
@@ -30,6 +35,7 @@ import {
   META_STEP,
   type JsonValue,
   type Manifest,
+  type ManifestEncryption,
   type ManifestFile,
   type ManifestTensor,
   type Provenance,
@@ -39,6 +45,7 @@ import { MANIFEST_FILE, SHA256SUMS_FILE, assertValidStep } from './names.js';
 import { assertNoDuplicatePaths, assertSafeRelativePath } from './relative-path.js';
 import { formatHash } from './sha256.js';
 import { chunkListHash } from './chunk-list-hash.js';
+import { NONCE_PREFIX_BYTES, PLAIN_DIGEST_ALG, encryptedSize } from './chunk-cipher.js';
 
 export interface SavePlanShard {
   fileName: string;
@@ -55,11 +62,17 @@ export interface SavePlan {
   state: unknown;
   /** What the commit will record (`currentProvenance(ctx)`): host and user names count toward the size. */
   provenance: Provenance;
+  /** The save's `encryption`, when it encrypts its files. */
+  encryption?: ManifestEncryption | undefined;
+  /** An incremental save: shards may be kept (`source`), and encrypted ones carry `plainDigest`. */
+  incremental?: boolean | undefined;
 }
 
 const PLACEHOLDER_HASH = formatHash('0'.repeat(64));
 const PLACEHOLDER_NONCE = '0'.repeat(32);
 const PLACEHOLDER_DIGEST = '0'.repeat(64);
+const PLACEHOLDER_NONCE_PREFIX = '0'.repeat(2 * NONCE_PREFIX_BYTES);
+const PLACEHOLDER_PLAIN_DIGEST = `${PLAIN_DIGEST_ALG}:${PLACEHOLDER_DIGEST}`;
 /** The longest `timing` value a save records (milliseconds to the microsecond, under 11.6 days; longer is clamped). */
 export const TIMING_MAX_MS = 999_999_999.999;
 /** Room left for a `signature` ({alg, keyId of at most KEY_ID_MAX_CHARS, base64 Ed25519 value}) in the size check. */
@@ -108,7 +121,8 @@ export function draftManifest(plan: SavePlan): Manifest {
   for (const shard of plan.shards) {
     const metadata = { [META_STEP]: String(plan.step), [META_RANK]: String(shard.rank), [META_NONCE]: PLACEHOLDER_NONCE };
     const header = encodeShardHeader([...shard.entries], metadata);
-    files.push(draftFile(shard.fileName, header.fileSize, shard.rank, 'shard'));
+    const file = draftFile(plan, shard.fileName, header.fileSize, shard.rank, 'shard');
+    files.push(plan.incremental === true ? { ...file, source: { step: plan.step, nonce: PLACEHOLDER_NONCE } } : file);
     shard.entries.forEach((e, i) => {
       const entry: ManifestTensor = {
         dtype: e.dtype,
@@ -118,7 +132,7 @@ export function draftManifest(plan: SavePlan): Manifest {
       defineEntry(tensors, e.name, entry);
     });
   }
-  for (const f of plan.files) files.push(draftFile(f.name, f.sizeBytes, 0, 'file'));
+  for (const f of plan.files) files.push(draftFile(plan, f.name, f.sizeBytes, 0, 'file'));
   return {
     format: MANIFEST_FORMAT,
     version: MANIFEST_VERSION,
@@ -130,14 +144,19 @@ export function draftManifest(plan: SavePlan): Manifest {
     state: plan.state as JsonValue,
     world: { size: 1 },
     provenance: plan.provenance,
-    parent: null,
+    parent: plan.incremental === true ? plan.step : null,
     timing: { pauseMs: TIMING_MAX_MS, writeMs: TIMING_MAX_MS },
+    ...(plan.encryption === undefined ? {} : { encryption: plan.encryption }),
     manifestHash: PLACEHOLDER_HASH,
   };
 }
 
-/** A file entry as the commit will write it: its chunk digest list has one placeholder per chunk. */
-function draftFile(path: string, size: number, rank: number, kind: ManifestFile['kind']): ManifestFile {
+/** A file entry as the commit will write it: one placeholder chunk digest per chunk of the stored bytes. */
+function draftFile(plan: SavePlan, path: string, plainSize: number, rank: number, kind: ManifestFile['kind']): ManifestFile {
+  const size = plan.encryption === undefined ? plainSize : encryptedSize(plainSize, plan.encryption.chunkBytes);
   const chunks = { bytes: DEFAULT_CHUNK_BYTES, sha256: new Array<string>(Math.ceil(size / DEFAULT_CHUNK_BYTES)).fill(PLACEHOLDER_DIGEST) };
-  return { path, size, hash: chunkListHash(chunks.sha256), rank, kind, chunks };
+  const file: ManifestFile = { path, size, hash: chunkListHash(chunks.sha256), rank, kind, chunks };
+  if (plan.encryption === undefined) return file;
+  const digest = kind === 'shard' && plan.incremental === true ? { plainDigest: PLACEHOLDER_PLAIN_DIGEST } : {};
+  return { ...file, encrypted: { plainSize, noncePrefix: PLACEHOLDER_NONCE_PREFIX, ...digest } };
 }

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { TAG_BYTES, encryptedSize, encryptionKey, newNoncePrefix, openRecord, recordCount, recordPlace, recordStoredRange, sealRecord } from '../../src/format/chunk-cipher.js';
+import { createHmac } from 'node:crypto';
+import { TAG_BYTES, encryptedSize, encryptionKey, newNoncePrefix, openRecord, plainDigest, recordCount, recordPlace, recordStoredRange, sealRecord } from '../../src/format/chunk-cipher.js';
 import { expectError } from './fixtures.js';
 
 const key = encryptionKey(new TextEncoder().encode('a secret of at least thirty-two bytes!!'));
@@ -38,5 +39,19 @@ describe('AES-256-GCM records', () => {
     assert.match(key.keyId, /^aes-[0-9a-f]{16}$/);
     assert.equal(encryptionKey(new Uint8Array(32), 'ops-2026').keyId, 'ops-2026');
     expectError(() => encryptionKey(new Uint8Array(31)), 'HF_INVALID_ARG', 'at least 32 bytes');
+  });
+
+  test('plaintext digests: HMAC under their own subkey of the secret, neither the AES key nor another secret\'s', () => {
+    const head = new TextEncoder().encode('header');
+    const rest = new Uint8Array(32).fill(7);
+    assert.notDeepEqual(key.digestKey, key.key);
+    assert.equal(key.digestKey.byteLength, 32);
+    const digest = plainDigest(key, head, rest);
+    assert.match(digest, /^hmac-sha256:[0-9a-f]{64}$/);
+    assert.equal(plainDigest(encryptionKey(new TextEncoder().encode('a secret of at least thirty-two bytes!!'), 'another-id'), head, rest), digest, 'the secret decides, not the id');
+    assert.notEqual(plainDigest(encryptionKey(new TextEncoder().encode('another secret of at least thirty-two bytes')), head, rest), digest);
+    assert.notEqual(plainDigest(key, new TextEncoder().encode('headeR'), rest), digest);
+    assert.equal(digest.slice(12), createHmac('sha256', key.digestKey).update(head).update(rest).digest('hex'));
+    assert.notEqual(digest.slice(12), createHmac('sha256', key.key).update(head).update(rest).digest('hex'));
   });
 });

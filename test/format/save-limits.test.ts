@@ -4,7 +4,7 @@ import { describe, test } from 'node:test';
 import { byteLengthOf, type DType } from '../../src/format/dtype.js';
 import { MANIFEST_MAX_BYTES, STATE_MAX_DEPTH } from '../../src/format/limits.js';
 import { encodeManifest, parseManifest, sealManifest } from '../../src/format/manifest.js';
-import type { Provenance } from '../../src/format/manifest-types.js';
+import { DEFAULT_CHUNK_BYTES, type Provenance } from '../../src/format/manifest-types.js';
 import { SIGNATURE_RESERVE_BYTES, assertSaveWithinLimits, draftManifest, type SavePlan } from '../../src/format/save-limits.js';
 import { expectError } from './fixtures.js';
 
@@ -45,6 +45,34 @@ describe('assertSaveWithinLimits', () => {
     const over = plan({ pad: 'x'.repeat(room - base + 1) });
     const e = expectError(() => assertSaveWithinLimits(over), 'HF_INVALID_ARG', 'MANIFEST_MAX_BYTES', `${MANIFEST_MAX_BYTES + 1} bytes`);
     assert.equal(e.data['limit'], 'MANIFEST_MAX_BYTES');
+  });
+
+  // Before: the draft left out `encryption`, the tags in stored sizes and every file's `encrypted`, so an encrypted save just under the cap committed a manifest over it.
+  test('an encrypted save is measured with its encryption fields: a plan that fits the cap in the clear is refused once encrypted, more so incremental', () => {
+    const files = [{ name: 'opt.bin', sizeBytes: 3 * DEFAULT_CHUNK_BYTES }];
+    const base = manifestBytes(plan({ pad: '' }, { files }));
+    const room = MANIFEST_MAX_BYTES - SIGNATURE_RESERVE_BYTES;
+    const fits = plan({ pad: 'x'.repeat(room - base) }, { files });
+    const clear = manifestBytes(fits);
+    const encryption = { alg: 'aes-256-gcm', keyId: 'k'.repeat(128), chunkBytes: DEFAULT_CHUNK_BYTES } as const;
+    const encrypted = { ...fits, encryption };
+    const m = draftManifest(encrypted);
+    assert.deepEqual(m.encryption, encryption);
+    assert.deepEqual(m.files.map((f) => f.size - f.encrypted!.plainSize), [16, 3 * 16], 'stored sizes: one tag per record');
+    assert.deepEqual(m.files[1]!.chunks!.sha256.length, 4, 'chunk digests of the stored bytes: 3 records of 8 MiB and their tags spill into a fourth chunk');
+    assert.ok(m.files.every((f) => f.encrypted!.noncePrefix.length === 16 && f.encrypted!.plainDigest === undefined));
+    const incremental = draftManifest({ ...encrypted, incremental: true });
+    assert.match(incremental.files[0]!.encrypted!.plainDigest!, /^hmac-sha256:0{64}$/);
+    assert.equal(incremental.files[1]!.encrypted!.plainDigest, undefined, 'opaque files are never kept: no digest');
+    assert.deepEqual(incremental.files[0]!.source, { step: 7, nonce: '0'.repeat(32) });
+    assert.equal(incremental.parent, 7);
+    assert.ok(manifestBytes({ ...encrypted, incremental: true }) > manifestBytes(encrypted) && manifestBytes(encrypted) > clear);
+    // The schema check of readers accepts such a draft (kept files, plaintext digests) when it is small.
+    assertSaveWithinLimits({ ...plan(null, { files }), encryption, incremental: true });
+    assert.equal(clear, room, 'in the clear: exactly at the cap');
+    assertSaveWithinLimits(fits);
+    expectError(() => assertSaveWithinLimits(encrypted), 'HF_INVALID_ARG', 'MANIFEST_MAX_BYTES');
+    expectError(() => assertSaveWithinLimits({ ...fits, incremental: true }), 'HF_INVALID_ARG', 'MANIFEST_MAX_BYTES');
   });
 
   test('refuses a state nested deeper than readers accept, or holding an integer they cannot read exactly', () => {

@@ -51,10 +51,13 @@ export interface StorageFixture {
 /** A short lease: a crashed writer's record expires quickly; `wait` so racing stores take turns. */
 const STORE_OPTIONS: StoreOptions = { lease: { ifHeld: 'wait', ttlMs: 2_000, waitMs: 20_000 } };
 
-async function storeOver(fx: StorageFixture, storage?: CheckpointStorage): Promise<Store> {
+async function storeOver(fx: StorageFixture, storage?: CheckpointStorage, options: StoreOptions = {}): Promise<Store> {
   // Small shards: an incremental series gets a file per tensor, so frozen tensors are kept, not rewritten.
-  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs, shardSizeBytes: 1 });
+  return openStore({ storage: storage ?? (await fx.open()) }, { ...STORE_OPTIONS, fs: fx.sourceFs, shardSizeBytes: 1, ...options });
 }
+
+const ENCRYPTION_SECRET = 'an encryption secret of at least 32 bytes';
+const OTHER_ENCRYPTION_SECRET = 'another encryption secret, also 32+ bytes';
 
 /** Fresh sample tensors plus two that never change (frozen layers). */
 function withFrozen(seed: number): Record<string, Tensor> {
@@ -240,6 +243,60 @@ export function storageConformance(name: string, make: () => Promise<StorageFixt
       assert.equal(report!.ok, false);
       assert.match(report!.problems[0]!.message, /kept in checkpoint 4, which is no longer committed/);
       assertSameTensors((await store.restore()).tensors, withFrozen(3), 'rolled back past the orphan');
+    });
+
+    withFixture('incremental and encrypted: unchanged tensors are kept by their keyed plaintext digests; restore and verify decrypt them in their source; gc keeps it; a broken parent fails the child', async (fx) => {
+      const store = await storeOver(fx, undefined, { encryption: { key: ENCRYPTION_SECRET } });
+      await store.save(1, { tensors: withFrozen(1), state: 1 }, { incremental: true });
+      const second = await store.save(2, { tensors: withFrozen(2), state: 2 }, { incremental: true });
+      await store.save(3, { tensors: withFrozen(3), state: 3 }, { incremental: true });
+      const [m1, m3] = [await store.inspect(1), await store.inspect(3)];
+      const kept = m3.files.filter((f) => f.source !== undefined);
+      const fileOf = (tensor: string): string => m3.tensors[tensor]!.slabs[0]!.file;
+      const keptPaths = new Set(kept.map((f) => f.path));
+      assert.ok(keptPaths.has(fileOf('frozen.embed')) && keptPaths.has(fileOf('frozen.norm')), 'the frozen tensors are kept');
+      assert.ok(!keptPaths.has(fileOf('f32.weight')) && !keptPaths.has(fileOf('u8')), 'trained tensors are written');
+      assert.equal(second.keptBytes, kept.reduce((n, f) => n + f.size, 0));
+      assert.ok(second.keptBytes! > 0 && second.keptBytes! < second.bytes, `kept ${second.keptBytes} of ${second.bytes}`);
+      for (const f of kept) {
+        const held = m1.files.find((p) => p.path === f.path)!;
+        assert.deepEqual(f.source, { step: 1, nonce: m1.nonce });
+        assert.deepEqual(f.encrypted, held.encrypted, 'the holder\'s nonce prefix and digest, as stored');
+        assert.match(f.encrypted!.plainDigest!, /^hmac-sha256:[0-9a-f]{64}$/);
+      }
+      const other = await storeOver(fx, undefined, { encryption: { key: ENCRYPTION_SECRET } });
+      assertSameTensors((await other.restore(3)).tensors, withFrozen(3), 'restore of an encrypted incremental checkpoint');
+      const part = await other.restore({ step: 3, layout: { 'frozen.embed': { offset: [1, 0], shape: [2, 5] } } });
+      assert.ok(bytesOf(part.tensors['frozen.embed']!).equals(bytesOf(withFrozen(3)['frozen.embed']!).subarray(20, 60)), 'a range of a kept file, decrypted from its source');
+      assert.deepEqual((await (await storeOver(fx)).verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]], 'verified without the key');
+      assert.deepEqual((await other.verify()).map((r) => [r.step, r.ok]), [[1, true], [2, true], [3, true]], 'verified with the key (headers decrypted, kept ones in their source)');
+      const gc = await other.gc({ keepLast: 1 });
+      assert.deepEqual(gc.removedSteps, [2]);
+      assertSameTensors((await other.restore()).tensors, withFrozen(3), 'after gc');
+      await fx.corrupt(1, kept[0]!.path);
+      assert.deepEqual((await other.verify()).map((r) => [r.step, r.ok]), [[1, false], [3, false]]);
+      await assert.rejects(other.restore(), (e) => isHoldfastError(e, 'HF_NO_VALID_CHECKPOINT'));
+    });
+
+    withFixture('incremental and encrypted: a parent under another key, without plaintext digests, or plain (or a plain child of an encrypted one) is written again, never kept', async (fx) => {
+      const under = (key: string | undefined): Promise<Store> => storeOver(fx, undefined, key === undefined ? {} : { encryption: { key } });
+      const frozen = (step: number): Record<string, Tensor> => ({ 'frozen.embed': withFrozen(0)['frozen.embed']!, moving: sampleTensors(step)['u8']! });
+      const series: [number, string | undefined, boolean][] = [
+        [1, ENCRYPTION_SECRET, true],
+        [2, OTHER_ENCRYPTION_SECRET, true], // another key: its digests would not match anyway, and its key id differs
+        [3, OTHER_ENCRYPTION_SECRET, false], // encrypted, not incremental: no plaintext digests recorded
+        [4, OTHER_ENCRYPTION_SECRET, true], // so nothing of 3 is kept
+        [5, undefined, true], // plain child of an encrypted parent
+        [6, ENCRYPTION_SECRET, true], // encrypted child of a plain parent: nothing kept in the clear
+        [7, ENCRYPTION_SECRET, true], // and then reuse resumes
+      ];
+      for (const [step, key, incremental] of series) {
+        const r = await (await under(key)).save(step, { tensors: frozen(step), state: step }, { incremental });
+        const m = await (await under(key)).inspect(step);
+        assert.equal(r.keptBytes ?? 0, step === 7 ? m.files.find((f) => f.path === m.tensors['frozen.embed']!.slabs[0]!.file)!.size : 0, `step ${step}: kept bytes`);
+        assert.equal(m.files.some((f) => f.encrypted?.plainDigest !== undefined), key !== undefined && incremental, `step ${step}: plaintext digests only in an encrypted incremental save`);
+        assertSameTensors((await (await under(key)).restore(step)).tensors, frozen(step), `step ${step}`);
+      }
     });
 
     withFixture('two stores save one step at once (writer lease, wait): exactly one commits, the other gets HF_STEP_EXISTS', async (fx) => {
