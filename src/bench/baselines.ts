@@ -12,6 +12,8 @@ import { tensorBytes, type Tensor } from '../format/dtype.js';
 import type { FileHandle, FileSystem } from '../fs/file-system.js';
 import { isDirectRefusal } from '../io/direct-io-support.js';
 import type { HashWorkerPool } from '../io/hash-worker-pool.js';
+import { DEFAULT_CHUNK_BYTES } from '../format/manifest-types.js';
+import type { RecordCipherSpec } from '../io/record-cipher-stream.js';
 import { mapConcurrent } from '../io/map-concurrent.js';
 import { allocKeptBytes } from '../io/read-file-hashed.js';
 
@@ -113,13 +115,14 @@ async function readFresh(fs: FileSystem, p: string, size: number): Promise<numbe
   return n;
 }
 
-export async function hashOnly(hashers: HashWorkerPool, memory: Uint8Array, bytes: number, streams: number): Promise<void> {
+export async function hashOnly(hashers: HashWorkerPool, memory: Uint8Array, bytes: number, streams: number, cipher?: (streamBytes: number) => RecordCipherSpec | undefined): Promise<void> {
   const chunk = Math.min(memory.byteLength, 16 * 1024 * 1024);
   const slots = Math.floor(memory.byteLength / chunk);
   const per = Math.ceil(bytes / streams);
   await Promise.all(
     Array.from({ length: streams }, async () => {
-      const h = hashers.open(per);
+      const spec = cipher?.(per);
+      const h = spec === undefined ? hashers.open(per) : hashers.open(per, DEFAULT_CHUNK_BYTES, false, spec);
       const updates: Promise<unknown>[] = [];
       for (let done = 0; done < per; done += chunk) {
         if (updates.length >= 4) await updates.shift();

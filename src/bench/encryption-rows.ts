@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { posix as path } from 'node:path';
 import { openStore, type Store } from '../index.js';
 import { removeTree } from '../fs/file-utils.js';
+import { hashLimit } from './limit-steps.js';
 import { measurement, sample } from './sampling.js';
 import type { Measurement } from './types.js';
 import type { WorkloadRun } from './workload-run.js';
@@ -38,8 +39,13 @@ export async function encryptionRows(run: WorkloadRun, writeLimit: number | unde
   }
   const bytes = run.workload.bytes;
   const label = (v: string): string => (v === 'plain' ? 'plain, interleaved with the encrypted row' : 'encrypted (AES-256-GCM records)');
+  // The CPU ceiling of each encrypted row: its workers' pass (hash + cipher) with no I/O.
+  const sealLimit = await hashLimit(run, 'seal');
+  const openLimit = await hashLimit(run, 'open');
+  const cpuRow = (op: string, l: { seconds: number[]; workers: number }, limit: number | undefined): Measurement =>
+    measurement({ label: `limit: SHA-256 + AES-256-GCM ${op}, ${l.workers} hashing workers at once, in memory, no I/O`, kind: 'limit', bytes, seconds: l.seconds }, limit);
   return {
-    save: VARIANTS.map((v) => measurement({ label: `Holdfast save, atomic_dirsync, direct, ${label(v)}`, kind: 'holdfast', mode: 'atomic_dirsync', method: 'direct', bytes, seconds: save[v] }, writeLimit)),
-    restore: VARIANTS.map((v) => measurement({ label: `Holdfast restore + full verify, ${label(v)}`, kind: 'holdfast', method: 'direct', bytes, seconds: restore[v] }, readLimit)),
+    save: [...VARIANTS.map((v) => measurement({ label: `Holdfast save, atomic_dirsync, direct, ${label(v)}`, kind: 'holdfast', mode: 'atomic_dirsync', method: 'direct', bytes, seconds: save[v] }, writeLimit)), cpuRow('seal', sealLimit, writeLimit)],
+    restore: [...VARIANTS.map((v) => measurement({ label: `Holdfast restore + full verify, ${label(v)}`, kind: 'holdfast', method: 'direct', bytes, seconds: restore[v] }, readLimit)), cpuRow('open', openLimit, readLimit)],
   };
 }
