@@ -21,7 +21,7 @@ import { isHoldfastError } from '../errors.js';
 import { MemoryFileSystem } from '../fs/memory-file-system.js';
 import { SeededRandom } from '../fs/seeded-random.js';
 import { openStore } from '../store/open-store.js';
-import type { VerifyLevel } from '../store/types.js';
+import type { Store, VerifyLevel } from '../store/types.js';
 import type { CampaignOptions, CampaignResult, CampaignRow, Violation } from './campaign.js';
 import { FIXTURE_SIGNING, buildCorruptFixture, type CorruptFixture } from './corrupt-fixture.js';
 import { FAULT_VARIANTS, type FaultVariant, type InjectedFault } from './corruption/index.js';
@@ -67,6 +67,12 @@ export interface CorruptCampaignOptions extends CampaignOptions {
    * the campaign must then report misses: the test that proves it has teeth.
    */
   verifyLevel?: VerifyLevel;
+  /**
+   * Run against the encrypted fixture (corrupt-fixture.ts): every trial's store holds the key, so
+   * verify authenticates every record and restore decrypts. Variants with `refusedWhenEncrypted`
+   * are judged as `refused` there.
+   */
+  encrypted?: boolean;
   onTrial?: (record: CorruptTrialRecord) => void;
 }
 
@@ -111,6 +117,7 @@ async function runTrial(
     verify,
     create: false,
     ...(variant.verifiedWithKey === true ? { signing: FIXTURE_SIGNING } : {}),
+    ...(fixture.encryption !== undefined ? { encryption: fixture.encryption } : {}),
     onEvent: (e) => {
       if (e.type === 'quarantined') quarantined += 1;
     },
@@ -134,6 +141,21 @@ async function runTrial(
     quarantined: 0,
     ok: false,
   };
+  const problems: string[] = [];
+  if (variant.expectation === 'refused') problems.push(...(await refusalProblems(store, record)));
+  else problems.push(...(await rollbackProblems(store, fixture, fault, record)));
+  record.quarantined = quarantined;
+  if (variant.expectation === 'refused' && quarantined > 0) problems.push(`${quarantined} checkpoint(s) quarantined: HF_KEY must never quarantine`);
+  // Undetectable variants are judged on the step only: a resealed state edit restores the edited state by design.
+  record.ok = variant.expectation === 'undetectable'
+    ? record.latestStep === fault.expectedStep && record.restoredStep === fault.expectedStep
+    : problems.length === 0;
+  if (problems.length > 0) record.problem = problems.join('; ');
+  return record;
+}
+
+/** verify must flag exactly the damaged steps; latest and restore must roll back to the expected step, bit-exact. */
+async function rollbackProblems(store: Store, fixture: CorruptFixture, fault: InjectedFault, record: CorruptTrialRecord): Promise<string[]> {
   const problems: string[] = [];
   try {
     const reports = new Map((await store.verify()).map((r) => [r.step, r]));
@@ -160,13 +182,23 @@ async function runTrial(
   } catch (e) {
     problems.push(`the API threw instead of reporting: ${(e as Error).message}`);
   }
-  record.quarantined = quarantined;
-  // Undetectable variants are judged on the step only: a resealed state edit restores the edited state by design.
-  record.ok = variant.expectation === 'undetectable'
-    ? record.latestStep === fault.expectedStep && record.restoredStep === fault.expectedStep
-    : problems.length === 0;
-  if (problems.length > 0) record.problem = problems.join('; ');
-  return record;
+  return problems;
+}
+
+/** A `refused` variant: verify, latest and restore must each throw HF_KEY (not report, not roll back). */
+async function refusalProblems(store: Store, record: CorruptTrialRecord): Promise<string[]> {
+  const problems: string[] = [];
+  const calls: [string, () => Promise<unknown>][] = [['verify', () => store.verify()], ['latest', () => store.latest()], ['restore', () => store.restore()]];
+  for (const [name, call] of calls) {
+    try {
+      await call();
+      problems.push(`${name}() returned instead of refusing with HF_KEY`);
+    } catch (e) {
+      if (!isHoldfastError(e, 'HF_KEY')) problems.push(`${name}() threw ${isHoldfastError(e) ? e.code : 'a non-Holdfast error'} instead of HF_KEY: ${(e as Error).message}`);
+    }
+  }
+  record.mechanism = problems.length === 0 ? 'HF_KEY' : 'not-refused';
+  return problems;
 }
 
 interface VariantTally {
@@ -188,6 +220,9 @@ function tally(t: VariantTally, r: CorruptTrialRecord): void {
     add(t.outcomes, r.mechanism);
     add(t.outcomes, rollbackOk ? 'rollback:ok' : 'rollback:wrong');
     if (r.falseAlarms.length > 0) add(t.outcomes, 'false-alarm:collateral');
+  } else if (t.variant.expectation === 'refused') {
+    add(t.outcomes, r.mechanism);
+    add(t.outcomes, r.quarantined === 0 ? 'nothing-quarantined' : 'quarantined');
   } else if (t.variant.expectation === 'benign') {
     add(t.outcomes, r.falseAlarms.length > 0 ? 'false-alarm' : 'no-alarm');
     add(t.outcomes, rollbackOk ? 'restore:newest-exact' : 'restore:wrong');
@@ -201,14 +236,16 @@ const LABELS = {
   detect: 'detected by verify, and latest/restore rolled back to the expected step bit-exact',
   benign: 'not flagged, and restore returned the newest checkpoint bit-exact',
   undetectable: 'restore returned the expected step without complaint (undetectable by design: reported, not a miss)',
+  refused: 'verify, latest and restore each refused with HF_KEY, nothing quarantined (encrypted fixture: by design, no rollback)',
 };
 
 export async function runCorruptCampaign(options: CorruptCampaignOptions): Promise<CampaignResult> {
   const started = performance.now();
   const durability = options.modes[0] ?? 'atomic_dirsync';
-  const fixture = await buildCorruptFixture(options.seed, durability);
+  const encrypted = options.encrypted === true;
+  const fixture = await buildCorruptFixture(options.seed, durability, { encrypted });
   const pristineDigest = MemoryFileSystem.fromTree(fixture.tree).digest();
-  const variants = selectVariants(options.variants);
+  const variants = selectVariants(options.variants).map((v): FaultVariant => (encrypted && v.refusedWhenEncrypted !== undefined ? { ...v, expectation: 'refused' } : v));
   const counts = trialsPerVariant(variants, options.trials, options.keyClassFloor ?? 0);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const tallies: VariantTally[] = [];
@@ -217,7 +254,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
   let falseAlarms = 0;
   let done = 0;
   for (const variant of variants) {
-    const variantIndex = FAULT_VARIANTS.indexOf(variant);
+    const variantIndex = FAULT_VARIANTS.findIndex((v) => v.name === variant.name);
     const t: VariantTally = { variant, trials: 0, ok: 0, outcomes: {} };
     tallies.push(t);
     const n = counts.get(variant)!;
@@ -232,7 +269,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
           trial,
           seed: options.seed,
           description: `${variant.name}: ${r.file} offset ${r.offset} length ${r.length} (${r.detail}): ${r.problem ?? 'failed'}`,
-          replay: `holdfast torture corrupt --seed ${options.seed} --class ${variant.name} --trials ${trial + 1}`,
+          replay: `holdfast torture corrupt --seed ${options.seed} --class ${variant.name} --trials ${trial + 1}${encrypted ? ' --encrypted' : ''}`,
         });
       }
       options.onTrial?.(r);
@@ -254,7 +291,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
       falseAlarms,
       variants: variants.length,
     },
-    notes: corruptNotes(),
+    notes: [...corruptNotes(), ...(encrypted ? encryptedNotes(variants) : [])],
     durationMs: Math.round(performance.now() - started),
   };
 }
@@ -262,6 +299,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
 /** Verifications of checkpoints the fault left undamaged and listed, in one trial. */
 function cleanCount(fixture: CorruptFixture, variant: FaultVariant, r: CorruptTrialRecord): number {
   // 100 and 300 (200 was moved to 400); for undetectable variants, the two older ones.
+  if (variant.expectation === 'refused') return 0;
   if (variant.name === 'rollback/older-renamed-newer' || variant.expectation === 'undetectable') return fixture.checkpoints.length - 1;
   if (variant.expectation === 'benign') return fixture.checkpoints.length;
   if (r.expectedStep === null) return 0;
@@ -309,6 +347,13 @@ function aggregate(group: string, fault: string | undefined, ts: VariantTally[],
   const trials = ts.reduce((s, t) => s + t.trials, 0);
   const ok = ts.reduce((s, t) => s + t.ok, 0);
   return { group, ...(fault !== undefined ? { fault } : {}), trials, outcomes, guarantee: wilson(ok, trials), guaranteeLabel: label, required: true };
+}
+
+function encryptedNotes(ran: readonly FaultVariant[]): string[] {
+  return [
+    'Encrypted fixture: the same checkpoints saved with an encryption key (each shard one AES-256-GCM record: ciphertext at the plaintext offsets, then its 16-byte tag); every trial\'s store holds the key, so verify authenticates every record and restore decrypts and is compared with what was saved. Injectors damage stored (cipher) bytes; header-edit/* decrypts, edits and re-seals with the key (a writer bug holding it), so only the header checks can catch it.',
+    ...ran.filter((v) => v.expectation === 'refused').map((v) => `refused, not rolled back, on the encrypted fixture: ${v.name}: ${v.refusedWhenEncrypted!}`),
+  ];
 }
 
 function corruptNotes(): string[] {

@@ -2,7 +2,7 @@
  * C13: shard header edits with the file's hash rebound in the manifest (a
  * consistent writer bug): only the header checks can catch them.
  */
-import type { FixtureCheckpoint, FixtureShard } from '../corrupt-fixture.js';
+import { shardPlaintext, shardStored, type FixtureCheckpoint, type FixtureShard } from '../corrupt-fixture.js';
 import { bindDigests, readAll, readManifest, writeAt, writeManifest } from './file-edits.js';
 import { SAME_SIZE_DTYPE, otherShape } from './manifest-edits.js';
 import { newest, pick, randomHex, shardFault, shardPath } from './targets.js';
@@ -13,8 +13,10 @@ interface ParsedHeader {
   bytes: Uint8Array;
 }
 
+/** The shard's plaintext header; an encrypted shard is opened with the fixture key. */
 async function readHeader(ctx: FaultContext, p: string, s: FixtureShard): Promise<ParsedHeader> {
-  const bytes = await readAll(ctx.fs, p);
+  const m = await readManifest(ctx.fs, newest(ctx.fixture).dir);
+  const bytes = shardPlaintext(m.files.find((f) => f.path === s.name)!, await readAll(ctx.fs, p), m.encryption?.chunkBytes);
   const json = new TextDecoder().decode(bytes.subarray(8, s.jsonEnd));
   return { doc: JSON.parse(json) as ParsedHeader['doc'], bytes };
 }
@@ -22,7 +24,9 @@ async function readHeader(ctx: FaultContext, p: string, s: FixtureShard): Promis
 /**
  * Writes `doc` back as the header (padded to the same length so the data
  * does not move), then records the file's new hash in the manifest and
- * reseals it: the header is now the only thing that disagrees.
+ * reseals it: the header is now the only thing that disagrees. An encrypted
+ * shard is sealed again with the fixture key (a writer bug that holds it),
+ * so its records authenticate and only the header checks can tell.
  */
 async function writeHeaderConsistently(ctx: FaultContext, c: FixtureCheckpoint, s: FixtureShard, h: ParsedHeader, lengthPrefix?: bigint): Promise<boolean> {
   const json = new TextEncoder().encode(JSON.stringify(h.doc));
@@ -31,9 +35,11 @@ async function writeHeaderConsistently(ctx: FaultContext, c: FixtureCheckpoint, 
   bytes.fill(0x20, 8, s.dataStart);
   bytes.set(json, 8);
   if (lengthPrefix !== undefined) new DataView(bytes.buffer).setBigUint64(0, lengthPrefix, true);
-  await writeAt(ctx.fs, shardPath(c, s), 0, bytes.subarray(0, s.dataStart));
   const m = await readManifest(ctx.fs, c.dir);
-  bindDigests(m.files.find((f) => f.path === s.name)!, bytes);
+  const file = m.files.find((f) => f.path === s.name)!;
+  const stored = shardStored(file, bytes);
+  await writeAt(ctx.fs, shardPath(c, s), 0, file.encrypted === undefined ? bytes.subarray(0, s.dataStart) : stored);
+  bindDigests(file, stored);
   await writeManifest(ctx.fs, c.dir, m, true);
   return true;
 }

@@ -19,13 +19,14 @@
  * Expectations: `detect` (must be caught, required), `benign` (must NOT be
  * flagged: a false alarm otherwise, required), `undetectable` (no checksum
  * can catch it without state kept outside the store or a key: reported,
- * never counted as a miss).
+ * never counted as a miss), `refused` (encrypted fixture only, see
+ * `refusedWhenEncrypted`: HF_KEY from every call, nothing quarantined, required).
  */
 import type { FileSystem } from '../../fs/file-system.js';
 import type { SeededRandom } from '../../fs/seeded-random.js';
 import type { CorruptFixture } from '../corrupt-fixture.js';
 
-export type Expectation = 'detect' | 'benign' | 'undetectable';
+export type Expectation = 'detect' | 'benign' | 'undetectable' | 'refused';
 
 export interface FaultContext {
   fs: FileSystem;
@@ -52,5 +53,11 @@ export interface FaultVariant {
   summary: string;
   /** The trial's reader holds the fixture's signing key (the fixture is always signed; other readers ignore signatures). */
   verifiedWithKey?: boolean;
+  /**
+   * On the encrypted fixture, the store refuses this fault with HF_KEY by design (stored bytes that
+   * match rebound digests but do not authenticate: restore/decrypt-file.ts) instead of rolling back:
+   * verify, latest and restore must each throw HF_KEY, quarantine nothing and restore nothing.
+   */
+  refusedWhenEncrypted?: string;
   inject(ctx: FaultContext): Promise<InjectedFault>;
 }
