@@ -73,6 +73,12 @@ export interface CorruptCampaignOptions extends CampaignOptions {
    * are judged as `refused` there.
    */
   encrypted?: boolean;
+  /**
+   * Encrypted only: verify() and latest() run on a store opened without the key (as `holdfast verify`
+   * run without it: stored bytes against their digests, no header check), restore() on one with it.
+   * Variants that only a header check can catch (`headerCheckOnly`) are skipped, named in the notes.
+   */
+  keyless?: boolean;
   onTrial?: (record: CorruptTrialRecord) => void;
 }
 
@@ -105,23 +111,26 @@ async function runTrial(
   trial: number,
   seed: number,
   verify: VerifyLevel,
+  keyless: boolean,
 ): Promise<CorruptTrialRecord> {
   const fs = MemoryFileSystem.fromTree(fixture.tree);
   const rng = new SeededRandom(seed, TRIAL_STREAM, variantIndex, trial);
   const fault: InjectedFault = await variant.inject({ fs, fixture, rng });
   if (variant.expectation !== 'benign' && fs.digest() === pristineDigest) throw new Error(`injector ${variant.name} changed nothing (trial ${trial})`);
   let quarantined = 0;
-  const store = await openStore(fixture.root, { runtime: trialRuntime(),
+  const open = (withKey: boolean): Promise<Store> => openStore(fixture.root, { runtime: trialRuntime(),
     fs,
     durability: fixture.durability,
     verify,
     create: false,
     ...(variant.verifiedWithKey === true ? { signing: FIXTURE_SIGNING } : {}),
-    ...(fixture.encryption !== undefined ? { encryption: fixture.encryption } : {}),
+    ...(withKey && fixture.encryption !== undefined ? { encryption: fixture.encryption } : {}),
     onEvent: (e) => {
       if (e.type === 'quarantined') quarantined += 1;
     },
   });
+  const store = await open(true);
+  const checker = keyless ? await open(false) : store;
   const record: CorruptTrialRecord = {
     campaign: 'corrupt',
     variant: variant.name,
@@ -143,7 +152,7 @@ async function runTrial(
   };
   const problems: string[] = [];
   if (variant.expectation === 'refused') problems.push(...(await refusalProblems(store, record)));
-  else problems.push(...(await rollbackProblems(store, fixture, fault, record)));
+  else problems.push(...(await rollbackProblems(checker, store, fixture, fault, record)));
   record.quarantined = quarantined;
   if (variant.expectation === 'refused' && quarantined > 0) problems.push(`${quarantined} checkpoint(s) quarantined: HF_KEY must never quarantine`);
   // Undetectable variants are judged on the step only: a resealed state edit restores the edited state by design.
@@ -155,10 +164,10 @@ async function runTrial(
 }
 
 /** verify must flag exactly the damaged steps; latest and restore must roll back to the expected step, bit-exact. */
-async function rollbackProblems(store: Store, fixture: CorruptFixture, fault: InjectedFault, record: CorruptTrialRecord): Promise<string[]> {
+async function rollbackProblems(checker: Store, store: Store, fixture: CorruptFixture, fault: InjectedFault, record: CorruptTrialRecord): Promise<string[]> {
   const problems: string[] = [];
   try {
-    const reports = new Map((await store.verify()).map((r) => [r.step, r]));
+    const reports = new Map((await checker.verify()).map((r) => [r.step, r]));
     const caughtBy = fault.damaged.map((step) => {
       const r = reports.get(step);
       return r === undefined ? 'not-listed' : r.ok ? 'missed' : r.problems[0]!.reason;
@@ -167,7 +176,7 @@ async function rollbackProblems(store: Store, fixture: CorruptFixture, fault: In
     if (caughtBy.includes('missed')) problems.push(`verify passed damaged step(s) ${fault.damaged.filter((_, i) => caughtBy[i] === 'missed').join(', ')}`);
     for (const r of reports.values()) if (!fault.damaged.includes(r.step) && !r.ok) record.falseAlarms.push(r.step);
     if (record.falseAlarms.length > 0) problems.push(`verify flagged undamaged step(s) ${record.falseAlarms.join(', ')}: ${reports.get(record.falseAlarms[0]!)!.problems[0]!.message}`);
-    record.latestStep = (await store.latest())?.step ?? null;
+    record.latestStep = (await checker.latest())?.step ?? null;
     if (record.latestStep !== fault.expectedStep) problems.push(`latest() returned ${record.latestStep}, expected ${fault.expectedStep}`);
     try {
       const restored = await store.restore();
@@ -245,7 +254,10 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
   const encrypted = options.encrypted === true;
   const fixture = await buildCorruptFixture(options.seed, durability, { encrypted });
   const pristineDigest = MemoryFileSystem.fromTree(fixture.tree).digest();
-  const variants = selectVariants(options.variants).map((v): FaultVariant => (encrypted && v.refusedWhenEncrypted !== undefined ? { ...v, expectation: 'refused' } : v));
+  const keyless = encrypted && options.keyless === true;
+  const selected = selectVariants(options.variants);
+  const skipped = keyless ? selected.filter((v) => v.headerCheckOnly === true) : [];
+  const variants = selected.filter((v) => !skipped.includes(v)).map((v): FaultVariant => (encrypted && v.refusedWhenEncrypted !== undefined ? { ...v, expectation: 'refused' } : v));
   const counts = trialsPerVariant(variants, options.trials, options.keyClassFloor ?? 0);
   const total = [...counts.values()].reduce((a, b) => a + b, 0);
   const tallies: VariantTally[] = [];
@@ -259,7 +271,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
     tallies.push(t);
     const n = counts.get(variant)!;
     for (let trial = 0; trial < n; trial++) {
-      const r = await runTrial(fixture, pristineDigest, variant, variantIndex, trial, options.seed, options.verifyLevel ?? 'full');
+      const r = await runTrial(fixture, pristineDigest, variant, variantIndex, trial, options.seed, options.verifyLevel ?? 'full', keyless);
       tally(t, r);
       cleanVerifications += cleanCount(fixture, variant, r);
       falseAlarms += r.falseAlarms.length;
@@ -269,7 +281,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
           trial,
           seed: options.seed,
           description: `${variant.name}: ${r.file} offset ${r.offset} length ${r.length} (${r.detail}): ${r.problem ?? 'failed'}`,
-          replay: `holdfast torture corrupt --seed ${options.seed} --class ${variant.name} --trials ${trial + 1}${encrypted ? ' --encrypted' : ''}`,
+          replay: `holdfast torture corrupt --seed ${options.seed} --class ${variant.name} --trials ${trial + 1}${encrypted ? ' --encrypted' : ''}${keyless ? ' --keyless' : ''}`,
         });
       }
       options.onTrial?.(r);
@@ -291,7 +303,7 @@ export async function runCorruptCampaign(options: CorruptCampaignOptions): Promi
       falseAlarms,
       variants: variants.length,
     },
-    notes: [...corruptNotes(), ...(encrypted ? encryptedNotes(variants) : [])],
+    notes: [...corruptNotes(), ...(encrypted ? encryptedNotes(variants, skipped) : [])],
     durationMs: Math.round(performance.now() - started),
   };
 }
@@ -349,9 +361,10 @@ function aggregate(group: string, fault: string | undefined, ts: VariantTally[],
   return { group, ...(fault !== undefined ? { fault } : {}), trials, outcomes, guarantee: wilson(ok, trials), guaranteeLabel: label, required: true };
 }
 
-function encryptedNotes(ran: readonly FaultVariant[]): string[] {
+function encryptedNotes(ran: readonly FaultVariant[], skipped: readonly FaultVariant[]): string[] {
   return [
     'Encrypted fixture: the same checkpoints saved with an encryption key (each shard one AES-256-GCM record: ciphertext at the plaintext offsets, then its 16-byte tag); every trial\'s store holds the key, so verify authenticates every record and restore decrypts and is compared with what was saved. Injectors damage stored (cipher) bytes; header-edit/* decrypts, edits and re-seals with the key (a writer bug holding it), so only the header checks can catch it.',
+    ...(skipped.length > 0 ? [`Keyless: verify() and latest() ran on a store without the key (stored bytes against their digests), restore() on one with it; skipped, as only the shard header check (which needs the key) can catch them: ${skipped.map((v) => v.name).join(', ')}.`] : []),
     ...ran.filter((v) => v.expectation === 'refused').map((v) => `refused, not rolled back, on the encrypted fixture: ${v.name}: ${v.refusedWhenEncrypted!}`),
   ];
 }

@@ -45,8 +45,9 @@ interface CampaignRequest {
   trials?: number;
   /** Corrupt only: variant names, class ids or name prefixes. */
   classes?: string[];
-  /** Corrupt only: against the encrypted fixture. */
+  /** Corrupt only: against the encrypted fixture; `keyless`: verify and latest without the key. */
   encrypted?: boolean;
+  keyless?: boolean;
   /** Powerloss only: save shapes (POWERLOSS_SHAPES). */
   shapes?: string[];
   onProgress?: (done: number, total: number, label: string) => void;
@@ -71,7 +72,7 @@ export function runCampaign(req: CampaignRequest): Promise<CampaignResult> {
     case 'kill':
       return runKillCampaign({ ...(req.full ? KILL_FULL : KILL_QUICK), ...o, ...onTrial });
     case 'corrupt':
-      return runCorruptCampaign({ ...(req.full ? CORRUPT_FULL : CORRUPT_QUICK), ...o, ...onTrial, ...(req.classes !== undefined ? { variants: req.classes } : {}), ...(req.encrypted === true ? { encrypted: true } : {}) });
+      return runCorruptCampaign({ ...(req.full ? CORRUPT_FULL : CORRUPT_QUICK), ...o, ...onTrial, ...(req.classes !== undefined ? { variants: req.classes } : {}), ...(req.encrypted === true ? { encrypted: true, keyless: req.keyless === true } : {}) });
     case 'powerloss':
       return runPowerlossCampaign({ ...(req.full ? POWERLOSS_FULL : POWERLOSS_QUICK), ...o, ...(req.shapes !== undefined ? { shapes: req.shapes } : {}) });
     case 'ioerror':

@@ -37,6 +37,7 @@ const OPTIONS = {
   log: { type: 'string' },
   shape: { type: 'string' },
   encrypted: { type: 'boolean' },
+  keyless: { type: 'boolean' },
 } as const;
 
 const CONCURRENT_OPTIONS = {
@@ -50,7 +51,7 @@ export const tortureCommand: Command = {
   name: 'torture',
   summary: 'run the kill, power-loss, corruption and I/O-error campaigns and judge the guarantees',
   help: formatHelp({
-    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--encrypted] [--shape <s>[,<s>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
+    usage: 'holdfast torture <kill|powerloss|corrupt|ioerror|concurrent|s3|ranks|all>[,…] [--mode <m>[,<m>…]] [--trials <n>] [--seed <s>] [--dir <dir>] [--full] [--class <c>[,<c>…]] [--encrypted [--keyless]] [--shape <s>[,<s>…]] [--json] [--report <out.html>] [--log <out.jsonl>]',
     description: [
       'Runs fault campaigns against Holdfast and reports each guarantee as k/n with a',
       '95 % Wilson interval:',
@@ -98,6 +99,7 @@ export const tortureCommand: Command = {
       ['--full', 'full-scale counts instead of the quick configuration'],
       ['--class <c>[,<c>…]', 'corrupt only: variants by name, class id (C8) or prefix (bit-flip); default all'],
       ['--encrypted', 'corrupt only: the fixture\'s checkpoints saved with an encryption key, every trial\'s store opened with it (restore decrypts)'],
+      ['--keyless', 'with --encrypted: verify and latest run without the key (digests of the stored bytes only), restore with it'],
       ['--json', 'print the results as one JSON document on stdout'],
       ['--report <out.html>', 'also write a self-contained HTML report with SVG charts (opens offline)'],
       ['--shape <s>[,<s>…]', `powerloss only: save shapes (${[...POWERLOSS_SHAPES].join(', ')}); default the preset's`],
@@ -125,6 +127,8 @@ export const tortureCommand: Command = {
     const shapes = parseShapes(args.string('shape'), names);
     const encrypted = args.flag('encrypted');
     if (encrypted && !names.includes('corrupt')) throw invalidArg('--encrypted applies to the corrupt campaign only');
+    const keyless = args.flag('keyless');
+    if (keyless && !encrypted) throw invalidArg('--keyless applies with --encrypted only');
     const reportPath = nonEmpty('report', args.string('report'));
     const logPath = nonEmpty('log', args.string('log'));
     const workDir = path.resolve(args.string('dir') ?? tmpdir());
@@ -143,7 +147,7 @@ export const tortureCommand: Command = {
         ...(modes !== undefined ? { modes } : {}),
         ...(trials !== undefined ? { trials } : {}),
         ...(classes !== undefined && name === 'corrupt' ? { classes } : {}),
-        ...(encrypted && name === 'corrupt' ? { encrypted } : {}),
+        ...(encrypted && name === 'corrupt' ? { encrypted, keyless } : {}),
         ...(shapes !== undefined && name === 'powerloss' ? { shapes } : {}),
         onProgress: progressReporter(io, name),
         ...(logPath !== undefined ? { onTrial: (r: unknown) => log.push(JSON.stringify(r)) } : {}),

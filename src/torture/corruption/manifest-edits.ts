@@ -140,15 +140,20 @@ const MANIFEST_EDITS: Record<string, { summary: string; edit: ManifestEdit }> = 
   },
 };
 
+/** Resealed edits of what only the shard header also records: a reader must read the header (on an encrypted checkpoint, with the key) to catch them. */
+const HEADER_CHECK_ONLY = ['byte-range', 'dtype', 'shape', 'nonce'];
+
 function manifestEdit(field: string, reseal: boolean): FaultVariant {
   const { summary, edit } = MANIFEST_EDITS[field]!;
   const resealed = reseal ? 'recomputed to match (a consistent rewrite)' : 'left as it was';
-  return manifestFault(`manifest-edit/${field}${reseal ? '+resealed' : ''}`, 'C12', `${summary}; manifestHash ${resealed}`, async (ctx, c) => {
+  const headerCheckOnly = reseal && HEADER_CHECK_ONLY.includes(field) ? { headerCheckOnly: true } : {};
+  const variant = manifestFault(`manifest-edit/${field}${reseal ? '+resealed' : ''}`, 'C12', `${summary}; manifestHash ${resealed}`, async (ctx, c) => {
     const m = await readManifest(ctx.fs, c.dir);
     const detail = edit(m, ctx);
     await writeManifest(ctx.fs, c.dir, m, reseal);
     return { offset: 0, length: 0, detail };
   });
+  return { ...variant, ...headerCheckOnly };
 }
 
 export const MANIFEST_EDIT_VARIANTS: readonly FaultVariant[] = [

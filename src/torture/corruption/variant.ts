@@ -59,5 +59,7 @@ export interface FaultVariant {
    * verify, latest and restore must each throw HF_KEY, quarantine nothing and restore nothing.
    */
   refusedWhenEncrypted?: string;
+  /** Only the shard header check can catch it (a consistent rewrite): a reader without the key of an encrypted checkpoint cannot. */
+  headerCheckOnly?: boolean;
   inject(ctx: FaultContext): Promise<InjectedFault>;
 }
