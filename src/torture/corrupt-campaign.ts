@@ -365,7 +365,7 @@ function encryptedNotes(ran: readonly FaultVariant[], skipped: readonly FaultVar
   return [
     'Encrypted fixture: the same checkpoints saved with an encryption key (each shard one AES-256-GCM record: ciphertext at the plaintext offsets, then its 16-byte tag); every trial\'s store holds the key, so verify authenticates every record and restore decrypts and is compared with what was saved. Injectors damage stored (cipher) bytes; header-edit/* decrypts, edits and re-seals with the key (a writer bug holding it), so only the header checks can catch it.',
     ...(skipped.length > 0 ? [`Keyless: verify() and latest() ran on a store without the key (stored bytes against their digests), restore() on one with it; skipped, as only the shard header check (which needs the key) can catch them: ${skipped.map((v) => v.name).join(', ')}.`] : []),
-    ...ran.filter((v) => v.expectation === 'refused').map((v) => `refused, not rolled back, on the encrypted fixture: ${v.name}: ${v.refusedWhenEncrypted!}`),
+    ...ran.filter((v) => v.expectation === 'refused').map((v) => `refused, not rolled back, on the encrypted fixture (verify, latest and restore all with the key): ${v.name}: ${v.refusedWhenEncrypted!}`),
   ];
 }
 

@@ -4,10 +4,12 @@ import test from 'node:test';
 import type { Manifest } from '../../src/format/manifest-types.js';
 import { readWholeFile } from '../../src/fs/file-utils.js';
 import { MemoryFileSystem } from '../../src/fs/memory-file-system.js';
+import { SeededRandom } from '../../src/fs/seeded-random.js';
 import type { CampaignResult } from '../../src/torture/campaign.js';
 import { runCorruptCampaign, type CorruptTrialRecord } from '../../src/torture/corrupt-campaign.js';
-import { buildCorruptFixture } from '../../src/torture/corrupt-fixture.js';
-import { FAULT_VARIANTS } from '../../src/torture/corruption/index.js';
+import { openStore } from '../../src/store/open-store.js';
+import { buildCorruptFixture, FIXTURE_ENCRYPTION, FIXTURE_SIGNING } from '../../src/torture/corrupt-fixture.js';
+import { FAULT_VARIANTS, findFaultVariant } from '../../src/torture/corruption/index.js';
 import { runCampaign } from '../../src/torture/run-campaign.js';
 import { tempDir } from '../helpers/temp-dir.js';
 import { holdfast } from '../cli/helpers.js';
@@ -75,6 +77,17 @@ test('the encrypted campaign has teeth: a store that skips verification is repor
   assert.match(sizes.violations[0]!.description, /verify\(\) returned instead of refusing with HF_KEY/);
   // ... while a flipped ciphertext bit is still caught without hashing: the record read for the header check does not authenticate.
   assert.equal(row(sizes, 'bit-flip/tensor-data').outcomes['rollback:ok'], 4);
+});
+
+test('the refused rewrite is rolled back over when the reader also holds the signing key: the resealed manifest no longer verifies', async () => {
+  const fixture = await buildCorruptFixture(2, 'atomic_dirsync', { encrypted: true });
+  const fs = MemoryFileSystem.fromTree(fixture.tree);
+  await findFaultVariant('stale/shard+rehashed')!.inject({ fs, fixture, rng: new SeededRandom(2, 1) });
+  const store = await openStore(fixture.root, { fs, create: false, encryption: FIXTURE_ENCRYPTION, signing: FIXTURE_SIGNING });
+  const reports = await store.verify();
+  assert.deepEqual(reports.map((r) => [r.step, r.ok, r.problems[0]?.reason]), [[100, true, undefined], [200, true, undefined], [300, false, 'signature']]);
+  assert.equal((await store.restore()).step, 200);
+  await store.close();
 });
 
 test('holdfast torture corrupt --encrypted: exit 0 on a seeded run; --encrypted with another campaign, --keyless alone, are usage errors', async () => {
